@@ -1,0 +1,35 @@
+# Two commands: `make run` and `make test`. Both create .venv from scratch on a machine
+# that has only Python 3.11 and the package registry.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= results
+# pytest workers: 2 matches the 2-core CI machine (JAX compiles dominate, so two processes help)
+WORKERS ?= 2
+
+.PHONY: run test test-fast setup bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "landjax needs Python >= 3.11, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/landjax reproduce all --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(WORKERS) --durations=25
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

@@ -1,0 +1,69 @@
+"""Errors, warnings and input checks shared by every landjax module.
+
+Rules the whole package follows:
+
+* Bad input raises :class:`InputError` naming the offending field (and the row, file or
+  problem where that applies).
+* A solver that did not converge either raises :class:`ConvergenceError` (``throw=True``)
+  or returns ``converged=False`` with the residual norm and step count; a NaN is never
+  reported as a result.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class InputError(ValueError):
+    """Invalid user input; the message names the field (and row/file where relevant)."""
+
+
+class ConvergenceError(RuntimeError):
+    """A solver failed to converge and the caller asked for an exception (``throw=True``)."""
+
+
+class DtypeWarning(UserWarning):
+    """An input array was converted to float64."""
+
+
+def as_float64(x: Any, name: str = "input") -> jax.Array:
+    """Return ``x`` as a float64 JAX array.
+
+    Integers and booleans are converted silently (they carry no precision to lose);
+    other floating or complex dtypes are converted with a :class:`DtypeWarning` naming
+    ``name``. Non-numeric input raises :class:`InputError`.
+    """
+    if isinstance(x, jax.core.Tracer):
+        if x.dtype != jnp.float64:
+            return x.astype(jnp.float64)
+        return x
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # pragma: no cover - exotic objects
+        raise InputError(f"{name}: cannot be read as a numeric array ({exc})") from exc
+    if arr.dtype == np.float64:
+        return jnp.asarray(arr)
+    if arr.dtype.kind in "biu":
+        return jnp.asarray(arr, dtype=jnp.float64)
+    if arr.dtype.kind in "fc":
+        warnings.warn(
+            f"{name}: converting dtype {arr.dtype} to float64 (landjax computes in float64)",
+            DtypeWarning,
+            stacklevel=3,
+        )
+        return jnp.asarray(arr.astype(np.float64))
+    raise InputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+
+
+def check_finite(x: Any, name: str) -> None:
+    """Raise :class:`InputError` if a concrete array contains NaN or inf."""
+    arr = np.asarray(x)
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))
+        where = tuple(int(i) for i in bad[0]) if arr.ndim else ()
+        raise InputError(f"{name}: contains NaN or inf (first at index {where})")
