@@ -1,0 +1,173 @@
+"""landjax's own iteration loops (``lax.while_loop``; jit- and vmap-safe).
+
+Each loop takes a closed function (``f(y)`` residual, or ``g(y)`` map) and returns
+``(y, steps, code)`` with code 0 (stopped normally), 1 (max steps) or 3 (stalled).
+Differentiation is never traced through these loops: :mod:`landjax.engine.solve` wraps
+them in ``jax.lax.custom_root`` (implicit function theorem).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from landjax.engine.linalg import Dense, BlockTridiagonal
+
+
+def _inf_norm(x):
+    return jnp.max(jnp.abs(x)) if x.size else jnp.asarray(0.0, x.dtype)
+
+
+def _safe_norm(x):
+    n = _inf_norm(x)
+    return jnp.where(jnp.isfinite(n), n, jnp.inf)
+
+
+def _backtrack(f, y, dx, fnorm, max_halvings: int = 30):
+    """Largest t in {1, 1/2, 1/4, ...} with a finite and sufficiently smaller residual."""
+
+    def cond(c):
+        t, fn_new, k = c
+        return (fn_new > (1.0 - 1e-4 * t) * fnorm) & (k < max_halvings)
+
+    def body(c):
+        t, _, k = c
+        t = 0.5 * t
+        return t, _safe_norm(f(y + t * dx)), k + 1
+
+    t0 = jnp.asarray(1.0, y.dtype)
+    t, _, _ = jax.lax.while_loop(cond, body, (t0, _safe_norm(f(y + dx)), 0))
+    return t
+
+
+def newton(f, y0, *, tol, ftol, max_steps, linear_solver=Dense(), line_search=False):
+    """Newton's method with a materialised Jacobian and optional backtracking on ||f||_inf."""
+
+    def jac_solve(y, rhs):
+        _, lin = jax.linearize(f, y)
+        return linear_solver(lin, rhs)
+
+    def cond(c):
+        y, fy, k, done, code = c
+        return (~done) & (k < max_steps)
+
+    def body(c):
+        y, fy, k, _, _ = c
+        dx = -jac_solve(y, fy)
+        fnorm = _safe_norm(fy)
+        t = _backtrack(f, y, dx, fnorm) if line_search else jnp.asarray(1.0, y.dtype)
+        y_new = y + t * dx
+        f_new = f(y_new)
+        step = _inf_norm(t * dx)
+        small = step <= tol * (1.0 + _inf_norm(y_new))
+        fn_new = _safe_norm(f_new)
+        finite = jnp.isfinite(fn_new) & jnp.all(jnp.isfinite(y_new))
+        tiny = fn_new <= 1e-3 * ftol
+        stalled = small & (fn_new > ftol)
+        done = small | tiny | ~finite
+        code = jnp.where(stalled, 3, 0)
+        return y_new, f_new, k + 1, done, code
+
+    f0 = f(y0)
+    init = (y0, f0, 0, ~jnp.all(jnp.isfinite(f0)) | (_safe_norm(f0) <= 1e-3 * ftol), 0)
+    y, _, k, done, code = jax.lax.while_loop(cond, body, init)
+    return y, k, jnp.where(done, code, 1)
+
+
+def broyden(f, y0, *, tol, ftol, max_steps, linear_solver=Dense(), line_search=True):
+    """"Good" Broyden with Sherman-Morrison updates of the inverse Jacobian.
+
+    The inverse is initialised from the exact Jacobian at ``y0`` (one dense factorisation), so
+    the method needs no user scaling; each later step costs one residual evaluation.
+    """
+    if isinstance(linear_solver, BlockTridiagonal):
+        raise ValueError("method='broyden' keeps a dense inverse Jacobian; use method='newton' with BlockTridiagonal")
+    n = y0.shape[0]
+    J0 = jax.jacfwd(f)(y0)
+    Hinv = jnp.linalg.solve(J0, jnp.eye(n, dtype=y0.dtype))
+    Hinv = jnp.where(jnp.all(jnp.isfinite(Hinv)), Hinv, jnp.eye(n, dtype=y0.dtype))
+
+    def cond(c):
+        y, fy, H, k, done, code = c
+        return (~done) & (k < max_steps)
+
+    def body(c):
+        y, fy, H, k, _, _ = c
+        dx = -H @ fy
+        fnorm = _safe_norm(fy)
+        t = _backtrack(f, y, dx, fnorm) if line_search else jnp.asarray(1.0, y.dtype)
+        s = t * dx
+        y_new = y + s
+        f_new = f(y_new)
+        dfv = f_new - fy
+        Hdf = H @ dfv
+        denom = s @ Hdf
+        ok = jnp.abs(denom) > 1e-300
+        H_new = jnp.where(ok, H + jnp.outer(s - Hdf, s @ H) / jnp.where(ok, denom, 1.0), H)
+        step = _inf_norm(s)
+        small = step <= tol * (1.0 + _inf_norm(y_new))
+        fn_new = _safe_norm(f_new)
+        finite = jnp.isfinite(fn_new) & jnp.all(jnp.isfinite(y_new))
+        tiny = fn_new <= 1e-3 * ftol
+        done = small | tiny | ~finite
+        code = jnp.where(small & (fn_new > ftol), 3, 0)
+        return y_new, f_new, H_new, k + 1, done, code
+
+    f0 = f(y0)
+    init = (y0, f0, Hinv, 0, ~jnp.all(jnp.isfinite(f0)) | (_safe_norm(f0) <= 1e-3 * ftol), 0)
+    y, _, _, k, done, code = jax.lax.while_loop(cond, body, init)
+    return y, k, jnp.where(done, code, 1)
+
+
+def picard(g, y0, *, tol, ftol, max_steps, damping=1.0):
+    """Damped fixed-point iteration ``y <- y + damping * (g(y) - y)``."""
+
+    def cond(c):
+        y, r, k, done = c
+        return (~done) & (k < max_steps)
+
+    def body(c):
+        y, r, k, _ = c
+        y_new = y + damping * r
+        r_new = g(y_new) - y_new
+        rn = _safe_norm(r_new)
+        done = (rn <= tol * (1.0 + _inf_norm(y_new))) | ~jnp.isfinite(rn)
+        return y_new, r_new, k + 1, done
+
+    r0 = g(y0) - y0
+    rn0 = _safe_norm(r0)
+    init = (y0, r0, 0, (rn0 <= tol * (1.0 + _inf_norm(y0))) | ~jnp.isfinite(rn0))
+    y, _, k, done = jax.lax.while_loop(cond, body, init)
+    return y, k, jnp.where(done, 0, 1)
+
+
+def anderson(g, y0, *, tol, ftol, max_steps, damping=1.0, memory=5, reg=1e-12):
+    """Anderson acceleration (type II) with ``memory`` past iterates and damping (mixing) ``damping``."""
+    n = y0.shape[0]
+    m = int(memory)
+
+    def cond(c):
+        return (~c[-1]) & (c[4] < max_steps)
+
+    def body(c):
+        y, r, dY, dR, k, _ = c
+        # least-squares mixing on the stored differences (unused columns are zero)
+        A = dR.T @ dR
+        scale = jnp.maximum(jnp.trace(A), 1e-300)
+        gamma = jnp.linalg.solve(A + reg * scale * jnp.eye(m, dtype=y.dtype), dR.T @ r)
+        y_plain = y + damping * r
+        y_new = y_plain - (dY + damping * dR) @ gamma
+        y_new = jnp.where(jnp.all(jnp.isfinite(y_new)), y_new, y_plain)
+        r_new = g(y_new) - y_new
+        dY = jnp.roll(dY, 1, axis=1).at[:, 0].set(y_new - y)
+        dR = jnp.roll(dR, 1, axis=1).at[:, 0].set(r_new - r)
+        rn = _safe_norm(r_new)
+        done = (rn <= tol * (1.0 + _inf_norm(y_new))) | ~jnp.isfinite(rn)
+        return y_new, r_new, dY, dR, k + 1, done
+
+    r0 = g(y0) - y0
+    rn0 = _safe_norm(r0)
+    z = jnp.zeros((n, m), y0.dtype)
+    init = (y0, r0, z, z, 0, (rn0 <= tol * (1.0 + _inf_norm(y0))) | ~jnp.isfinite(rn0))
+    y, _, _, _, k, done = jax.lax.while_loop(cond, body, init)
+    return y, k, jnp.where(done, 0, 1)
