@@ -171,3 +171,42 @@ def anderson(g, y0, *, tol, ftol, max_steps, damping=1.0, memory=5, reg=1e-12):
     init = (y0, r0, z, z, 0, (rn0 <= tol * (1.0 + _inf_norm(y0))) | ~jnp.isfinite(rn0))
     y, _, _, _, k, done = jax.lax.while_loop(cond, body, init)
     return y, k, jnp.where(done, 0, 1)
+
+
+def levenberg_marquardt(r, z0, *, tol, max_steps, lam0=1e-3):
+    """Levenberg-Marquardt for ``min ||r(z)||^2`` that rejects non-finite trial points.
+
+    A trial step whose residual is NaN/inf (for example an inner equilibrium solve that failed
+    there) is treated like a step that did not reduce the objective: it is rejected and the
+    damping grows, so the search backs away instead of stopping with an error.
+    Returns ``(z, steps, code)`` with code 0 (step or gradient small), 1 (max steps).
+    """
+
+    def obj(rz):
+        v = jnp.sum(rz**2)
+        return jnp.where(jnp.isfinite(v), v, jnp.inf)
+
+    def cond(c):
+        z, rz, lam, k, done = c
+        return (~done) & (k < max_steps)
+
+    def body(c):
+        z, rz, lam, k, _ = c
+        J = jax.jacfwd(r)(z)
+        g = J.T @ rz
+        A = J.T @ J
+        step = -jnp.linalg.solve(A + lam * (jnp.diag(jnp.diag(A)) + 1e-12 * jnp.eye(z.shape[0], dtype=z.dtype)), g)
+        z_try = z + step
+        r_try = r(z_try)
+        better = obj(r_try) < obj(rz)
+        z_new = jnp.where(better, z_try, z)
+        r_new = jnp.where(better, r_try, rz)
+        lam_new = jnp.where(better, jnp.maximum(lam / 3.0, 1e-12), lam * 4.0)
+        small_step = better & (_inf_norm(step) <= tol * (1.0 + _inf_norm(z)))
+        small_grad = _inf_norm(g) <= tol * 1e-2 * jnp.maximum(1.0, obj(rz))
+        stuck = lam_new > 1e16
+        return z_new, r_new, lam_new, k + 1, small_step | small_grad | stuck
+
+    r0 = r(z0)
+    z, _, _, k, done = jax.lax.while_loop(cond, body, (z0, r0, jnp.asarray(lam0, z0.dtype), 0, obj(r0) == 0.0))
+    return z, k, jnp.where(done, 0, 1)

@@ -160,18 +160,16 @@ def calibrate(
             if np.all(np.isfinite(np.asarray(sol.value))):
                 z0 = sol.value if float(sol.residual_norm) < float(jnp.max(jnp.abs(gaps(z0, args)))) else z0
     if not converged:
-        import optimistix as optx
+        from landjax.engine._native import levenberg_marquardt
 
         sw = jnp.sqrt(w)
-        ls = optx.least_squares(
-            lambda z, a: sw * gaps(z, a), optx.LevenbergMarquardt(rtol=tol, atol=tol), z0, args=args,
-            max_steps=max(4 * max_steps, 200), throw=False,
-        )
-        steps += int(ls.stats["num_steps"])
-        z_best = ls.value
-        converged = bool(ls.result == optx.RESULTS.successful)
-        message += "least squares " + ("converged" if converged else "stopped (" + (
-            "max steps reached" if bool(ls.result == optx.RESULTS.max_steps_reached) else "solver failure") + ")")
+        z_ls, ls_steps, ls_code = jax.jit(
+            lambda z, a: levenberg_marquardt(lambda zz: sw * gaps(zz, a), z, tol=tol, max_steps=max(4 * max_steps, 200))
+        )(z0, args)
+        steps += int(ls_steps)
+        z_best = z_ls
+        converged = int(ls_code) == 0
+        message += "least squares " + ("converged" if converged else "stopped at max steps")
 
     theta = np.asarray(to_theta(z_best))
     mom = np.asarray(moments(jnp.asarray(theta), args))
