@@ -1,0 +1,36 @@
+"""The `landjax reproduce` registry: index.md lists every paper, failures are recorded, not hidden."""
+
+import sys
+import types
+
+import landjax.reproduce as rep
+from landjax.cli import main
+
+
+def _fake(name, fail=False):
+    mod = types.ModuleType(name)
+
+    def run(out, *, quick=False):
+        if fail:
+            raise RuntimeError("boom: solver did not converge")
+        d = out / name.rsplit(".", 1)[-1]
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "report.md").write_text("# ok\n")
+        return {"title": "Fake paper", "files": [f"{d.name}/report.md"], "headline": ["reproduces: everything"]}
+
+    mod.run = run
+    return mod
+
+
+def test_run_all_records_failures_and_writes_index(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "fake_ok", _fake("fake_ok"))
+    monkeypatch.setitem(sys.modules, "fake_bad", _fake("fake_bad", fail=True))
+    monkeypatch.setattr(rep, "PAPERS", {"ok": ("fake_ok", "ok paper"), "bad": ("fake_bad", "bad paper")})
+    summaries = rep.run_all(tmp_path)
+    assert summaries["ok"]["headline"] == ["reproduces: everything"]
+    assert "boom" in summaries["bad"]["error"]
+    index = (tmp_path / "index.md").read_text()
+    assert "FAILED" in index and "reproduces: everything" in index and "boom" in index
+    # the CLI exits non-zero when a paper failed
+    assert main(["reproduce", "all", "--out", str(tmp_path / "cli")]) == 1
+    assert (tmp_path / "cli" / "index.md").exists()
