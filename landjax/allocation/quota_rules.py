@@ -1,0 +1,717 @@
+"""Quota allocation rules for the quota-trade model and the Table 4 optimal-allocation problem.
+
+Ma & Ni, section 4(4): in one national pool (both land types, sellers tau^k < 0, buyers
+tau^k > 0) each city's sell and buy shares are linear scores of three 2017 covariates,
+
+    phi^Y_sell,d = w1 (R^Y_d/L_d) + w2 A_d + w3 V_d      phi^Y_buy,d = w4 (R^Y_d/L_d) + w5 A_d + w6 V_d
+    phi^H_sell,d = w7 (R^H_d/L_d) + w8 A_d + w9 V_d      phi^H_buy,d = w10 (R^H_d/L_d) + w11 A_d + w12 V_d
+
+(H = the paper's U, residential land), and the twelve weights omega1..omega12 are chosen to
+maximise GDP or welfare or to minimise the output or welfare gap (Table 4).  The paper prints the
+scores, not how they become shares; the spec's resolution (``specs/quota_trade.md`` section 5
+and ambiguity A18) is what :class:`RuleOptions` implements by default:
+
+* covariates divided by their cross-city mean (``normalise="mean"``);
+* scores cut at zero, ``s_d = max(0, omega . x_d)``, and only cities of the right side scored;
+* seller shares proportional to the scores and scaled so that the traded area equals the uniform
+  15 % volume ``0.15 * sum_sellers TS`` (A18 "volume fixed"), with every seller's share at most
+  ``sell_cap = 0.5``; the area a capped seller cannot sell is redistributed to the uncapped ones
+  (water-filling), which is the only way to meet both A18 conditions at once (``sell_cap_mode=
+  "clip"`` gives the spec's literal ``min(0.5, 0.15 s sum R / sum s R)`` instead);
+* buyer shares ``s_d / sum s`` of the pool, optionally at most ``buy_cap`` each (same water-filling);
+* money at the paper's prices, ``F_d = 525 sold_d - r_buy,d bought_d`` (eq. 20), f = F/G.
+
+Everything is differentiable in omega (and in the volume share); every division is guarded so that
+the gradient is finite (zero) where a pool has no positive score.  The result is a ``Shock`` of the
+quota-trade model (``landjax.models.quota_trade``), which is solved and summarised by that model.
+
+The second half of the module poses Table 4 as optimisation problems: the four statistics as
+functions of omega (:class:`Table4Problem`), the paper's random search (chunked, seeded per chunk,
+resumable: :func:`random_search`), the gradient search with the engine's ``optimize``
+(:func:`gradient_search`), the efficiency-equity frontier (:func:`pareto_frontier`) and the local
+parameter sensitivities at an optimum (:func:`parameter_sensitivities`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from landjax._pytree import params_dataclass, static_field
+from landjax.errors import InputError
+
+#: The weights, in the paper's order: (land type, side, covariate) of omega1..omega12.
+OMEGA_LABELS: tuple[str, ...] = tuple(
+    f"{k}_{side}_{cov}" for k in ("Y", "H") for side in ("sell", "buy") for cov in ("R_per_L", "A", "V")
+)
+#: Table 4 objectives: name -> (statistic key, sense).
+OBJECTIVES: dict[str, tuple[str, str]] = {
+    "max_gdp": ("gdp_change", "max"),
+    "min_output_gap": ("output_gap_change", "min"),
+    "max_welfare": ("welfare_change", "max"),
+    "min_welfare_gap": ("welfare_gap_change", "min"),
+}
+STATISTICS: tuple[str, ...] = ("gdp_change", "output_gap_change", "welfare_change", "welfare_gap_change")
+#: Table 4 of Ma & Ni (percent), rows = objectives, columns = STATISTICS.
+PAPER_TABLE4: dict[str, tuple[float, float, float, float]] = {
+    "max_gdp": (4.003, -0.930, 2.988, -0.038),
+    "min_output_gap": (3.345, -1.907, 3.251, -0.038),
+    "max_welfare": (3.332, -0.925, 3.258, -0.040),
+    "min_welfare_gap": (2.984, -1.283, 3.141, -0.055),
+}
+#: The paper's one-at-a-time parameter robustness values (section 5(2)).
+PAPER_ROBUSTNESS: tuple[tuple[str, float], ...] = (
+    ("alpha", 0.83), ("eta", 0.31), ("kappa", 1.5), ("kappa", 4.0),
+    ("sigma", 0.55), ("sigma", 0.75), ("rho", 0.05), ("rho", 0.15),
+)
+SENSITIVITY_PARAMS: tuple[str, ...] = ("alpha", "eta", "kappa", "sigma", "rho")
+
+
+# ----------------------------------------------------------------------------------------------
+# The rule
+# ----------------------------------------------------------------------------------------------
+
+
+@params_dataclass
+class RuleOptions:
+    """Options of the Table 4 rule (spec A18; defaults = the spec's resolution).
+
+    Attributes:
+        volume_share: traded area as a share of the sellers' TS (0.15: the uniform volume; a leaf,
+            so statistics can be differentiated with respect to it).
+        sell_cap: largest share of its own TS one seller may sell (0.5, spec A18).
+        buy_cap: largest share of a pool one buyer may receive (``inf``: no cap, the spec; 0.05
+            e.g. keeps at least 20 buyers).  Without it the optima pile land onto a few buyers.
+        normalise: covariate scaling: ``"mean"`` (divide by the cross-city mean, spec), ``"zscore"``
+            (standardise; negative covariates allowed), ``"none"`` (raw units).
+        sell_cap_mode: ``"redistribute"`` (water-filling: volume held exactly whenever the positive
+            scores can carry it under the cap) or ``"clip"`` (spec's literal ``min(cap, 0.15 s
+            sum R / sum s R)``: capped area is simply not sold).
+        ts: the sellers' tradable stock TS: ``"stock"`` (TS = R^k, spec A5) or ``"surplus"`` (TS = -tau R).
+        prices: ``"given"`` (525 / 450-1050 yuan per m2, spec A9) or ``"balanced"`` (buyer prices
+            rescaled so that sum F = 0).
+    """
+
+    volume_share: float = 0.15
+    sell_cap: float = 0.5
+    buy_cap: float = float("inf")
+    normalise: str = static_field(default="mean")
+    sell_cap_mode: str = static_field(default="redistribute")
+    ts: str = static_field(default="stock")
+    prices: str = static_field(default="given")
+
+    def __post_init__(self):
+        checks = {
+            "normalise": ("mean", "zscore", "none"),
+            "sell_cap_mode": ("redistribute", "clip"),
+            "ts": ("stock", "surplus"),
+            "prices": ("given", "balanced"),
+        }
+        for name, allowed in checks.items():
+            if getattr(self, name) not in allowed:
+                raise InputError(f"RuleOptions.{name}={getattr(self, name)!r}; allowed: {', '.join(allowed)}")
+        for name in ("volume_share", "sell_cap", "buy_cap"):
+            v = getattr(self, name)
+            if isinstance(v, (int, float)) and not v > 0:
+                raise InputError(f"RuleOptions.{name} must be > 0, got {v}")
+
+
+@params_dataclass
+class Allocation:
+    """A quota allocation in the national pool, per city (arrays of length N).
+
+    ``phi_sell_*``: share of its TS the city sells; ``phi_buy_*``: share of the pool it receives;
+    ``sold_*``, ``bought_*``: areas (m2); ``F``: net quota revenue (yuan, eq. 20);
+    ``volume_*``: area traded; ``target_*``: the volume the rule aimed at (volume_share * sum TS).
+    """
+
+    phi_sell_Y: jax.Array
+    phi_buy_Y: jax.Array
+    phi_sell_H: jax.Array
+    phi_buy_H: jax.Array
+    sold_Y: jax.Array
+    bought_Y: jax.Array
+    sold_H: jax.Array
+    bought_H: jax.Array
+    F: jax.Array
+    volume_Y: jax.Array
+    volume_H: jax.Array
+    target_Y: jax.Array
+    target_H: jax.Array
+
+
+def safe_div(num, den):
+    """``num / den`` where ``den > 0``, else 0, with finite gradients on both branches."""
+    ok = den > 0
+    return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
+
+
+def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap) -> jax.Array:
+    """Shares ``phi_d = min(cap, lam * s_d)`` with ``sum_d w_d phi_d = total`` (water-filling).
+
+    ``s >= 0`` are scores, ``w > 0`` weights (areas for sellers, 1 for buyers).  The capped set is
+    found by repeated capping outside the gradient; ``lam`` is then recomputed from it, so the
+    shares are differentiable in ``s``, ``w`` and ``total`` (piecewise, away from ties with the cap).
+    When even capping every positive-score city cannot reach ``total``, all of them are capped
+    and the sum falls short (the caller reports the shortfall).  No positive score: all zeros.
+    """
+    sw = s * w
+    if isinstance(cap, (int, float)) and not np.isfinite(cap):
+        return safe_div(total, jnp.sum(sw)) * s
+    cap = jnp.asarray(cap, dtype=jnp.float64)
+
+    def lam_of(capped, s, w, total):
+        free = jnp.sum(jnp.where(capped, 0.0, s * w))
+        capped_w = jnp.sum(jnp.where(capped, w, 0.0))
+        rest = total - jnp.where(capped_w > 0, cap * capped_w, 0.0)
+        return safe_div(jnp.maximum(rest, 0.0), free)
+
+    s_ng, w_ng, t_ng = jax.lax.stop_gradient((s, w, total))
+
+    def cond(state):
+        _, changed, i = state
+        return changed & (i <= s.shape[0])
+
+    def body(state):
+        capped, _, i = state
+        lam = lam_of(capped, s_ng, w_ng, t_ng)
+        new = capped | ((lam * s_ng > cap) & (s_ng > 0))
+        return new, jnp.any(new != capped), i + 1
+
+    capped0 = jnp.zeros(s.shape, dtype=bool)
+    capped, _, _ = jax.lax.while_loop(cond, body, (capped0, jnp.array(True), jnp.array(0)))
+    lam = lam_of(capped, s, w, total)
+    return jnp.where(capped, cap, jnp.minimum(lam * s, cap))
+
+
+def _field(baseline: Any, *names: str, default=None):
+    for n in names:
+        if hasattr(baseline, n):
+            return getattr(baseline, n)
+    if default is not None:
+        return default
+    raise InputError(f"baseline has none of the fields {names} needed by the allocation rule")
+
+
+def covariates(baseline: Any, options: RuleOptions = RuleOptions()) -> tuple[jax.Array, jax.Array]:
+    """Covariates of the Table 4 rule (section 4(4)): (R^k/L, A, V) per city, for k = Y and H.
+
+    Returns two (N, 3) arrays, normalised as ``options.normalise`` says (baseline 2017 values, A19).
+    """
+    L = jnp.asarray(_field(baseline, "L"))
+    A = jnp.asarray(_field(baseline, "A"))
+    V = jnp.asarray(_field(baseline, "V"))
+    out = []
+    for R in (_field(baseline, "RY"), _field(baseline, "RH")):
+        X = jnp.stack([jnp.asarray(R) / L, A, V], axis=1)
+        if options.normalise == "mean":
+            X = X / jnp.mean(X, axis=0)
+        elif options.normalise == "zscore":
+            X = (X - jnp.mean(X, axis=0)) / jnp.std(X, axis=0)
+        out.append(X)
+    return out[0], out[1]
+
+
+def _one_type(w_sell, w_buy, X, R, tau, opts: RuleOptions):
+    """Sell/buy shares and areas of one land type in the national pool, eq. (18)-(19) with the A18 rule."""
+    seller = tau < 0
+    buyer = tau > 0
+    ts = R if opts.ts == "stock" else jnp.where(seller, -tau * R, 0.0)
+    ts = jnp.where(seller, ts, 0.0)
+    s_sell = jnp.where(seller, jax.nn.relu(X @ w_sell), 0.0)
+    s_buy = jnp.where(buyer, jax.nn.relu(X @ w_buy), 0.0)
+    target = opts.volume_share * jnp.sum(ts)
+    if opts.sell_cap_mode == "redistribute":
+        phi_sell = capped_shares(s_sell, jnp.where(seller, ts, 1.0), target, opts.sell_cap)
+        phi_sell = jnp.where(seller, phi_sell, 0.0)
+    else:
+        phi_sell = jnp.minimum(opts.sell_cap, opts.volume_share * s_sell * safe_div(jnp.sum(ts), jnp.sum(s_sell * ts)))
+    phi_buy = jnp.where(buyer, capped_shares(s_buy, jnp.ones_like(s_buy), jnp.ones(()), opts.buy_cap), 0.0)
+    absorbed = jnp.sum(phi_buy)  # < 1 only when a buyer cap cannot be met: the pool shrinks accordingly
+    sold = phi_sell * ts * absorbed
+    volume = jnp.sum(sold)
+    bought = phi_buy * safe_div(volume, absorbed)
+    return phi_sell * absorbed, phi_buy, sold, bought, volume, target
+
+
+def allocate(omega: jax.Array, baseline: Any, options: RuleOptions = RuleOptions()) -> Allocation:
+    """The Table 4 allocation (section 4(4), eqs. (18)-(20)) for weights ``omega`` (12,).
+
+    ``omega[0:3]`` productive sell, ``[3:6]`` productive buy, ``[6:9]`` residential sell,
+    ``[9:12]`` residential buy; within each block the covariates are (R^k/L, A, V).
+    """
+    omega = jnp.asarray(omega, dtype=jnp.float64)
+    if omega.shape != (12,):
+        raise InputError(f"allocate: omega must have shape (12,), got {omega.shape}")
+    XY, XH = covariates(baseline, options)
+    RY, RH = jnp.asarray(baseline.RY), jnp.asarray(baseline.RH)
+    tY, tH = jnp.asarray(baseline.tauY), jnp.asarray(baseline.tauH)
+    psY, pbY, sY, bY, vY, TY = _one_type(omega[0:3], omega[3:6], XY, RY, tY, options)
+    psH, pbH, sH, bH, vH, TH = _one_type(omega[6:9], omega[9:12], XH, RH, tH, options)
+    F = money(baseline, sY + sH, bY + bH, options)
+    return Allocation(psY, pbY, psH, pbH, sY, bY, sH, bH, F, vY, vH, TY, TH)
+
+
+def money(baseline: Any, sold: jax.Array, bought: jax.Array, options: RuleOptions = RuleOptions()) -> jax.Array:
+    """Net quota revenue F_d = r_sell sold_d - r_buy,d bought_d, eq. (20) (yuan; A9 for ``prices``)."""
+    r_sell = jnp.asarray(_field(baseline, "sell_price", "r_sell", default=525.0), dtype=jnp.float64)
+    r_buy = jnp.asarray(_field(baseline, "buy_price", "r_buy"), dtype=jnp.float64)
+    if options.prices == "balanced":
+        r_buy = r_buy * safe_div(r_sell * jnp.sum(sold), jnp.sum(r_buy * bought))
+    return r_sell * sold - r_buy * bought
+
+
+def uniform_allocation(baseline: Any, rule: str = "area", options: RuleOptions = RuleOptions()) -> Allocation:
+    """Reference rules of Tables 2-3 in the national pool: every seller sells ``volume_share`` of
+    its TS; buyers get equal areas (``rule="area"``) or equal percentage increases (``"proportion"``)."""
+    if rule not in ("area", "proportion"):
+        raise InputError(f"uniform_allocation: rule={rule!r}; allowed: area, proportion")
+    parts = []
+    for R, tau in ((jnp.asarray(baseline.RY), jnp.asarray(baseline.tauY)), (jnp.asarray(baseline.RH), jnp.asarray(baseline.tauH))):
+        seller, buyer = tau < 0, tau > 0
+        ts = jnp.where(seller, R if options.ts == "stock" else -tau * R, 0.0)
+        phi_sell = jnp.where(seller, options.volume_share, 0.0)
+        sold = phi_sell * ts
+        weight = jnp.where(buyer, 1.0 if rule == "area" else R, 0.0)
+        phi_buy = safe_div(weight, jnp.sum(weight))
+        volume = jnp.sum(sold) * (jnp.sum(phi_buy) > 0)
+        parts.append((phi_sell, phi_buy, sold, phi_buy * volume, volume, options.volume_share * jnp.sum(ts)))
+    (psY, pbY, sY, bY, vY, TY), (psH, pbH, sH, bH, vH, TH) = parts
+    F = money(baseline, sY + sH, bY + bH, options)
+    return Allocation(psY, pbY, psH, pbH, sY, bY, sH, bH, F, vY, vH, TY, TH)
+
+
+def to_shock(allocation: Allocation, baseline: Any, model: Any = None) -> Any:
+    """The quota-trade model's ``Shock`` for an allocation: R-hats from eqs. (18)-(19), f = F/G (eq. 17)."""
+    model = _model(model)
+    RY, RH, G = jnp.asarray(baseline.RY), jnp.asarray(baseline.RH), jnp.asarray(baseline.G)
+    shock = model.zero_shock(baseline)
+    return dataclasses.replace(
+        shock,
+        RY_hat=1.0 + (allocation.bought_Y - allocation.sold_Y) / RY,
+        RH_hat=1.0 + (allocation.bought_H - allocation.sold_H) / RH,
+        f=allocation.F / G,
+    )
+
+
+def _model(model):
+    if model is None:
+        from landjax.models import quota_trade as model  # noqa: PLC0415  (lazy: the model is optional here)
+    return model
+
+
+# ----------------------------------------------------------------------------------------------
+# Table 4 as optimisation problems
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Table4Problem:
+    """Statistics of the quota-trade equilibrium as functions of the rule weights omega.
+
+    Arguments: ``baseline`` (the model's ``Baseline``), ``params`` (its ``Params``), ``options``
+    (:class:`RuleOptions`), ``gap`` (the gap measure passed to ``model.statistics``), ``model``
+    (a module with ``zero_shock``, ``solve``, ``statistics``; default ``landjax.models.quota_trade``),
+    ``label`` (dataset name, recorded in checkpoints and reports).
+    """
+
+    baseline: Any
+    params: Any = None
+    options: RuleOptions = RuleOptions()
+    gap: str = "williamson"
+    model: Any = None
+    label: str = "default"
+
+    def __post_init__(self):
+        object.__setattr__(self, "model", _model(self.model))
+        if self.params is None:
+            object.__setattr__(self, "params", self.model.Params())
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def shock(self, omega, baseline=None):
+        b = self.baseline if baseline is None else baseline
+        return to_shock(allocate(omega, b, self.options), b, self.model)
+
+    def stats(self, omega, params=None, baseline=None) -> jax.Array:
+        """The four Table 4 statistics (%, order :data:`STATISTICS`); NaN where the equilibrium does
+        not exist (no TFP root, spec A25) or the solver did not converge."""
+        b = self.baseline if baseline is None else baseline
+        p = self.params if params is None else params
+        shock = self.shock(omega, b)
+        eq = self.model.solve(b, shock, p, throw=False)
+        st = self.model.statistics(b, shock, eq, gap=self.gap)
+        v = jnp.stack([jnp.asarray(st[k], dtype=jnp.float64) for k in STATISTICS])
+        ok = jnp.all(jnp.isfinite(v))
+        for flag in ("converged", "feasible"):
+            if hasattr(eq, flag):
+                ok = ok & jnp.all(jnp.asarray(getattr(eq, flag)))
+        return jnp.where(ok, v, jnp.nan)
+
+    def guarded_stats(self, omega) -> jax.Array:
+        """:meth:`stats` whose reverse-mode gradient is zero (not an error) at infeasible draws.
+
+        The forward pass is one solve.  The backward pass runs the implicit-function linear solve
+        only where the statistics are finite: at an infeasible point the engine's linear solver
+        would otherwise receive NaN and raise (see the module notes); the optimiser then sees a
+        non-finite value and treats the point as the worst possible."""
+        return _grad_guard(self.stats)(jnp.asarray(omega, dtype=jnp.float64))
+
+    def objective(self, name: str) -> tuple[Callable[[jax.Array, Any], jax.Array], bool]:
+        """``(f(omega, args) -> scalar, maximize)`` for a Table 4 objective or a statistic name
+        (reverse-mode differentiable; see :meth:`guarded_stats`)."""
+        key, sense = _objective_key(name)
+        i = STATISTICS.index(key)
+        return (lambda omega, args=None: self.guarded_stats(omega)[i]), sense == "max"
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that changes the random-search values (for checkpoints)."""
+        leaves = jax.tree_util.tree_leaves((self.baseline, self.params))
+        h = hashlib.sha256()
+        for leaf in leaves:
+            h.update(np.asarray(leaf, dtype=np.float64).tobytes())
+        h.update(repr((self.options, self.gap, self.label)).encode())
+        return h.hexdigest()[:12]
+
+
+def table4_problem(dataset: Any = None, params: Any = None, options: RuleOptions = RuleOptions(), *,
+                   gap: str = "williamson", **build_options: Any) -> Table4Problem:
+    """The Table 4 problem on a quota-trade dataset (``None``: the default dataset), built with
+    ``landjax.models.quota_trade.build_baseline(dataset, params, **build_options)``."""
+    from landjax.data.china import load_dataset  # noqa: PLC0415
+    from landjax.models import quota_trade as qt  # noqa: PLC0415
+
+    ds = load_dataset(dataset) if dataset is None or isinstance(dataset, (str, Path)) else dataset
+    p = qt.Params() if params is None else params
+    b = qt.build_baseline(ds, p, **build_options)
+    label = str(getattr(ds, "name", dataset if dataset is not None else "default"))
+    return Table4Problem(b, p, options, gap=gap, model=qt, label=label)
+
+
+def _grad_guard(fn: Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
+    """Wrap ``fn`` (vector -> vector) so that its VJP is computed only when its value is finite."""
+
+    @jax.custom_vjp
+    def g(x):
+        return fn(x)
+
+    def fwd(x):
+        v, vjp_fn = jax.vjp(fn, x)
+        return v, (jnp.all(jnp.isfinite(v)), vjp_fn, x)
+
+    def bwd(res, ct):
+        ok, vjp_fn, x = res
+        ct = jnp.where(jnp.isfinite(ct), ct, 0.0)
+        return (jax.lax.cond(ok, lambda c: vjp_fn(c)[0], lambda c: jnp.zeros_like(x), ct),)
+
+    g.defvjp(fwd, bwd)
+    return g
+
+
+def _objective_key(name: str) -> tuple[str, str]:
+    if name in OBJECTIVES:
+        return OBJECTIVES[name]
+    if name in STATISTICS:
+        return name, "max" if name in ("gdp_change", "welfare_change") else "min"
+    raise InputError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)} or {', '.join(STATISTICS)}")
+
+
+# ---- random search (the paper's method) ---------------------------------------------------------
+
+
+def draw_omegas(seed: int, chunk: int, chunk_size: int) -> jax.Array:
+    """The ``chunk``-th block of uniform draws in [-1, 1]^12 (key = fold_in(PRNGKey(seed), chunk))."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), chunk)
+    return jax.random.uniform(key, (chunk_size, 12), dtype=jnp.float64, minval=-1.0, maxval=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomSearchResult:
+    """All statistics of every draw of a random search (rows in draw order).
+
+    ``values``: (n, 4) statistics, NaN for infeasible draws; ``chunks``: the chunk indices covered;
+    ``seconds``: evaluation time (excluding compilation when measured; chunks loaded from disk count 0).
+    """
+
+    values: np.ndarray
+    chunks: tuple[int, ...]
+    chunk_size: int
+    seed: int
+    seconds: float
+    compile_seconds: float
+
+    @property
+    def n_draws(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_infeasible(self) -> int:
+        return int(np.sum(~np.all(np.isfinite(self.values), axis=1)))
+
+    def best(self, name: str) -> tuple[int, float]:
+        """(draw index, value) of the best feasible draw for an objective; infeasible draws excluded."""
+        key, sense = _objective_key(name)
+        col = self.values[:, STATISTICS.index(key)]
+        ok = np.all(np.isfinite(self.values), axis=1)
+        if not ok.any():
+            raise InputError("random search: every draw was infeasible")
+        score = np.where(ok, col if sense == "max" else -col, -np.inf)
+        i = int(np.argmax(score))
+        return i, float(col[i])
+
+    def omega(self, index: int) -> np.ndarray:
+        """Regenerate the weights of draw ``index`` from the seed (draws are not stored)."""
+        c, j = divmod(index, self.chunk_size)
+        return np.asarray(draw_omegas(self.seed, self.chunks[c], self.chunk_size)[j])
+
+    def best_of_n(self, name: str, ns: Sequence[int]) -> pd.DataFrame:
+        """Best feasible value among the first N draws, for each N in ``ns`` (N <= n_draws)."""
+        key, sense = _objective_key(name)
+        col = self.values[:, STATISTICS.index(key)]
+        ok = np.all(np.isfinite(self.values), axis=1)
+        score = np.where(ok, col if sense == "max" else -col, -np.inf)
+        run = np.maximum.accumulate(score)
+        rows = []
+        for n in ns:
+            if n <= len(run):
+                b = run[n - 1]
+                rows.append({"objective": name, "N": int(n), "best_value": float(b if sense == "max" else -b)})
+        return pd.DataFrame(rows)
+
+
+def random_search(
+    problem: Table4Problem,
+    n_draws: int,
+    *,
+    seed: int = 0,
+    chunk_size: int = 1000,
+    chunks: Sequence[int] | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = True,
+    batch: int = 250,
+    progress_bar: bool = True,
+) -> RandomSearchResult:
+    """The paper's method (section 4(4)): uniform random omega in [-1, 1]^12, evaluated with ``vmap``.
+
+    Draws come in chunks of ``chunk_size``; chunk k uses the key ``fold_in(PRNGKey(seed), k)``, so
+    any subset of chunks (``chunks=range(a, b)``) can run in another process and the union equals a
+    single run.  With ``checkpoint_dir`` every finished chunk is saved as ``.npz`` (named by the
+    problem's fingerprint, seed and chunk size) and, with ``resume=True``, loaded instead of
+    recomputed.  Within a chunk, ``batch`` draws are vmapped at a time (``lax.map`` over batches).
+    Infeasible draws (no TFP root, A25, or a non-converged solve) are kept as NaN rows, counted by
+    ``n_infeasible`` and excluded by ``best``.
+    """
+    from landjax._io import progress
+
+    if n_draws <= 0 or chunk_size <= 0:
+        raise InputError("random_search: n_draws and chunk_size must be positive")
+    if chunks is None:
+        chunks = range(-(-n_draws // chunk_size))
+    chunks = tuple(int(c) for c in chunks)
+    batch = max(1, min(batch, chunk_size))
+    if chunk_size % batch:
+        raise InputError(f"random_search: chunk_size={chunk_size} must be a multiple of batch={batch}")
+    ck = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    tag = f"{problem.fingerprint()}_seed{seed}_cs{chunk_size}"
+    if ck is not None:
+        ck.mkdir(parents=True, exist_ok=True)
+
+    stats_v = jax.vmap(problem.stats)
+
+    @jax.jit
+    def run_chunk(omegas):
+        return jax.lax.map(stats_v, omegas.reshape(-1, batch, 12)).reshape(-1, 4)
+
+    out, seconds, compile_s, compiled = [], 0.0, 0.0, False
+    bar = progress(total=len(chunks) * chunk_size, desc="random search", unit="draw") if progress_bar else None
+    for c in chunks:
+        path = ck / f"chunk_{tag}_{c:06d}.npz" if ck is not None else None
+        if path is not None and resume and path.exists():
+            vals = np.load(path)["values"]
+        else:
+            om = draw_omegas(seed, c, chunk_size)
+            t0 = time.perf_counter()
+            vals = np.asarray(jax.block_until_ready(run_chunk(om)))
+            dt = time.perf_counter() - t0
+            if not compiled:
+                compiled = True
+                # first call includes compilation: time it again on a small batch to split the two
+                t1 = time.perf_counter()
+                jax.block_until_ready(run_chunk(om))
+                rerun = time.perf_counter() - t1
+                compile_s, dt = max(dt - rerun, 0.0), rerun
+            seconds += dt
+            if path is not None:
+                tmp = path.with_suffix(".tmp.npz")
+                np.savez(tmp, values=vals, chunk=c, seed=seed, chunk_size=chunk_size)
+                tmp.replace(path)
+        out.append(vals)
+        if bar is not None:
+            bar.update(chunk_size)
+    if bar is not None:
+        bar.close()
+    values = np.concatenate(out)[: n_draws if len(chunks) * chunk_size >= n_draws else None]
+    return RandomSearchResult(values=values, chunks=chunks, chunk_size=chunk_size, seed=seed,
+                              seconds=seconds, compile_seconds=compile_s)
+
+
+# ---- gradient search -----------------------------------------------------------------------------
+
+
+def gradient_search(problem: Table4Problem, name: str, *, n_screen: int = 64, n_starts: int = 3,
+                    max_iter: int = 60, tol: float = 1e-7, seed: int = 0, x0=None,
+                    progress_bar: bool = True):
+    """Optimise one Table 4 objective over omega in [-1, 1]^12 with the engine's ``optimize``
+    (vmapped screen, multistart L-BFGS-B with implicit gradients).  Returns the engine's
+    ``OptimizeResult`` (its ``solve_equivalents`` counts every equilibrium solve)."""
+    from landjax.engine.optimize import optimize
+
+    f, maximize = problem.objective(name)
+    return optimize(f, -jnp.ones(12), jnp.ones(12), None, maximize=maximize, n_screen=n_screen,
+                    n_starts=n_starts, max_iter=max_iter, tol=tol, seed=seed, x0=x0,
+                    screen_chunk=max(1, min(64, n_screen or 1)), progress_bar=progress_bar)
+
+
+def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
+    """``omega - clip(omega - grad, -1, 1)`` for the objective in minimisation form (0 at a box-KKT point)."""
+    f, maximize = problem.objective(name)
+    g = jax.grad(lambda w: (-1.0 if maximize else 1.0) * f(w))(jnp.asarray(omega))
+    w = jnp.asarray(omega)
+    return np.asarray(w - jnp.clip(w - g, -1.0, 1.0))
+
+
+# ---- efficiency-equity frontier ----------------------------------------------------------------
+
+
+class WeightedPolisher:
+    """L-BFGS-B (scipy) on ``c . stats(omega)`` over [-1, 1]^12 with one compiled value-and-gradient
+    function for every weight vector ``c`` (the engine's ``optimize`` compiles per objective, which
+    is the dominant cost when tracing a frontier of many weighted objectives).
+
+    ``n_value_and_grad`` counts the value-and-gradient evaluations made so far."""
+
+    def __init__(self, problem: "Table4Problem"):
+        self.problem = problem
+        self._vg = jax.jit(jax.value_and_grad(lambda w, c: jnp.dot(c, problem.guarded_stats(w))))
+        self.n_value_and_grad = 0
+
+    def __call__(self, c: Sequence[float], x0, *, max_iter: int = 40, tol: float = 1e-7):
+        """Minimise ``c . stats`` from ``x0``; returns ``(omega, value, n_evals, projected_grad_norm)``."""
+        from scipy.optimize import minimize
+
+        cj = jnp.asarray(c, dtype=jnp.float64)
+        n0 = self.n_value_and_grad
+
+        def fun(x):
+            self.n_value_and_grad += 1
+            v, g = self._vg(jnp.asarray(x), cj)
+            v, g = float(v), np.asarray(g, dtype=np.float64)
+            if not np.isfinite(v) or not np.all(np.isfinite(g)):
+                return 1e6, np.zeros(12)
+            return v, g
+
+        res = minimize(fun, np.clip(np.asarray(x0, dtype=np.float64), -1, 1), jac=True, method="L-BFGS-B",
+                       bounds=[(-1.0, 1.0)] * 12, options={"maxiter": max_iter, "gtol": tol})
+        x = np.asarray(res.x)
+        v, g = fun(x)
+        pg = float(np.max(np.abs(x - np.clip(x - g, -1.0, 1.0))))
+        return x, v, self.n_value_and_grad - n0, pg
+
+
+def pareto_frontier(problem: "Table4Problem", efficiency: str = "gdp_change", equity: str = "output_gap_change",
+                    *, weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0), x0=None,
+                    max_iter: int = 40, polisher: WeightedPolisher | None = None) -> pd.DataFrame:
+    """Trace the efficiency-equity frontier by weighted sums (scalarisation): for t in ``weights``
+    minimise ``-(1 - t) * efficiency + t * equity`` (efficiency: a % gain to raise; equity: a %
+    gap change to lower) with L-BFGS-B and implicit gradients, warm-started from the previous
+    point (``x0`` for the first; e.g. the efficiency optimum).  Weighted sums find the convex part of
+    the frontier.  Returns one row per weight with the four statistics, omega and evaluation counts."""
+    ie, iq = STATISTICS.index(_objective_key(efficiency)[0]), STATISTICS.index(_objective_key(equity)[0])
+    pol = polisher or WeightedPolisher(problem)
+    rows = []
+    prev = np.zeros(12) + 0.5 if x0 is None else np.asarray(x0)
+    for t in weights:
+        c = np.zeros(4)
+        c[ie], c[iq] = -(1.0 - t), t
+        x, _, n, pg = pol(c, prev, max_iter=max_iter)
+        prev = x
+        v = np.asarray(problem.stats(jnp.asarray(x)))
+        rows.append({"efficiency": efficiency, "equity": equity, "weight_equity": t, **dict(zip(STATISTICS, v)),
+                     "value_and_grad_evals": n, "projected_grad_norm": pg,
+                     **{f"omega{j + 1}": float(x[j]) for j in range(12)}})
+    return pd.DataFrame(rows)
+
+
+def nondominated(points: np.ndarray) -> np.ndarray:
+    """Indices of the rows of ``points`` (columns: maximise, minimise) that no other row dominates."""
+    pts = np.asarray(points)
+    ok = np.all(np.isfinite(pts), axis=1)
+    idx = np.flatnonzero(ok)
+    order = idx[np.lexsort((pts[idx, 1], -pts[idx, 0]))]  # by efficiency descending, then gap ascending
+    keep, best_gap = [], np.inf
+    for i in order:
+        if pts[i, 1] < best_gap:
+            keep.append(i)
+            best_gap = pts[i, 1]
+    return np.asarray(keep, dtype=int)
+
+
+# ---- local parameter sensitivities ----------------------------------------------------------------
+
+
+def parameter_sensitivities(problem: Table4Problem, omega, *, names: Sequence[str] = SENSITIVITY_PARAMS,
+                            rebuild: Callable[[Any], Any] | None = None) -> pd.DataFrame:
+    """d(statistic)/d(parameter) at ``omega`` by forward-mode autodiff through the implicit solve.
+
+    With ``rebuild=None`` the baseline (data, wedges, G, covariates) is held fixed and only the hat
+    system's parameters move; with ``rebuild(params) -> baseline`` (e.g. ``build_baseline(data,
+    params)``, if it is traceable) tau, G and the covariates are re-derived as in the paper's
+    robustness runs (spec A20; the seller/buyer classification is piecewise constant, so it has no
+    derivative).  Returns rows (statistic) x columns (parameter)."""
+    omega = jnp.asarray(omega)
+    p0 = problem.params
+    x0 = jnp.asarray([float(getattr(p0, n)) for n in names])
+
+    def f(x):
+        p = dataclasses.replace(p0, **{n: x[i] for i, n in enumerate(names)})
+        b = rebuild(p) if rebuild is not None else None
+        return problem.stats(omega, params=p, baseline=b)
+
+    J = np.asarray(jax.jacfwd(f)(x0))
+    return pd.DataFrame(J, index=list(STATISTICS), columns=list(names))
+
+
+def robustness_comparison(problem: Table4Problem, omega, *, rebuild: Callable[[Any], Any] | None = None,
+                          cases: Sequence[tuple[str, float]] = PAPER_ROBUSTNESS) -> pd.DataFrame:
+    """The paper's one-at-a-time parameter changes (section 5(2)) at fixed ``omega``: the re-solved
+    statistics beside the first-order prediction ``stat + dstat/dparam * change`` from autodiff."""
+    omega = jnp.asarray(omega)
+    base = np.asarray(problem.stats(omega))
+    sens = parameter_sensitivities(problem, omega, rebuild=rebuild)
+    rows = []
+    for name, value in cases:
+        p = dataclasses.replace(problem.params, **{name: value})
+        b = rebuild(p) if rebuild is not None else None
+        new = np.asarray(problem.stats(omega, params=p, baseline=b))
+        change = value - float(getattr(problem.params, name))
+        for i, st in enumerate(STATISTICS):
+            rows.append({"parameter": name, "value": value, "statistic": st, "baseline": base[i],
+                         "resolved": new[i], "linear_prediction": base[i] + sens.loc[st, name] * change})
+    return pd.DataFrame(rows)
+
+
+__all__ = [
+    "OMEGA_LABELS", "OBJECTIVES", "STATISTICS", "PAPER_TABLE4", "PAPER_ROBUSTNESS", "RuleOptions",
+    "Allocation", "safe_div", "capped_shares", "covariates", "allocate", "money", "uniform_allocation",
+    "to_shock", "Table4Problem", "draw_omegas", "RandomSearchResult", "random_search", "gradient_search",
+    "projected_gradient", "WeightedPolisher", "pareto_frontier", "table4_problem", "nondominated", "parameter_sensitivities",
+    "robustness_comparison",
+]
