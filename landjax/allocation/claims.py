@@ -275,7 +275,9 @@ def soft_clip(lam: Any, lo: Any, hi: Any, tau: Any) -> jax.Array:
     Stays in ``[lo, hi]``, strictly increasing in ``lam`` where ``lo < hi``, and within
     ``tau log 2`` of the exact clip.
     """
-    return lo + tau * (jax.nn.softplus((lam - lo) / tau) - jax.nn.softplus((lam - hi) / tau))
+    x = lo + tau * (jax.nn.softplus((lam - lo) / tau) - jax.nn.softplus((lam - hi) / tau))
+    # rounding can leave x an ulp outside [lo, hi]: clip the value, keep the derivative
+    return x + jax.lax.stop_gradient(jnp.clip(x, lo, hi) - x)
 
 
 def _soft_wf_residual(lam, a):
@@ -396,7 +398,11 @@ def rule_function(rule: str, *, temperature: float | None = None, side: int = 1)
 
 
 def _where(problem: Any) -> str:
-    return "" if problem is None else f" in problem {problem!r}"
+    if problem is None:
+        return ""
+    if hasattr(problem, "item"):  # numpy scalar -> python
+        problem = problem.item()
+    return f" in problem {problem!r}" if isinstance(problem, str) else f" in problem {problem}"
 
 
 def validate_problem(claims: Any, estate: Any, *, problem: Any = None, names: Sequence[Any] | None = None,
@@ -593,6 +599,7 @@ def allocate_frame(df: pd.DataFrame, rule: str | Sequence[str] = "all", *, estat
     est_col = np.empty(len(df))
     for p, idx in df.groupby(problems, sort=False).indices.items():
         idx = np.sort(idx)
+        p = p.item() if hasattr(p, "item") else p
         if has_est:
             e = pd.to_numeric(df["estate"].iloc[idx], errors="coerce").to_numpy()
             if np.isnan(e).all():
