@@ -567,7 +567,7 @@ def solve_jax(p: Params, o: Options = Options(), *, method: str = "newton"):
     from landjax.engine import solve
 
     z0, found = initial_guess(p, o)
-    sol = solve(residual_fn(o), z0, p, method=method, throw=False, tol=1e-12, ftol=1e-10, max_steps=50)
+    sol = solve(residual_fn(o), z0, p, method=method, throw=False, tol=1e-12, ftol=1e-9, max_steps=50)
     x = to_levels(sol.value, p)
     out = outcomes(x, p, o)
     out["converged"] = sol.converged & found & jnp.all(jnp.isfinite(x))
@@ -731,3 +731,127 @@ def cli_solve(argv: list[str]) -> int:
         return 2
     print(json.dumps(eq.to_json(), indent=2))
     return 0 if eq.converged else 1
+
+
+# ----------------------------------------------------------------------------------------------
+# calibration of (alpha, phi, tau_n) to Table 2
+# ----------------------------------------------------------------------------------------------
+
+CALIB_NAMES = ("alpha", "phi", "tau_n")
+CALIB_LOWER = np.array([1e-3, 0.0, -10.0])
+CALIB_UPPER = np.array([0.999, 20.0, 0.999])
+
+
+def targets(o: Options = Options()) -> np.ndarray:
+    """Table 2 targets (Y_ratio, R_ratio, migrant share) under options A14/A16."""
+    return np.array([Y_TARGET[o.y_target], R_TARGET, SHARE_TARGET[o.share_target]])
+
+
+def with_values(p: Params, **kw) -> Params:
+    """``p`` with some leaves replaced (works with traced values)."""
+    return dataclasses.replace(p, **kw)
+
+
+@functools.lru_cache(maxsize=None)
+def moments_fn(o: Options):
+    """``moments(theta, p)`` for :func:`landjax.engine.calibrate`: theta = (alpha, phi, tau_n)."""
+
+    def moments(theta, p):
+        q = with_values(p, alpha=theta[0], phi=theta[1], tau_n=theta[2])
+        x, out, sol, found = solve_jax(q, o)
+        m = jnp.stack([out["Y_ratio"], out["R_ratio"], out["migrant_share"]])
+        return jnp.where(out["converged"], m, jnp.nan)
+
+    return jax.jit(moments)
+
+
+def calibrate_table2(o: Options = Options(), p: Params | None = None, theta0=None, max_steps: int = 60):
+    """Calibrate (alpha, phi, tau_n) to Table 2 with :func:`landjax.engine.calibrate`.
+
+    Returns the engine's ``CalibrationResult``; ``.exact`` says whether all three targets are hit."""
+    from landjax.engine import calibrate
+
+    p = p or Params()
+    check_params(p, o)
+    theta0 = np.array([p.alpha, p.phi, p.tau_n]) if theta0 is None else np.asarray(theta0, float)
+    return calibrate(moments_fn(o), theta0, targets(o), p, lower=CALIB_LOWER, upper=CALIB_UPPER,
+                     max_steps=max_steps, param_names=CALIB_NAMES, moment_names=MOMENTS)
+
+
+def _reduced_calib_residual(o: Options):
+    """Table-2 gaps on the reduced form: v = (alpha, phi, tau_n, log(hbar - h_low)) ->
+    (E1, Y gap, R gap, share gap), relative gaps (spec sections 6 and 8)."""
+
+    def r(v, p, tg):
+        q = with_values(p, alpha=v[0], phi=v[1], tau_n=v[2])
+        hbar = q.h_low + jnp.exp(v[3])
+        F, x = reduced(hbar, q, o)
+        out = outcomes(x, q, o)
+        mom = jnp.stack([out["Y_ratio"], out["R_ratio"], out["migrant_share"]])
+        return jnp.concatenate([jnp.atleast_1d(F), (mom - tg) / tg])
+
+    return r
+
+
+def calibrate_reduced(o: Options = Options(), p: Params | None = None, starts: int = 12, seed: int = 0) -> dict:
+    """A second calibration route: least squares on the reduced form (one equation in hbar, spec
+    section 6) over (alpha, phi, tau_n, hbar) with ``scipy.optimize.least_squares`` from several
+    starts. Fast (no equilibrium solve inside), used to screen which option sets calibrate exactly;
+    every exact answer is then verified with the full six-equation solve.
+
+    Returns ``dict(exact, params (alpha, phi, tau_n), moments, hbar, cost, verified_gap, sorting_ok,
+    message)``."""
+    from scipy.optimize import least_squares
+
+    p = p or Params()
+    tg = jnp.asarray(targets(o))
+    r = _reduced_calib_residual(o)
+    fj = jax.jit(r)
+    jj = jax.jit(jax.jacfwd(r))
+    lo = np.array([1e-3, 0.0, -10.0, -12.0])
+    hi = np.array([0.999, 20.0, 0.999, 9.0])
+    rng = np.random.default_rng(seed)
+    s_t = float(tg[2])
+    t_share = math.log(max(float(p.h_low) * s_t ** (-1.0 / float(p.k)) - float(p.h_low), 1e-6))
+    cands = [np.array([float(p.alpha), float(p.phi), float(p.tau_n), t_share])]
+    for _ in range(starts - 1):
+        cands.append(np.array([rng.uniform(0.05, 0.6), rng.uniform(0.0, 6.0), rng.uniform(-6.0, 0.95),
+                               t_share + rng.normal(0.0, 0.7)]))
+    best = None
+
+    def fun(v):
+        out = np.asarray(fj(jnp.asarray(v), p, tg))
+        return np.where(np.isfinite(out), out, 1e3)
+
+    def jac(v):
+        J = np.asarray(jj(jnp.asarray(v), p, tg))
+        return np.where(np.isfinite(J), J, 0.0)
+
+    for v0 in cands:
+        v0 = np.clip(v0, lo + 1e-9, hi - 1e-9)
+        try:
+            res = least_squares(fun, v0, jac=jac, bounds=(lo, hi), xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=400)
+        except Exception:  # pragma: no cover - scipy failure on a bad start
+            continue
+        if best is None or res.cost < best.cost:
+            best = res
+        if best.cost < 1e-24:
+            break
+    v = best.x
+    gaps = fun(v)
+    theta = v[:3]
+    info = dict(params=theta, hbar=float(p.h_low + np.exp(v[3])), cost=float(best.cost), E1=float(gaps[0]),
+                rel_gaps=gaps[1:], moments=np.asarray(tg) * (1 + gaps[1:]))
+    exact = bool(np.max(np.abs(gaps)) < 1e-9)
+    # verification with the full six-equation solve
+    try:
+        eq = solve_equilibrium(with_values(p, alpha=float(theta[0]), phi=float(theta[1]), tau_n=float(theta[2])), o)
+        m = np.array([eq.moments[k] for k in MOMENTS])
+        info.update(verified_moments=m, verified_gap=float(np.max(np.abs(m - np.asarray(tg)) / np.asarray(tg))),
+                    sorting_ok=eq.sorting_ok, verified=True, hbar_full=eq.unknowns["hbar"])
+        exact = exact and info["verified_gap"] < 1e-8 and eq.sorting_ok
+    except (InputError, ConvergenceError) as exc:
+        info.update(verified=False, verified_gap=float("nan"), sorting_ok=False, verify_error=str(exc))
+        exact = False
+    info["exact"] = exact
+    return info
