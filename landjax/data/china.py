@@ -169,7 +169,7 @@ def validate_tables(cities: pd.DataFrame, migration: pd.DataFrame, meta: dict, *
         if bad.size:
             i = int(bad[0])
             need = "positive" if col in POSITIVE_COLUMNS else "non-negative"
-            raise InputError(f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: value {vals[i]!r} must be {need}")
+            raise InputError(f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: value {float(vals[i])!r} must be {need}")
         cities[col] = vals
 
     missing = [c for c in MIGRATION_COLUMNS if c not in migration.columns]
