@@ -148,16 +148,31 @@ def _segment(lo: jax.Array, hi: jax.Array, E: jax.Array, side: int):
 
     ``side=+1``: the segment just above ``lambda`` (first ``k`` with ``S(b_k) > E``); ``side=-1``:
     just below (first ``k`` with ``S(b_k) >= E``). Falls back to the other side where none exists.
+    For small ``n`` the sort is skipped: ``S`` is nondecreasing, so the segment is
+    ``(max{b : S(b) <= E}, min{b : S(b) > E})`` over the unsorted breakpoints (dense, O(n^2)).
     """
     lo, hi, E = jax.lax.stop_gradient((lo, hi, E))
+    n = lo.shape[0]
+    if n <= _DENSE_MAX_N:
+        b = jnp.concatenate([lo, hi])
+        s = jnp.sum(jnp.clip(b[:, None], lo[None, :], hi[None, :]), axis=1)
+        inf = jnp.asarray(jnp.inf, b.dtype)
+        has_right = jnp.any(s > E)  # side +1 possible
+        has_left = jnp.any(s < E)  # side -1 possible
+        use_right = jnp.where(jnp.asarray(side) > 0, has_right | ~has_left, ~has_left)
+        le = jnp.where(use_right, s <= E, s < E)  # breakpoints at or below lambda's segment
+        below = jnp.max(jnp.where(le, b, -inf))
+        above = jnp.min(jnp.where(le, inf, b))
+        # degenerate problems (every lo = hi): any finite pair works, the sets then fix every claimant
+        below = jnp.where(jnp.isfinite(below), below, jnp.min(b))
+        above = jnp.where(jnp.isfinite(above), above, jnp.max(b))
+        return below, above
     b, s = _breakpoint_sums(lo, hi)
     m = b.shape[0]
     k_right = jnp.sum(s <= E)  # first index with s > E (m if none)
     k_left = jnp.sum(s < E)  # first index with s >= E (0 if E <= sum lo)
-    if side > 0:
-        k = jnp.where(k_right < m, k_right, k_left)
-    else:
-        k = jnp.where(k_left >= 1, k_left, k_right)
+    k = jnp.where(jnp.asarray(side) > 0, jnp.where(k_right < m, k_right, k_left),
+                  jnp.where(k_left >= 1, k_left, k_right))
     k = jnp.clip(k, 1, m - 1)
     return b[k - 1], b[k]
 
@@ -169,7 +184,8 @@ def water_fill(lo: Any, hi: Any, E: Any, side: int = 1, return_level: bool = Fal
 
     - `lo`, `hi`: 1-D bounds with ``lo <= hi``.
     - `E`: scalar with ``sum lo <= E <= sum hi`` (outside, the result is finite but meaningless).
-    - `side`: ``+1`` or ``-1``: which one-sided derivative to return at a kink (see module docstring).
+    - `side`: ``+1`` or ``-1`` (may be a traced integer): which one-sided derivative to return at
+      a kink (see module docstring).
     - `return_level`: also return ``lambda``.
 
     **Returns:** ``x`` (and ``lambda``). Differentiable in ``lo``, ``hi`` and ``E``.
@@ -222,17 +238,19 @@ def cel(c: Any, E: Any, side: int = 1) -> jax.Array:
     return c - water_fill(jnp.zeros_like(c), c, jnp.sum(c) - E, -side)
 
 
+# CE, Pin and T call the water-filling once, with the branch's bounds and estate selected first
+# (the same values as evaluating both branches of eqs. (4)-(6) and selecting, at half the work).
+
+
 def ce(c: Any, E: Any, side: int = 1) -> jax.Array:
     """Constrained egalitarian rule (Chun, Schummer & Thomson 2001), eq. (4).
 
-    ``min(c_i/2, lambda)`` if ``E <= C/2``, else ``max(c_i/2, min(c_i, lambda))``.
+    ``min(c_i/2, lambda)`` if ``E <= C/2``, else ``max(c_i/2, min(c_i, lambda))`` (= ``WF(c/2, c, E)``).
     """
     c = jnp.asarray(c)
-    C = jnp.sum(c)
     h = c / 2
-    low = water_fill(jnp.zeros_like(c), h, E, side)
-    high = water_fill(h, c, E, side)
-    return jnp.where(_lower_branch(E, C, side), low, high)
+    low = _lower_branch(E, jnp.sum(c), side)
+    return water_fill(jnp.where(low, 0.0, h), jnp.where(low, h, c), E, side)
 
 
 def piniles(c: Any, E: Any, side: int = 1) -> jax.Array:
@@ -243,9 +261,9 @@ def piniles(c: Any, E: Any, side: int = 1) -> jax.Array:
     c = jnp.asarray(c)
     C = jnp.sum(c)
     h = c / 2
-    low = water_fill(jnp.zeros_like(c), h, E, side)
-    high = h + water_fill(jnp.zeros_like(c), h, E - C / 2, side)
-    return jnp.where(_lower_branch(E, C, side), low, high)
+    low = _lower_branch(E, C, side)
+    w = water_fill(jnp.zeros_like(c), h, jnp.where(low, E, E - C / 2), side)
+    return jnp.where(low, w, h + w)
 
 
 def talmud(c: Any, E: Any, side: int = 1) -> jax.Array:
@@ -256,9 +274,9 @@ def talmud(c: Any, E: Any, side: int = 1) -> jax.Array:
     c = jnp.asarray(c)
     C = jnp.sum(c)
     h = c / 2
-    low = water_fill(jnp.zeros_like(c), h, E, side)
-    high = c - water_fill(jnp.zeros_like(c), h, C - E, -side)
-    return jnp.where(_lower_branch(E, C, side), low, high)
+    low = _lower_branch(E, C, side)
+    w = water_fill(jnp.zeros_like(c), h, jnp.where(low, E, C - E), jnp.where(low, side, -side))
+    return jnp.where(low, w, c - w)
 
 
 _EXACT: dict[str, Callable] = {"P": proportional, "CEA": cea, "CEL": cel, "CE": ce, "Pin": piniles, "T": talmud}
@@ -674,7 +692,7 @@ def reference_numpy(claims: Any, estate: float, rule: str) -> np.ndarray:
     # CE upper branch: max(h, min(c, lam)) = h + CEA of the top halves with a common level:
     # x_i - h_i = clip(lam, h_i, c_i) - h_i; solve by bisection-free search over sorted breakpoints
     bps = np.sort(np.concatenate([h, c]))
-    tot = np.array([np.clip(b, h, c).sum() for b in bps])
+    tot = np.clip(bps[:, None], h[None, :], c[None, :]).sum(axis=1)
     k = int(np.searchsorted(tot, E, side="left"))
     k = min(max(k, 1), len(bps) - 1)
     b0, b1, s0, s1 = bps[k - 1], bps[k], tot[k - 1], tot[k]
