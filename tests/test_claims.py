@@ -182,6 +182,18 @@ def test_one_sided_derivatives_at_kinks(rule, E):
     assert np.max(np.abs(d_plus - d_minus)) > 1e-3  # it is a kink
 
 
+@pytest.mark.parametrize("rule", RULES)
+def test_derivatives_at_the_ends_and_degenerate_problems(rule):
+    """At E = C (side=+1) and E = 0 (side=-1) the other side's piece is used: finite derivatives
+    whose estate column sums to 1 (the awards sum to E); zero claims and E = 0 give zeros."""
+    C = float(C_GRAD.sum())
+    for E, side in ((C, 1), (0.0, -1), (C, -1), (0.0, 1)):
+        J = _jac(rule, C_GRAD, E, side)
+        assert np.all(np.isfinite(J)) and abs(J[:, -1].sum() - 1) < 1e-12, (E, side, J)
+    np.testing.assert_array_equal(cl.allocate([0.0, 0.0, 0.0], 0.0, rule), 0.0)
+    np.testing.assert_allclose(cl.allocate([0.0, 5.0, 5.0], 10.0, rule), [0, 5, 5], atol=1e-12)
+
+
 # ------------------------------------------------------------------------------------- smooth
 
 

@@ -728,7 +728,7 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
         if not path.exists():
             raise InputError(f"--claims: file not found: {path}")
         try:
-            df = pd.read_csv(path, skipinitialspace=True)
+            df = pd.read_csv(path, skipinitialspace=True, encoding="utf-8-sig")
         except Exception as exc:
             raise InputError(f"--claims: cannot read {path} as CSV ({exc})") from exc
         df.columns = [str(c).strip() for c in df.columns]
