@@ -440,16 +440,15 @@ def _scan_grid(p: Params):
     return t, p.h_low + jnp.exp(t)
 
 
-def initial_guess(p: Params, o: Options = Options()):
-    """Root of the reduced equation in hbar (spec section 6) by a grid scan in ``log(hbar - h_low)``
-    and 60 bisection steps; pure JAX (vmappable). Returns ``(z0, found)`` in log coordinates.
+def _bracket_root(p: Params, o: Options):
+    """Root ``t = log(hbar - h_low)`` of the reduced equation by a grid scan and 64 bisection steps.
 
     The root taken is the lowest-hbar sign change of F on the grid (for Table-1 parameters and
     every option there is exactly one, with F rising through zero); sorting is checked afterwards."""
     p = jax.lax.stop_gradient(p)
     t, hb = _scan_grid(p)
-    F = jax.vmap(lambda h: reduced(h, p, o)[0])(hb)
-    ok = jnp.isfinite(F)
+    F, X = jax.vmap(lambda h: reduced(h, p, o))(hb)
+    ok = jnp.isfinite(F) & jnp.all(jnp.isfinite(X), axis=1) & jnp.all(X > 0, axis=1)
     sgn = jnp.sign(F)
     change = ok[:-1] & ok[1:] & (sgn[:-1] != sgn[1:]) & (sgn[:-1] != 0)
     idx = jnp.argmax(change)
@@ -465,11 +464,48 @@ def initial_guess(p: Params, o: Options = Options()):
         return jnp.where(same, mid, lo), jnp.where(same, hi, mid), jnp.where(same, fm, flo)
 
     lo, hi, _ = jax.lax.fori_loop(0, 64, body, (lo, hi, flo))
-    tm = 0.5 * (lo + hi)
+    return 0.5 * (lo + hi), found
+
+
+def initial_guess(p: Params, o: Options = Options()):
+    """Initial guess for the six-equation solve from the reduced form (spec section 6); pure JAX
+    (vmappable). Returns ``(z0, found)`` in log coordinates."""
+    p = jax.lax.stop_gradient(p)
+    tm, found = _bracket_root(p, o)
     _, x = reduced(p.h_low + jnp.exp(tm), p, o)
     z0 = to_logs(x, p)
     z0 = jnp.where(jnp.isfinite(z0), z0, 0.0)
     return z0, found & jnp.all(jnp.isfinite(x)) & jnp.all(x > 0)
+
+
+@functools.lru_cache(maxsize=None)
+def reduced_fn(o: Options):
+    """``fn(t, params)``: the reduced equation E1 in ``t = log(hbar - h_low)`` (for the engine)."""
+
+    def fn(t, p):
+        return reduced(p.h_low + jnp.exp(t), p, o)[0]
+
+    return fn
+
+
+def solve_reduced_jax(p: Params, o: Options = Options()):
+    """The equilibrium through the one-equation reduction (spec section 6), solved with
+    :func:`landjax.engine.solve` (scalar Newton, implicit differentiation) from the bracketed root.
+
+    Same equilibrium as :func:`solve_jax` (tests check 1e-10), with a much smaller program: used
+    inside calibration and policy optimisation, where compile time dominates. Returns
+    ``(x, out)`` like :func:`solve_jax`."""
+    from landjax.engine import solve
+
+    t0, found = _bracket_root(p, o)
+    sol = solve(reduced_fn(o), t0, p, throw=False, tol=1e-14, ftol=1e-11, max_steps=30)
+    hbar = p.h_low + jnp.exp(sol.value)
+    _, x = reduced(hbar, p, o)
+    out = outcomes(x, p, o)
+    out["converged"] = sol.converged & found & jnp.all(jnp.isfinite(x)) & jnp.all(x > 0)
+    out["residual_norm"] = sol.residual_norm
+    out["steps"] = sol.steps
+    return x, out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -758,7 +794,7 @@ def moments_fn(o: Options):
 
     def moments(theta, p):
         q = with_values(p, alpha=theta[0], phi=theta[1], tau_n=theta[2])
-        x, out, sol, found = solve_jax(q, o)
+        x, out = solve_reduced_jax(q, o)
         m = jnp.stack([out["Y_ratio"], out["R_ratio"], out["migrant_share"]])
         return jnp.where(out["converged"], m, jnp.nan)
 
@@ -855,3 +891,130 @@ def calibrate_reduced(o: Options = Options(), p: Params | None = None, starts: i
         exact = False
     info["exact"] = exact
     return info
+
+
+# ----------------------------------------------------------------------------------------------
+# comparative statics (Figures 3-12) and optimal policy (Tables 3-4)
+# ----------------------------------------------------------------------------------------------
+
+#: policy -> range used in the paper's figures (section V.1)
+POLICY_RANGES = {"m": (0.0, 1.0), "phi_r": (0.0, 1.0), "omega_a": (0.0, 0.1), "omega_0": (0.0, 0.1)}
+SWEEP_COLUMNS = (*UNKNOWNS, *MOMENTS, *WELFARE, *OUTPUT)
+
+
+def batch_params(p: Params, n: int, **columns) -> Params:
+    """A ``Params`` whose every leaf has leading axis ``n`` (columns override named leaves)."""
+    bad = [k for k in columns if k not in PARAM_NAMES]
+    if bad:
+        raise InputError(f"unknown parameter(s) {', '.join(bad)}; valid parameters: {', '.join(PARAM_NAMES)}")
+    leaves = {}
+    for name in PARAM_NAMES:
+        v = columns.get(name, getattr(p, name))
+        leaves[name] = jnp.broadcast_to(jnp.asarray(v, dtype=jnp.float64), (n,))
+    return Params(**leaves)
+
+
+@functools.lru_cache(maxsize=None)
+def _batch_fns(o: Options):
+    guess = jax.jit(jax.vmap(lambda q: initial_guess(q, o)))
+    outs = jax.jit(jax.vmap(lambda z, q: outcomes(to_levels(z, q), q, o)))
+    return guess, outs
+
+
+def solve_many(pb: Params, o: Options = Options(), *, chunk_size: int = 256):
+    """Solve a batch of equilibria (every leaf of ``pb`` has a leading batch axis) with
+    :func:`landjax.engine.solve_batch`. Returns a dict of numpy arrays (unknowns, moments, welfare,
+    output, converged, sorting_ok, walras_gap, residual_norm, steps); a failed member is flagged
+    ``converged=False`` (its numbers are NaN and must not be reported as results)."""
+    from landjax.engine import solve_batch
+
+    check_params(pb, o)
+    guess, outs = _batch_fns(o)
+    z0, found = guess(pb)
+    sols = solve_batch(residual_fn(o), z0, pb, chunk_size=chunk_size, tol=1e-12, ftol=1e-9, max_steps=50)
+    x = jax.vmap(to_levels)(sols.value, pb)
+    out = outs(sols.value, pb)
+    conv = np.asarray(sols.converged) & np.asarray(found) & np.all(np.isfinite(np.asarray(x)), axis=1)
+    res = {k: np.asarray(x[:, i]) for i, k in enumerate(UNKNOWNS)}
+    for k in (*MOMENTS, *WELFARE, *OUTPUT, "walras_gap", "land_total", "land_Omega", "excess_ag", "excess_nonag"):
+        res[k] = np.asarray(out[k])
+    res["sorting_ok"] = np.asarray(out["sorting_ok"])
+    res["converged"] = conv
+    res["residual_norm"] = np.asarray(sols.residual_norm)
+    res["steps"] = np.asarray(sols.steps)
+    for k in SWEEP_COLUMNS:
+        res[k] = np.where(conv, res[k], np.nan)
+    return res
+
+
+def sweep(policy: str, values=None, p: Params | None = None, o: Options = Options(), n: int = 101):
+    """Comparative statics over one policy (Figures 3-12) as a DataFrame (one row per value)."""
+    import pandas as pd
+
+    if policy not in PARAM_NAMES:
+        raise InputError(f"unknown parameter {policy!r}; valid parameters: {', '.join(PARAM_NAMES)}")
+    p = p or Params()
+    if values is None:
+        lo, hi = POLICY_RANGES.get(policy, (0.0, 1.0))
+        values = np.linspace(lo, hi, n)
+    values = np.asarray(values, dtype=float)
+    res = solve_many(batch_params(p, len(values), **{policy: values}), o)
+    df = pd.DataFrame({"policy": policy, "value": values, **res})
+    return df
+
+
+def classify_shape(y, rel_tol: float = 1e-9) -> str:
+    """'up', 'down', 'inverted U', 'U', 'flat' or 'non-monotone' for a sequence on an ordered grid
+    (differences smaller than ``rel_tol`` times the range count as flat)."""
+    y = np.asarray(y, dtype=float)
+    if len(y) < 3 or not np.all(np.isfinite(y)):
+        return "undetermined"
+    rng = np.max(y) - np.min(y)
+    if rng <= rel_tol * max(1.0, np.max(np.abs(y))):
+        return "flat"
+    d = np.diff(y)
+    tol = rel_tol * rng
+    up, down = np.all(d >= -tol), np.all(d <= tol)
+    if up:
+        return "up"
+    if down:
+        return "down"
+    i = int(np.argmax(y))
+    if 0 < i < len(y) - 1 and np.all(d[:i] >= -tol) and np.all(d[i:] <= tol):
+        return "inverted U"
+    j = int(np.argmin(y))
+    if 0 < j < len(y) - 1 and np.all(d[:j] <= tol) and np.all(d[j:] >= -tol):
+        return "U"
+    return "non-monotone"
+
+
+@functools.lru_cache(maxsize=None)
+def policy_objective(names: tuple[str, ...], target: str, o: Options):
+    """``objective(x, p)`` = outcome ``target`` (e.g. 'TU' or 'Y_n') at policy values ``x`` for the
+    parameters ``names``; NaN where no equilibrium is found (counts as worst in the engine)."""
+
+    def objective(x, p):
+        q = with_values(p, **{n_: x[i] for i, n_ in enumerate(names)})
+        _, out = solve_reduced_jax(q, o)
+        return jnp.where(out["converged"], out[target], jnp.nan)
+
+    return objective
+
+
+def optimal_policy(names, target: str = "TU", p: Params | None = None, o: Options = Options(), *,
+                   lower=None, upper=None, n_screen: int = 64, n_starts: int = 2, max_iter: int = 60):
+    """Maximise ``target`` over the policies ``names`` with :func:`landjax.engine.optimize`
+    (vmapped screen, then L-BFGS-B with implicit gradients). Bounds default to the paper's ranges."""
+    from landjax.engine import optimize
+
+    names = tuple(names)
+    bad = [n_ for n_ in names if n_ not in PARAM_NAMES]
+    if bad or target not in (*WELFARE, *OUTPUT, *MOMENTS):
+        raise InputError(f"optimal_policy: unknown names {bad or target}; parameters: {', '.join(PARAM_NAMES)}; "
+                         f"targets: {', '.join((*WELFARE, *OUTPUT, *MOMENTS))}")
+    p = p or Params()
+    lo = np.array([POLICY_RANGES.get(n_, (0.0, 1.0))[0] for n_ in names]) if lower is None else np.asarray(lower, float)
+    hi = np.array([POLICY_RANGES.get(n_, (0.0, 1.0))[1] for n_ in names]) if upper is None else np.asarray(upper, float)
+    return optimize(policy_objective(names, target, o), lo, hi, p, maximize=True, n_screen=n_screen,
+                    n_starts=n_starts, max_iter=max_iter, tol=1e-9, x0=np.array([getattr(p, n_) for n_ in names]),
+                    progress_bar=False)

@@ -1,0 +1,375 @@
+"""Reproduction of Cheng & Liu (2021): calibration (Table 2), comparative statics (Figures 3-12),
+optimal policy (Tables 3-4). Writes ``out/cheng_liu2021/``.
+
+``quick=True`` uses coarser grids, fewer option sets and skips the joint optimisation (smoke tests).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from landjax._io import ensure_dir, markdown_table, pyplot, savefig
+
+PAPER_ID = "cheng_liu2021"
+TITLE = "Cheng & Liu (2021): urban-rural spatial equilibrium, calibration, statics, optimal policy"
+
+# ------------------------------------------------------------------------------------------------
+# The paper's published numbers, in one place (Chinese working paper, July 2021).
+# ------------------------------------------------------------------------------------------------
+PAPER = {
+    # Table 2 (p. 13): target moments, "calibrated" column and "measured" column
+    "table2": {
+        "Y_ratio": {"model": 10.3774, "data": 10.3826},
+        "R_ratio": {"model": 10.2743, "data": 10.2743},
+        "migrant_share": {"model": 0.2744, "data": 0.2744},
+    },
+    # Table 1 (p. 11-12): the three calibrated parameters
+    "table1_calibrated": {"alpha": 0.2717, "phi": 3.3250, "tau_n": 0.8107},
+    # Table 3 (p. 17): welfare-maximising compensation share m
+    "table3": {"m_actual": 0.5354, "m_optimal": 0.5091},
+    # Table 4 (p. 19): Y_n-maximising policies (actual value, optimum)
+    "table4": {"m": (0.5354, 0.0591), "omega_a": (0.0128, 0.0346), "omega_0": (0.0173, 0.0715)},
+}
+
+#: every qualitative claim about Figures 3-12 (section V): (figure, policy, variable, claim, page)
+CLAIMS = []
+for _fig, _pol, _sign in (("Fig. 3", "m", "down"), ("Fig. 5", "omega_a", "down"), ("Fig. 6", "omega_0", "down")):
+    for _v in ("hbar", "p_n", "R_a", "R_n", "R_u", "g_u"):
+        CLAIMS.append((_fig, _pol, _v, _sign))
+for _v in ("hbar", "p_n", "R_a", "R_n", "R_u", "g_u"):
+    CLAIMS.append(("Fig. 4", "phi_r", _v, "up"))
+CLAIMS += [
+    ("Fig. 7", "m", "TU", "inverted U"), ("Fig. 7", "m", "TU_r", "inverted U"),
+    ("Fig. 7", "m", "TU_u", "down"), ("Fig. 7", "m", "TU_m", "up"),
+    ("Fig. 8", "phi_r", "TU", "down"), ("Fig. 8", "phi_r", "TU_r", "up"),
+    ("Fig. 8", "phi_r", "TU_u", "up"), ("Fig. 8", "phi_r", "TU_m", "down"),
+    ("Fig. 9", "omega_a", "TU", "up"), ("Fig. 9", "omega_a", "TU_r", "inverted U"),
+    ("Fig. 9", "omega_a", "TU_u", "down"), ("Fig. 9", "omega_a", "TU_m", "up"),
+    ("Fig. 10", "omega_0", "TU", "up"), ("Fig. 10", "omega_0", "TU_r", "inverted U"),
+    ("Fig. 10", "omega_0", "TU_u", "down"), ("Fig. 10", "omega_0", "TU_m", "up"),
+    ("Fig. 11", "m", "Y_a", "down"), ("Fig. 11", "phi_r", "Y_a", "up"),
+    ("Fig. 11", "omega_a", "Y_a", "down"), ("Fig. 11", "omega_0", "Y_a", "down"),
+    ("Fig. 12", "m", "Y_n", "inverted U"), ("Fig. 12", "phi_r", "Y_n", "down"),
+    ("Fig. 12", "omega_a", "Y_n", "inverted U"), ("Fig. 12", "omega_0", "Y_n", "inverted U"),
+]
+
+#: option sets screened for an exact Table-2 calibration (full run; quick runs the first two)
+CALIB_OPTION_SETS = [
+    {},
+    {"rratio": "gross"},
+    {"theta": "swap"},
+    {"theta": "swap", "rratio": "gross"},
+    {"share_target": "annual"},
+    {"closure": "rebate_u"},
+    {"closure": "nonag"},
+]
+
+
+def _opt_label(o) -> str:
+    return o.label()
+
+
+def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
+    from landjax.models import urban_rural as ur
+
+    t_start = time.perf_counter()
+    d = ensure_dir(Path(out) / PAPER_ID)
+    files: list[str] = []
+    timings: dict[str, float] = {}
+    o0 = ur.Options()
+    p0 = ur.Params()
+
+    # -------------------------------------------------------------- baseline at Table-1 values
+    t = time.perf_counter()
+    base = ur.solve_equilibrium(p0, o0)
+    timings["baseline solve (incl. compile)"] = time.perf_counter() - t
+
+    # -------------------------------------------------------------- Table 2: calibration
+    t = time.perf_counter()
+    screens = []
+    sets = CALIB_OPTION_SETS[:2] if quick else CALIB_OPTION_SETS
+    for kw in sets:
+        o = ur.make_options(**kw)
+        r = ur.calibrate_reduced(o, starts=6 if quick else 10)
+        screens.append((o, r))
+    timings["calibration screen (reduced form)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    eng = ur.calibrate_table2(o0, max_steps=20)
+    timings["engine calibrate, default options"] = time.perf_counter() - t
+    eng_exact = None
+    exact_sets = [(o, r) for o, r in screens if r["exact"]]
+    if exact_sets:
+        t = time.perf_counter()
+        o_ex, r_ex = exact_sets[0]
+        th0 = np.asarray(r_ex["params"]) * np.array([1.05, 1.05, 1.05])  # 5 % away from the screen's answer
+        eng_exact = (o_ex, ur.calibrate_table2(o_ex, theta0=th0, max_steps=40), th0)
+        timings["engine calibrate, first exact option set"] = time.perf_counter() - t
+
+    tg = PAPER["table2"]
+    rows = []
+    for k in ur.MOMENTS:
+        paper_v = tg[k]["data"]
+        rows.append(dict(quantity=f"{k} at Table-1 parameters", paper=paper_v, ours=base.moments[k],
+                         gap=base.moments[k] - paper_v, options="default", exact=False))
+    for k, pv in PAPER["table1_calibrated"].items():
+        rows.append(dict(quantity=f"{k} (engine calibrate, best fit)", paper=pv,
+                         ours=float(eng.params[ur.CALIB_NAMES.index(k)]),
+                         gap=float(eng.params[ur.CALIB_NAMES.index(k)]) - pv, options="default", exact=eng.exact))
+    for i, k in enumerate(ur.MOMENTS):
+        pv = float(ur.targets(o0)[i])
+        rows.append(dict(quantity=f"{k} (engine calibrate, best fit)", paper=pv, ours=float(eng.moments[i]),
+                         gap=float(eng.moments[i]) - pv, options="default", exact=eng.exact))
+    for o, r in screens:
+        tgo = ur.targets(o)
+        for i, k in enumerate(ur.CALIB_NAMES):
+            pv = PAPER["table1_calibrated"][k]
+            rows.append(dict(quantity=f"{k} (screen)", paper=pv, ours=float(r["params"][i]),
+                             gap=float(r["params"][i]) - pv, options=o.label(), exact=r["exact"]))
+        mom = r.get("verified_moments", r["moments"])
+        for i, k in enumerate(ur.MOMENTS):
+            rows.append(dict(quantity=f"{k} (screen)", paper=float(tgo[i]), ours=float(mom[i]),
+                             gap=float(mom[i]) - float(tgo[i]), options=o.label(), exact=r["exact"]))
+    if eng_exact is not None:
+        o_ex, res, th0 = eng_exact
+        for i, k in enumerate(ur.CALIB_NAMES):
+            pv = PAPER["table1_calibrated"][k]
+            rows.append(dict(quantity=f"{k} (engine calibrate)", paper=pv, ours=float(res.params[i]),
+                             gap=float(res.params[i]) - pv, options=o_ex.label(), exact=res.exact))
+        for i, k in enumerate(ur.MOMENTS):
+            pv = float(ur.targets(o_ex)[i])
+            rows.append(dict(quantity=f"{k} (engine calibrate)", paper=pv, ours=float(res.moments[i]),
+                             gap=float(res.moments[i]) - pv, options=o_ex.label(), exact=res.exact))
+    t2 = pd.DataFrame(rows)
+    t2.to_csv(d / "table2.csv", index=False)
+    files.append(f"{PAPER_ID}/table2.csv")
+
+    # -------------------------------------------------------------- Figures 3-12: sweeps
+    t = time.perf_counter()
+    n = 41 if quick else 101
+    sweeps = {pol: ur.sweep(pol, n=n) for pol in ur.POLICY_RANGES}
+    timings[f"sweeps 4 x {n} (solve_batch)"] = time.perf_counter() - t
+    allsw = pd.concat(sweeps.values(), ignore_index=True)
+    allsw.to_csv(d / "sweeps.csv", index=False)
+    files.append(f"{PAPER_ID}/sweeps.csv")
+    sw_ok = bool(allsw["converged"].all())
+    sort_ok = bool(allsw["sorting_ok"].all())
+    walras_max = float(np.nanmax(np.abs(allsw["walras_gap"])))
+    land_max = float(np.nanmax(np.abs(allsw["land_total"] - allsw["land_Omega"])))
+
+    shape_rows = []
+    for fig, pol, var, claim in CLAIMS:
+        ours = ur.classify_shape(sweeps[pol][var].to_numpy())
+        shape_rows.append(dict(figure=fig, policy=pol, variable=var, paper_claim=claim, ours=ours,
+                               holds=ours == claim))
+    shapes = pd.DataFrame(shape_rows)
+    shapes.to_csv(d / "shapes.csv", index=False)
+    files.append(f"{PAPER_ID}/shapes.csv")
+
+    plt = pyplot()
+    labels = {"m": "m", "phi_r": "phi_r", "omega_a": "omega_a", "omega_0": "omega_0"}
+    for fig_no, pol in zip((3, 4, 5, 6), ur.POLICY_RANGES):
+        df = sweeps[pol]
+        fig, axes = plt.subplots(2, 3, figsize=(11, 6))
+        for ax, v in zip(axes.ravel(), ur.UNKNOWNS):
+            ax.plot(df["value"], df[v])
+            ax.set_title(v)
+            ax.set_xlabel(labels[pol])
+        fig.suptitle(f"Fig. {fig_no}: equilibrium vs {pol} (default options)")
+        fig.tight_layout()
+        savefig(fig, d / f"fig{fig_no}_{pol}_unknowns.png")
+        files.append(f"{PAPER_ID}/fig{fig_no}_{pol}_unknowns.png")
+    for fig_no, pol in zip((7, 8, 9, 10), ur.POLICY_RANGES):
+        df = sweeps[pol]
+        fig, axes = plt.subplots(2, 2, figsize=(8, 6))
+        for ax, v in zip(axes.ravel(), ("TU", "TU_r", "TU_u", "TU_m")):
+            ax.plot(df["value"], df[v])
+            ax.set_title(v)
+            ax.set_xlabel(pol)
+        fig.suptitle(f"Fig. {fig_no}: welfare vs {pol} (default options)")
+        fig.tight_layout()
+        savefig(fig, d / f"fig{fig_no}_{pol}_welfare.png")
+        files.append(f"{PAPER_ID}/fig{fig_no}_{pol}_welfare.png")
+    for fig_no, var in ((11, "Y_a"), (12, "Y_n")):
+        fig, axes = plt.subplots(2, 2, figsize=(8, 6))
+        for ax, pol in zip(axes.ravel(), ("m", "phi_r", "omega_a", "omega_0")):
+            df = sweeps[pol]
+            ax.plot(df["value"], df[var])
+            ax.set_title(f"{var} vs {pol}")
+            ax.set_xlabel(pol)
+        fig.suptitle(f"Fig. {fig_no}: {var} (default options)")
+        fig.tight_layout()
+        savefig(fig, d / f"fig{fig_no}_{var}.png")
+        files.append(f"{PAPER_ID}/fig{fig_no}_{var}.png")
+
+    # -------------------------------------------------------------- Tables 3-4: optimal policy
+    def grid_argmax(pol: str, var: str, x_opt: float):
+        """Fine-grid check: the coarse sweep's argmax, refined on a grid of n points around it."""
+        df = sweeps[pol]
+        i = int(np.nanargmax(df[var].to_numpy()))
+        lo_r, hi_r = ur.POLICY_RANGES[pol]
+        h = (hi_r - lo_r) / (n - 1)
+        a, b = max(lo_r, float(df["value"].iloc[i]) - h), min(hi_r, float(df["value"].iloc[i]) + h)
+        fine = ur.sweep(pol, np.linspace(a, b, n))
+        j = int(np.nanargmax(fine[var].to_numpy()))
+        return float(fine["value"].iloc[j]), float(fine[var].iloc[j]), (b - a) / (n - 1)
+
+    t = time.perf_counter()
+    opt_rows3, opt_rows4 = [], []
+    r3 = ur.optimal_policy(["m"], "TU", n_screen=16 if quick else 32, n_starts=1 if quick else 2)
+    gx, gv, step = grid_argmax("m", "TU", float(r3.x[0]))
+    opt_rows3.append(dict(quantity="m maximising TU", paper=PAPER["table3"]["m_optimal"], ours=float(r3.x[0]),
+                          gap=float(r3.x[0]) - PAPER["table3"]["m_optimal"], options="default",
+                          grid_argmax=gx, grid_step=step, engine_converged=r3.converged,
+                          value=float(r3.value), grid_value=gv, solve_equivalents=r3.solve_equivalents))
+    opt_rows3.append(dict(quantity="m actual (Table 1)", paper=PAPER["table3"]["m_actual"], ours=float(p0.m),
+                          gap=0.0, options="input", grid_argmax=np.nan, grid_step=np.nan, engine_converged=True,
+                          value=base.welfare["TU"], grid_value=np.nan, solve_equivalents=np.nan))
+    for pol in ("m", "omega_a", "omega_0"):
+        r = ur.optimal_policy([pol], "Y_n", n_screen=16 if quick else 32, n_starts=1 if quick else 2)
+        gx, gv, step = grid_argmax(pol, "Y_n", float(r.x[0]))
+        pv = PAPER["table4"][pol][1]
+        opt_rows4.append(dict(quantity=f"{pol} maximising Y_n (one at a time)", paper=pv, ours=float(r.x[0]),
+                              gap=float(r.x[0]) - pv, options="default", grid_argmax=gx, grid_step=step,
+                              engine_converged=r.converged, value=float(r.value), grid_value=gv,
+                              solve_equivalents=r.solve_equivalents))
+    joint = None
+    if not quick:
+        names = ("m", "omega_a", "omega_0")
+        joint = ur.optimal_policy(names, "Y_n", n_screen=64, n_starts=2)
+        # grid check: lines through the joint optimum along each coordinate, and a random sample of the box
+        best_grid = -np.inf
+        rng = np.random.default_rng(0)
+        lo_b = np.array([ur.POLICY_RANGES[k][0] for k in names])
+        hi_b = np.array([ur.POLICY_RANGES[k][1] for k in names])
+        for j, k in enumerate(names):
+            cols = {names[i]: np.full(n, joint.x[i]) for i in range(3)}
+            cols[k] = np.linspace(lo_b[j], hi_b[j], n)
+            res = ur.solve_many(ur.batch_params(p0, n, **cols))
+            best_grid = max(best_grid, float(np.nanmax(res["Y_n"])))
+        U = lo_b + (hi_b - lo_b) * rng.uniform(size=(n, 3))
+        res = ur.solve_many(ur.batch_params(p0, n, **{k: U[:, i] for i, k in enumerate(names)}))
+        best_grid = max(best_grid, float(np.nanmax(res["Y_n"])))
+        for i, k in enumerate(names):
+            pv = PAPER["table4"][k][1]
+            opt_rows4.append(dict(quantity=f"{k} maximising Y_n (jointly)", paper=pv, ours=float(joint.x[i]),
+                                  gap=float(joint.x[i]) - pv, options="default", grid_argmax=np.nan,
+                                  grid_step=np.nan, engine_converged=joint.converged, value=float(joint.value),
+                                  grid_value=best_grid, solve_equivalents=joint.solve_equivalents))
+    timings["optimal policy (engine optimize + grids)"] = time.perf_counter() - t
+    t3 = pd.DataFrame(opt_rows3)
+    t4 = pd.DataFrame(opt_rows4)
+    t3.to_csv(d / "table3.csv", index=False)
+    t4.to_csv(d / "table4.csv", index=False)
+    files += [f"{PAPER_ID}/table3.csv", f"{PAPER_ID}/table4.csv"]
+
+    # -------------------------------------------------------------- report
+    n_hold = int(shapes["holds"].sum())
+    exact_labels = [o.label() for o, r in screens if r["exact"]]
+    headline = [
+        f"Table 2 does NOT reproduce under the printed equations: at Table-1 parameters Y_ratio="
+        f"{base.moments['Y_ratio']:.3f} (paper 10.38), R_ratio={base.moments['R_ratio']:.3f} (10.27), "
+        f"share={base.moments['migrant_share']:.4f} (0.2744); the engine's best fit reaches R_ratio="
+        f"{eng.moments[1]:.3f} (identity of spec 8.1 binds)",
+        "option sets that calibrate exactly: " + ("; ".join(exact_labels) if exact_labels else "none screened"),
+        f"Table 3: welfare-maximising m = {float(r3.x[0]):.4f} (paper 0.5091)",
+        "Table 4 (one at a time): " + ", ".join(
+            f"{row['quantity'].split()[0]} = {row['ours']:.4f} (paper {row['paper']})" for row in opt_rows4[:3]),
+        f"Figures 3-12: {n_hold} of {len(shapes)} qualitative claims hold in our model",
+        f"checks: all sweep points converged={sw_ok}, sorting holds={sort_ok}, max |Walras gap|={walras_max:.1e}, "
+        f"max land gap={land_max:.1e}",
+    ]
+    timings["total"] = time.perf_counter() - t_start
+    _write_report(d, base, eng, screens, eng_exact, t2, shapes, t3, t4, joint, headline, timings, quick,
+                  sw_ok, sort_ok, walras_max, land_max)
+    files.append(f"{PAPER_ID}/report.md")
+    return {"title": TITLE, "files": files, "headline": headline}
+
+
+def _write_report(d, base, eng, screens, eng_exact, t2, shapes, t3, t4, joint, headline, timings, quick,
+                  sw_ok, sort_ok, walras_max, land_max):
+    from landjax.models import urban_rural as ur
+
+    L = [f"# {TITLE}", ""]
+    if quick:
+        L += ["**Quick run** (coarse grids, two calibration option sets, no joint optimisation).", ""]
+    L += ["## At a glance", ""]
+    L += [f"- {h}" for h in headline]
+    L += ["", "| what | reproduces? | why |", "|---|---|---|"]
+    L += [
+        "| Table 2 calibration (printed equations) | **no** | identities of spec §8: R_u/((1-tau_n)R_n) = "
+        "(1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u is about 1.8-2.0 whatever tau_n; Y_ratio = (1-alpha)/(alpha theta iota) |",
+        "| Table 2 with `rratio=gross` | yes, exactly | but needs tau_n about -4.5 (a 450 % land tax) and alpha about 0.11 |",
+        f"| Table 3 (optimal m) | {'close' if abs(t3['gap'].iloc[0]) < 0.05 else 'no'} | see table below |",
+        "| Table 4 (Y_n-optimal policies) | partly | see table below |",
+        f"| Figures 3-12 shapes | {int(shapes['holds'].sum())}/{len(shapes)} claims | see shapes table |",
+        "",
+    ]
+    L += ["## Baseline at Table-1 parameters (default options)", ""]
+    bl = pd.DataFrame([{"variable": k, "value": v} for k, v in
+                       {**base.unknowns, **base.moments, **base.welfare, **base.output}.items()])
+    L += [markdown_table(bl, digits=6), ""]
+    L += [f"Newton residual {base.residual_norm:.2e} in {base.steps} step(s); sorting holds: {base.sorting_ok}; "
+          f"Walras identity gap (spec §5) {base.walras_gap:.1e}; the unimposed non-agricultural market is off by "
+          f"{base.extra['excess_nonag']:.4f} = minus the unpaid land-operation cost (1-mu) S (...) "
+          f"{base.extra['leak_unpaid']:.4f} (ambiguity A2).", ""]
+    L += ["## Table 2: calibration of (alpha, phi, tau_n)", ""]
+    L += [f"Engine `calibrate` with default options (printed equations): exact = **{eng.exact}**. {eng.message}.", ""]
+    L += ["Best moments reached: " + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.MOMENTS, eng.moments))
+          + " at " + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.CALIB_NAMES, eng.params)) + ".", ""]
+    L += ["**Which identity binds.** Under the `ag` closure, E3 and E2 give "
+          "R_u/((1-tau_n) R_n) = (1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u (spec §8.1), where "
+          "iota = I_u/(p_n Y_n) is about 0.9-1.05; tau_n enters only through the small compensation term in iota, "
+          "and raising tau_n soon makes the government budget (13) negative (no equilibrium with g_u > 0). "
+          "So R_ratio cannot exceed about 2 while the target is 10.27; the least-squares fit trades the "
+          "other two moments against it. The product Y_ratio * R_ratio = (1-alpha)(1-theta)/(alpha theta (1-beta_n)) "
+          "* Omega'_n/Omega'_u is independent of tau_n and phi (spec §8.4).", ""]
+    L += ["Option sets screened with the reduced-form calibration (least squares over alpha, phi, tau_n, hbar "
+          "with scipy, several starts; every exact answer verified by the full six-equation solve):", ""]
+    sc = pd.DataFrame([{
+        "options": o.label(), "exact": r["exact"], "alpha": r["params"][0], "phi": r["params"][1],
+        "tau_n": r["params"][2], "hbar": r["hbar"],
+        "Y_ratio": r.get("verified_moments", r["moments"])[0], "R_ratio": r.get("verified_moments", r["moments"])[1],
+        "share": r.get("verified_moments", r["moments"])[2],
+        "full-solve check": ("gap %.1e" % r["verified_gap"]) if r.get("verified") else "no equilibrium at the fit",
+    } for o, r in screens])
+    L += [markdown_table(sc, digits=4), ""]
+    if eng_exact is not None:
+        o_ex, res, th0 = eng_exact
+        L += [f"Engine `calibrate` for `{o_ex.label()}`, started 5 % away from the screen's answer "
+              f"({', '.join(f'{v:.4f}' for v in th0)}): exact = **{res.exact}**; parameters "
+              + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.CALIB_NAMES, res.params))
+              + f"; {res.message}.", ""]
+    L += ["Full rows (paper, ours, gap, options): `table2.csv`.", ""]
+    L += ["## Tables 3-4: optimal policy by gradients", ""]
+    L += ["`landjax.engine.optimize` (vmapped screen, then L-BFGS-B with implicit gradients through the "
+          "equilibrium), checked against a fine grid (`grid_argmax`: the sweep's argmax refined on a grid "
+          "of the same size around it).", ""]
+    L += [markdown_table(t3, digits=4), "", markdown_table(t4, digits=4), ""]
+    if joint is not None:
+        L += [f"Joint optimum (m, omega_a, omega_0) = ({', '.join(f'{v:.4f}' for v in joint.x)}), Y_n = "
+              f"{joint.value:.2f}; best Y_n on the check grids (coordinate lines through the optimum and "
+              f"random points of the box): {t4['grid_value'].iloc[-1]:.2f}.", ""]
+    L += ["## Figures 3-12: qualitative claims", ""]
+    L += [f"Sweeps over the paper's ranges (m, phi_r in [0, 1]; omega_a, omega_0 in [0, 0.1]), default "
+          f"options, with `landjax.engine.solve_batch`. All points converged: {sw_ok}; sorting holds everywhere: "
+          f"{sort_ok}; max |Walras identity gap| {walras_max:.1e}; max land-conservation gap {land_max:.1e}.", ""]
+    L += [markdown_table(shapes), ""]
+    L += ["Shapes are classified on the sweep grid ('up'/'down' = monotone; 'inverted U' = rises to an interior "
+          "maximum, then falls).", ""]
+    L += ["## Why the numbers differ", "",
+          "- The printed system has seven equations for six unknowns (the (1-mu) stock-rent leak breaks Walras' law, "
+          "spec §5); we impose the agricultural market (option `closure`).",
+          "- With the printed equations, Table 2 cannot be hit (above), so the model at Table-1 parameters is not the "
+          "paper's calibrated economy: its migrant share is about 5 % rather than 27 %, and every policy experiment "
+          "inherits this.",
+          "- Welfare TU sums cardinal utilities of different degree (U_r ~ pi^theta, U_u ~ pi), so its argmax "
+          "depends on units (A13).", "",
+          "## Runtime", ""]
+    L += [f"- {k}: {v:.1f} s" for k, v in timings.items()]
+    L += ["", "(Measured on a shared 2-core machine; compile time dominates.)", ""]
+    (d / "report.md").write_text("\n".join(L))
