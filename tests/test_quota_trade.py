@@ -285,3 +285,10 @@ def test_cli_solve(tmp_path, capsys):
     assert rc == 0 and abs(res["statistics"]["gdp_change"]) < 1e-10
     rc = M.cli_solve(["--scenario", "inter_bad", "--json"])
     assert rc == 2 and "error" in json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.slow
+def test_notebook_runs():
+    from helpers import run_notebook
+
+    run_notebook("ma_ni_quota_trade.ipynb", timeout=600)
