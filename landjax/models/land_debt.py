@@ -332,12 +332,34 @@ def solve_steady_state(p: Params, y0=None, *, throw: bool = True, **kw):
     Returns an engine :class:`~landjax.engine.Solution`.
     """
     y0 = initial_guess(p) if y0 is None else y0
-    kw.setdefault("line_search", True)
-    kw.setdefault("backend", "native")
-    kw.setdefault("ftol", 1e-10)
-    kw.setdefault("tol", 1e-13)
-    kw.setdefault("max_steps", 60)
-    return solve(steady_state_residual, y0, p, throw=throw, **kw)
+    opts = dict(SS_SOLVER, **kw)
+    sol = _jitted_solve(steady_state_residual, tuple(sorted(opts.items())))(y0, p)
+    return _maybe_raise(sol, throw, "land_debt steady state")
+
+
+#: Newton with backtracking on the native backend (the steady state and calibration)
+SS_SOLVER = dict(backend="native", line_search=True, tol=1e-13, ftol=1e-10, max_steps=60)
+_JIT_CACHE: dict = {}
+
+
+def _jitted_solve(fn, opts: tuple):
+    """One compiled ``solve`` per (residual, options); parameters and guesses are traced arguments,
+    so experiments with the same static options reuse the compiled solver."""
+    key = (fn, opts)
+    if key not in _JIT_CACHE:
+        kw = dict(opts)
+        _JIT_CACHE[key] = jax.jit(lambda y0, args: solve(fn, y0, args, throw=False, **kw))
+    return _JIT_CACHE[key]
+
+
+def _maybe_raise(sol, throw: bool, what: str):
+    """Raise :class:`ConvergenceError` for a concrete failed solve when ``throw`` (never a silent NaN)."""
+    if throw and not isinstance(sol.converged, jax.core.Tracer) and not bool(sol.converged):
+        from landjax.errors import ConvergenceError
+
+        raise ConvergenceError(f"{what} did not converge: residual norm {float(sol.residual_norm):.3e} after "
+                               f"{int(sol.steps)} steps ({sol.message})")
+    return sol
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,8 +494,9 @@ def calibrate_joint(p: Params, targets=None, z0=None, *, throw: bool = True):
     targets = jnp.asarray([TARGETS["gdp_pc_ratio"], TARGETS["pubcap_gdp"], TARGETS["servicing_share"]]
                           if targets is None else targets, dtype=jnp.float64)
     z0 = calibration_guess(p) if z0 is None else z0
-    sol = solve(_calib_residual, z0, (p, targets), backend="native", line_search=True, tol=1e-13, ftol=1e-10,
-                max_steps=80, throw=throw)
+    opts = dict(SS_SOLVER, max_steps=80)
+    sol = _jitted_solve(_calib_residual, tuple(sorted(opts.items())))(z0, (p, targets))
+    _maybe_raise(sol, throw, "land_debt calibration (joint root)")
     return params_from_calibration(sol.value, p), sol
 
 

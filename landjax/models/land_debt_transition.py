@@ -189,8 +189,10 @@ def solve_transition(a: TransitionArgs, y0=None, *, linear_solver: str = "block"
     ``linear_solver='block'`` (default) uses :class:`landjax.engine.BlockTridiagonal`; ``'dense'``
     materialises the full ``(11 T)^2`` Jacobian (acceptable for T <= 200, used for comparison)."""
     y0 = initial_path(a) if y0 is None else y0
-    return solve(transition_residual, y0, a, method="newton", backend="native", linear_solver=linear_solver_for(linear_solver),
-                 tol=1e-14, ftol=ftol, max_steps=max_steps, throw=throw)
+    opts = dict(method="newton", backend="native", linear_solver=linear_solver_for(linear_solver), tol=1e-14,
+                ftol=ftol, max_steps=max_steps)
+    sol = ld._jitted_solve(transition_residual, tuple(sorted(opts.items())))(y0, a)
+    return ld._maybe_raise(sol, throw, f"land_debt transition (T={a.T})")
 
 
 def run_transition(p_old: ld.Params, p_new: ld.Params, *, T: int = 150, ramp: int = 10, y_old=None, y_new=None,
