@@ -615,6 +615,7 @@ def allocate_frame(df: pd.DataFrame, rule: str | Sequence[str] = "all", *, estat
     blocks = []
     award = {r: np.empty(len(df)) for r in rules}
     est_col = np.empty(len(df))
+    by_size: dict[int, list] = {}
     for p, idx in df.groupby(problems, sort=False).indices.items():
         idx = np.sort(idx)
         p = p.item() if hasattr(p, "item") else p
@@ -636,8 +637,16 @@ def allocate_frame(df: pd.DataFrame, rule: str | Sequence[str] = "all", *, estat
                 raise InputError(f"{source}: claim of {names[j]!r} in problem {p!r} (data row {r + 1}) is empty/NaN")
         c_p, E = validate_problem(c_p, E, problem=p, names=names)
         est_col[idx] = E
+        by_size.setdefault(len(idx), []).append((idx, c_p, E))
+    # problems of the same size run as one batch per rule (one compilation per size and rule)
+    for group in by_size.values():
+        cmat = np.stack([g[1] for g in group])
+        evec = np.array([g[2] for g in group])
         for r in rules:
-            award[r][idx] = allocate(c_p, E, r, temperature=temperature, problem=p)
+            x = allocate_batch(cmat, evec, r, temperature=temperature, validate=False,
+                               chunk_size=min(len(group), 8192))
+            for (idx, _, _), xr in zip(group, x):
+                award[r][idx] = xr
     for r in rules:
         blocks.append(pd.DataFrame({
             "problem": problems.to_numpy(), "name": df["name"].to_numpy(), "claim": claim_num.to_numpy(),
