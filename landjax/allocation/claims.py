@@ -17,16 +17,18 @@ T     Talmud (Aumann & Maschler)                             (6)
 
 **One primitive.** Every rule is built on the exact water-filling :func:`water_fill`:
 ``WF(lo, hi, E) = clip(lambda, lo, hi)`` with the scalar ``lambda`` chosen so that the awards sum
-to ``E``. ``lambda`` is found exactly (no iteration, no tolerance) by sorting the ``2n``
-breakpoints ``{lo_i, hi_i}``, evaluating the piecewise-linear sum at each, and locating the
-segment holding ``E``; on that segment the claimants split into those at their lower bound, at
+to ``E``. ``lambda`` is found exactly (no iteration, no tolerance) among the ``2n``
+breakpoints ``{lo_i, hi_i}``: the piecewise-linear sum is evaluated at each (densely for
+``n <= 64``, by sorting and cumulative sums above) and the segment holding ``E`` located; on that segment the claimants split into those at their lower bound, at
 their upper bound, and *free* ones, and ``lambda`` is recomputed in closed form on that split:
 ``lambda = (E - sum_lower lo - sum_upper hi) / #free``. With ``h = c/2`` and ``H = C/2``:
 
 * CEA = ``WF(0, c, E)``; CEL = ``c - WF(0, c, C - E)`` (duality);
 * CE  = ``WF(0, h, E)`` if ``E <= H`` else ``WF(h, c, E)`` (``max(c/2, min(c, lambda))``);
 * Pin = ``WF(0, h, E)`` if ``E <= H`` else ``h + WF(0, h, E - H)``;
-* T   = ``WF(0, h, E)`` if ``E <= H`` else ``c - WF(0, h, C - E)``.
+* T   = ``WF(0, h, E)`` if ``E <= H`` else ``c - WF(0, h, C - E)``
+
+(one water-filling per rule: the branch's bounds and estate are selected before the call).
 
 **Derivatives.** The rules are piecewise linear in ``(c, E)``. The set split above is held fixed
 (``stop_gradient``) and the closed form is differentiated, so ``jax.grad``/``jax.jacfwd`` return the
