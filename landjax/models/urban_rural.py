@@ -879,6 +879,9 @@ def calibrate_reduced(o: Options = Options(), p: Params | None = None, starts: i
     info = dict(params=theta, hbar=float(p.h_low + np.exp(v[3])), cost=float(best.cost), E1=float(gaps[0]),
                 rel_gaps=gaps[1:], moments=np.asarray(tg) * (1 + gaps[1:]))
     exact = bool(np.max(np.abs(gaps)) < 1e-9)
+    if not exact:  # nothing to verify: the reduced-form fit already misses a target
+        info.update(verified=False, verified_gap=float("nan"), sorting_ok=False, exact=False)
+        return info
     # verification with the full six-equation solve
     try:
         eq = solve_equilibrium(with_values(p, alpha=float(theta[0]), phi=float(theta[1]), tau_n=float(theta[2])), o)
@@ -1002,7 +1005,8 @@ def policy_objective(names: tuple[str, ...], target: str, o: Options):
 
 
 def optimal_policy(names, target: str = "TU", p: Params | None = None, o: Options = Options(), *,
-                   lower=None, upper=None, n_screen: int = 64, n_starts: int = 2, max_iter: int = 60):
+                   lower=None, upper=None, n_screen: int = 64, n_starts: int = 2, max_iter: int = 60,
+                   x0=None, measure_grad_cost: bool = True):
     """Maximise ``target`` over the policies ``names`` with :func:`landjax.engine.optimize`
     (vmapped screen, then L-BFGS-B with implicit gradients). Bounds default to the paper's ranges."""
     from landjax.engine import optimize
@@ -1016,5 +1020,6 @@ def optimal_policy(names, target: str = "TU", p: Params | None = None, o: Option
     lo = np.array([POLICY_RANGES.get(n_, (0.0, 1.0))[0] for n_ in names]) if lower is None else np.asarray(lower, float)
     hi = np.array([POLICY_RANGES.get(n_, (0.0, 1.0))[1] for n_ in names]) if upper is None else np.asarray(upper, float)
     return optimize(policy_objective(names, target, o), lo, hi, p, maximize=True, n_screen=n_screen,
-                    n_starts=n_starts, max_iter=max_iter, tol=1e-9, x0=np.array([getattr(p, n_) for n_ in names]),
-                    progress_bar=False)
+                    n_starts=n_starts, max_iter=max_iter, tol=1e-9,
+                    x0=np.array([float(getattr(p, n_)) for n_ in names]) if x0 is None else np.asarray(x0, float),
+                    progress_bar=False, measure_grad_cost=measure_grad_cost)
