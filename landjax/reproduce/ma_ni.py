@@ -362,10 +362,18 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     except ImportError as exc:
         t4_md = f"Table 4 was not run: `landjax.reproduce.ma_ni_table4` is not available ({exc})."
     else:
-        t4 = ma_ni_table4.run_table4(d, quick=quick)
-        files += list(t4.get("files", []))
-        t4_head = list(t4.get("headline", []))
-        t4_md = t4.get("markdown", "")
+        try:
+            t4 = ma_ni_table4.run_table4(d, quick=quick)
+        except Exception:  # recorded in the report and the headline, not hidden
+            import traceback
+
+            tb = traceback.format_exc()
+            t4_md = "Table 4 FAILED (`landjax.reproduce.ma_ni_table4.run_table4`):\n\n```\n" + tb + "```"
+            t4_head = ["Table 4 FAILED: " + tb.strip().splitlines()[-1]]
+        else:
+            files += list(t4.get("files", []))
+            t4_head = list(t4.get("headline", []))
+            t4_md = t4.get("markdown", "")
 
     # report
     seconds = time.perf_counter() - t_start
