@@ -381,3 +381,12 @@ def test_notebook_runs():
     from helpers import run_notebook
 
     run_notebook("zuo2019_claims.ipynb", timeout=600)
+
+
+def test_cli_smooth_temperature(tmp_path):
+    f = tmp_path / "s.csv"
+    f.write_text("name,claim\na,100\nb,200\nc,300\n")
+    out = tmp_path / "o.csv"
+    assert _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "1e-8", "--out", str(out)]) == 0
+    np.testing.assert_allclose(pd.read_csv(out)["award"], [200 / 3] * 3, atol=1e-6)
+    assert _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "-1", "--out", str(out)]) == 2

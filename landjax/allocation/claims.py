@@ -492,6 +492,10 @@ def allocate_batch(claims: Any, estates: Any, rule: str = "T", *, temperature: f
     **Returns:** ``(B, n)`` float64 awards. Raises :class:`ConvergenceError` if a smooth solve failed.
     """
     name = canonical_rule(rule)
+    if temperature is not None and not (math.isfinite(float(temperature)) and float(temperature) > 0):
+        raise InputError(f"temperature: must be a finite number > 0 (or None for the exact rule), got {temperature!r}")
+    if side not in (1, -1):
+        raise InputError(f"side: must be +1 or -1, got {side!r}")
     c = np.asarray(claims, dtype=np.float64)
     E = np.asarray(estates, dtype=np.float64).reshape(-1)
     if c.ndim != 2:
