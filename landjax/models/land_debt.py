@@ -406,6 +406,9 @@ def outcomes(y, p: Params) -> dict:
     return out
 
 
+outcomes_jit = jax.jit(outcomes)  # for loops over many solved states (one compile per option set)
+
+
 def accounts(y, p: Params) -> dict:
     """Every budget and market-clearing condition in a steady state, as residuals (spec §7).
 

@@ -74,7 +74,7 @@ def experiments_table(pc: ld.Params, y_base, delta=DELTA, **changes) -> pd.DataF
     rows = []
     for name in EXPERIMENTS:
         p, sol = solve_experiment(pc, name, y_base, delta, **changes)
-        o = {k: float(v) for k, v in ld.outcomes(sol.value, p).items()}
+        o = {k: float(v) for k, v in ld.outcomes_jit(sol.value, p).items()}
         ok = bool(sol.converged)
         if not ok:
             o = {k: float("nan") for k in o}
@@ -147,7 +147,7 @@ def sigma_sweep(pc: ld.Params, y_base, sigmas, delta=DELTA, batched: bool = Fals
             for sg in sig:
                 p, sol = solve_experiment(pc, name, y_base, delta, sigma=float(sg))
                 ok = bool(sol.converged)
-                oo = ld.outcomes(sol.value, p)
+                oo = ld.outcomes_jit(sol.value, p)
                 for k in keys:
                     cols[k].append(float(oo[k]) if ok else float("nan"))
                 conv.append(ok)
@@ -377,16 +377,16 @@ def _loop_transition_claims(pcb, yb, deltas, T: int, ramp: int):
         if not np.all(np.isfinite(np.asarray(y_i))):
             continue
         ok_i = True
-        base["lev1"][i] = float(ld.outcomes(y_i, pc_i)["lev1"])
+        base["lev1"][i] = float(ld.outcomes_jit(y_i, pc_i)["lev1"])
         for nm in paths:
             pn = experiment_params(pc_i, nm, deltas[i])
             sn = ld.solve_steady_state(pn, guess_for(y_i, pn), throw=False)
             sol, a, _, _ = tr.run_transition(pc_i, pn, T=T, ramp=ramp, y_old=y_i, y_new=sn.value, throw=False)
             ok_i &= bool(sol.converged) and bool(sn.converged)
-            ps = tr.path_statistics(sol.value, a)
+            ps = tr.path_statistics_jit(sol.value, a)
             for k in keys:
                 paths[nm][k][i] = np.asarray(ps[k])
-            news[nm]["lev_gap"][i] = float(ld.outcomes(sn.value, pn)["lev_gap"])
+            news[nm]["lev_gap"][i] = float(ld.outcomes_jit(sn.value, pn)["lev_gap"])
         oks[i] = ok_i
     results = transition_claims(paths["immobile_land2"], news["immobile_land2"], paths["mobile_land1"], base, ramp)
     return results, oks
@@ -443,7 +443,7 @@ def tax_robustness(p: ld.Params, n: int, seed: int = 2024, attraction: str = "op
             for name, dst in (("baseline", ob), ("mobile_land1", op)):
                 pe, sol = solve_experiment(pc, name, yb, deltas[i])
                 ok[i] &= bool(sol.converged)
-                o = ld.outcomes(sol.value, pe)
+                o = ld.outcomes_jit(sol.value, pe)
                 for k in keys:
                     dst[k][i] = float(o[k])
         effects[regime] = policy_effects(ob, op)

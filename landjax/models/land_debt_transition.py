@@ -160,6 +160,9 @@ def path_statistics(y, a: TransitionArgs) -> dict:
     }
 
 
+path_statistics_jit = jax.jit(path_statistics)
+
+
 def make_args(p_old: ld.Params, y_old, p_new: ld.Params, y_new, *, T: int = 150, ramp: int = 10) -> TransitionArgs:
     """Boundary conditions from the old and new steady states (spec §9)."""
     qo = ld.ss_blocks(y_old, p_old)
