@@ -321,7 +321,11 @@ class Table4Problem:
     Arguments: ``baseline`` (the model's ``Baseline``), ``params`` (its ``Params``), ``options``
     (:class:`RuleOptions`), ``gap`` (the gap measure passed to ``model.statistics``), ``model``
     (a module with ``zero_shock``, ``solve``, ``statistics``; default ``landjax.models.quota_trade``),
-    ``label`` (dataset name, recorded in checkpoints and reports).
+    ``label`` (dataset name, recorded in checkpoints and reports), ``solve_options`` (passed to
+    ``model.solve``; default ``max_steps=100``: feasible draws converge in about 20-25 damped Picard
+    steps, and a draw with no TFP root (A25) would otherwise iterate to the model's default cap of
+    1000 and hold up every other member of its vmapped batch; a draw not converged after 100 steps
+    is counted as infeasible).
     """
 
     baseline: Any
@@ -330,11 +334,16 @@ class Table4Problem:
     gap: str = "williamson"
     model: Any = None
     label: str = "default"
+    solve_options: tuple[tuple[str, Any], ...] = (("max_steps", 100),)
 
     def __post_init__(self):
         object.__setattr__(self, "model", _model(self.model))
         if self.params is None:
             object.__setattr__(self, "params", self.model.Params())
+        # parameter leaves as float64 arrays: equinox rebuilds the args pytree with boolean leaves
+        # (filter specs), which a Params validating Python numbers in __post_init__ would reject
+        object.__setattr__(self, "params", jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64),
+                                                                  self.params))
 
     # -- evaluation -----------------------------------------------------------------------------
     def shock(self, omega, baseline=None):
@@ -347,7 +356,7 @@ class Table4Problem:
         b = self.baseline if baseline is None else baseline
         p = self.params if params is None else params
         shock = self.shock(omega, b)
-        eq = self.model.solve(b, shock, p, throw=False)
+        eq = self.model.solve(b, shock, p, throw=False, **dict(self.solve_options))
         st = self.model.statistics(b, shock, eq, gap=self.gap)
         v = jnp.stack([jnp.asarray(st[k], dtype=jnp.float64) for k in STATISTICS])
         ok = jnp.all(jnp.isfinite(v))
@@ -355,6 +364,16 @@ class Table4Problem:
             if hasattr(eq, flag):
                 ok = ok & jnp.all(jnp.asarray(getattr(eq, flag)))
         return jnp.where(ok, v, jnp.nan)
+
+    def likely_infeasible(self, omega) -> jax.Array:
+        """A cheap screen for spec A25 at L-hat = 1: some buyer pays more than 90 % of the largest
+        feasible payment ``((1-rho)/rho) (rho K)^(1/(1-rho))``, K = RY-hat^(1-alpha).  Used only to
+        route draws in :func:`random_search` (it never decides a draw's value)."""
+        s = self.shock(omega)
+        al, rho = self.params.alpha, self.params.rho
+        K = s.RY_hat ** (1.0 - al)
+        bound = -((1.0 - rho) / rho) * (rho * K) ** (1.0 / (1.0 - rho))
+        return jnp.any(s.f < 0.9 * bound)
 
     def guarded_stats(self, omega) -> jax.Array:
         """:meth:`stats` whose reverse-mode gradient is zero (not an error) at infeasible draws.
@@ -378,7 +397,7 @@ class Table4Problem:
         h = hashlib.sha256()
         for leaf in leaves:
             h.update(np.asarray(leaf, dtype=np.float64).tobytes())
-        h.update(repr((self.options, self.gap, self.label)).encode())
+        h.update(repr((self.options, self.gap, self.label, self.solve_options)).encode())
         return h.hexdigest()[:12]
 
 
@@ -447,6 +466,7 @@ class RandomSearchResult:
     seed: int
     seconds: float
     compile_seconds: float
+    n_computed_chunks: int = 0
 
     @property
     def n_draws(self) -> int:
@@ -496,7 +516,9 @@ def random_search(
     chunks: Sequence[int] | None = None,
     checkpoint_dir: str | Path | None = None,
     resume: bool = True,
-    batch: int = 250,
+    batch: int = 100,
+    slow_batch: int = 1,
+    slow_max_steps: int = 30,
     progress_bar: bool = True,
 ) -> RandomSearchResult:
     """The paper's method (section 4(4)): uniform random omega in [-1, 1]^12, evaluated with ``vmap``.
@@ -505,7 +527,7 @@ def random_search(
     any subset of chunks (``chunks=range(a, b)``) can run in another process and the union equals a
     single run.  With ``checkpoint_dir`` every finished chunk is saved as ``.npz`` (named by the
     problem's fingerprint, seed and chunk size) and, with ``resume=True``, loaded instead of
-    recomputed.  Within a chunk, ``batch`` draws are vmapped at a time (``lax.map`` over batches).
+    recomputed.  Within a chunk, ``batch`` draws are vmapped at a time.
     Infeasible draws (no TFP root, A25, or a non-converged solve) are kept as NaN rows, counted by
     ``n_infeasible`` and excluded by ``best``.
     """
@@ -517,38 +539,52 @@ def random_search(
         chunks = range(-(-n_draws // chunk_size))
     chunks = tuple(int(c) for c in chunks)
     batch = max(1, min(batch, chunk_size))
-    if chunk_size % batch:
-        raise InputError(f"random_search: chunk_size={chunk_size} must be a multiple of batch={batch}")
     ck = Path(checkpoint_dir) if checkpoint_dir is not None else None
-    tag = f"{problem.fingerprint()}_seed{seed}_cs{chunk_size}"
+    tag = f"{problem.fingerprint()}_seed{seed}_cs{chunk_size}_slow{slow_max_steps}"
     if ck is not None:
         ck.mkdir(parents=True, exist_ok=True)
 
-    stats_v = jax.vmap(problem.stats)
+    # Draws screened as likely infeasible (A25) go to a separate small-batch path with at most
+    # ``slow_max_steps`` Picard steps: inside a vmapped batch every member waits for the slowest,
+    # and a member with no TFP root never converges.  Every draw is solved either way; the screen
+    # only routes (a draw on the slow path that does not converge in ``slow_max_steps`` steps counts
+    # as infeasible; feasible draws converge in about 20-25 steps).
+    slow_problem = dataclasses.replace(problem, solve_options=(("max_steps", int(slow_max_steps)),))
+    fast = jax.jit(jax.vmap(problem.stats))
+    slow = jax.jit(jax.vmap(slow_problem.stats))
+    screen = jax.jit(jax.vmap(problem.likely_infeasible))
+    sizes = {"fast": batch, "slow": slow_batch}
 
-    @jax.jit
-    def run_chunk(omegas):
-        return jax.lax.map(stats_v, omegas.reshape(-1, batch, 12)).reshape(-1, 4)
+    def evaluate(om: np.ndarray) -> np.ndarray:
+        pred = np.asarray(screen(om))
+        vals = np.full((om.shape[0], 4), np.nan)
+        for idx, fn, size in ((np.flatnonzero(~pred), compiled["fast"], sizes["fast"]),
+                              (np.flatnonzero(pred), compiled["slow"], sizes["slow"])):
+            for s0 in range(0, idx.size, size):
+                sel = idx[s0:s0 + size]
+                padded = np.concatenate([sel, np.repeat(sel[-1:], size - sel.size)])
+                vals[sel] = np.asarray(fn(om[padded]))[: sel.size]
+        return vals
 
-    out, seconds, compile_s, compiled = [], 0.0, 0.0, False
+    out, seconds, compile_s, compiled, n_computed = [], 0.0, 0.0, {}, 0
     bar = progress(total=len(chunks) * chunk_size, desc="random search", unit="draw") if progress_bar else None
     for c in chunks:
         path = ck / f"chunk_{tag}_{c:06d}.npz" if ck is not None else None
         if path is not None and resume and path.exists():
             vals = np.load(path)["values"]
         else:
-            om = draw_omegas(seed, c, chunk_size)
-            t0 = time.perf_counter()
-            vals = np.asarray(jax.block_until_ready(run_chunk(om)))
-            dt = time.perf_counter() - t0
+            om = np.asarray(draw_omegas(seed, c, chunk_size))
             if not compiled:
-                compiled = True
-                # first call includes compilation: time it again on a small batch to split the two
-                t1 = time.perf_counter()
-                jax.block_until_ready(run_chunk(om))
-                rerun = time.perf_counter() - t1
-                compile_s, dt = max(dt - rerun, 0.0), rerun
+                t0 = time.perf_counter()  # ahead-of-time: compile time measured apart
+                compiled["fast"] = fast.lower(jnp.zeros((batch, 12))).compile()
+                compiled["slow"] = slow.lower(jnp.zeros((slow_batch, 12))).compile()
+                screen(om[:1])
+                compile_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            vals = evaluate(om)
+            dt = time.perf_counter() - t0
             seconds += dt
+            n_computed += 1
             if path is not None:
                 tmp = path.with_suffix(".tmp.npz")
                 np.savez(tmp, values=vals, chunk=c, seed=seed, chunk_size=chunk_size)
@@ -560,7 +596,7 @@ def random_search(
         bar.close()
     values = np.concatenate(out)[: n_draws if len(chunks) * chunk_size >= n_draws else None]
     return RandomSearchResult(values=values, chunks=chunks, chunk_size=chunk_size, seed=seed,
-                              seconds=seconds, compile_seconds=compile_s)
+                              seconds=seconds, compile_seconds=compile_s, n_computed_chunks=n_computed)
 
 
 # ---- gradient search -----------------------------------------------------------------------------
@@ -698,7 +734,7 @@ def robustness_comparison(problem: Table4Problem, omega, *, rebuild: Callable[[A
     sens = parameter_sensitivities(problem, omega, rebuild=rebuild)
     rows = []
     for name, value in cases:
-        p = dataclasses.replace(problem.params, **{name: value})
+        p = dataclasses.replace(problem.params, **{name: jnp.asarray(value, dtype=jnp.float64)})
         b = rebuild(p) if rebuild is not None else None
         new = np.asarray(problem.stats(omega, params=p, baseline=b))
         change = value - float(getattr(problem.params, name))
