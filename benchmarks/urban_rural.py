@@ -72,9 +72,12 @@ def main(argv=None) -> int:
     res = ur.solve_many(pb, o)
     t_batch = time.perf_counter() - t
     n_conv = int(res["converged"].sum())
+    _, found_b = ur._batch_fns(o)[0](pb)
+    n_found = int(np.asarray(found_b).sum())
     rows.append(dict(task=f"batch of {n} (solve_batch), first call", seconds=t_batch_first, note="incl. compile"))
     rows.append(dict(task=f"batch of {n} (solve_batch), after compilation", seconds=t_batch,
-                     note=f"{n_conv}/{n} converged"))
+                     note=f"{n_conv}/{n} converged; {n - n_found} points have no interior equilibrium "
+                          f"(everyone migrates: high m and conversion), flagged, not solved"))
 
     guess, _ = ur._batch_fns(o)
     z0, _ = guess(pb)
@@ -97,7 +100,7 @@ def main(argv=None) -> int:
     t_loop = time.perf_counter() - t
     t_loop_n = t_loop * n / m
     rows.append(dict(task=f"scipy root(hybr) loop, {m} points", seconds=t_loop,
-                     note=f"{agree}/{m} agree with the batch to 1e-8"))
+                     note=f"{agree}/{int(res['converged'][:m].sum())} batch-converged points agree to 1e-8"))
     rows.append(dict(task=f"scipy root(hybr) loop extrapolated to {n}", seconds=t_loop_n,
                      note=f"linear extrapolation from {m} points"))
     ratio_sweep = t_loop_n / t_batch

@@ -498,7 +498,7 @@ def solve_reduced_jax(p: Params, o: Options = Options()):
     from landjax.engine import solve
 
     t0, found = _bracket_root(p, o)
-    sol = solve(reduced_fn(o), t0, p, throw=False, tol=1e-14, ftol=1e-11, max_steps=30)
+    sol = solve(reduced_fn(o), t0, p, backend="native", throw=False, tol=1e-14, ftol=1e-11, max_steps=30)
     hbar = p.h_low + jnp.exp(sol.value)
     _, x = reduced(hbar, p, o)
     out = outcomes(x, p, o)
@@ -603,7 +603,7 @@ def solve_jax(p: Params, o: Options = Options(), *, method: str = "newton"):
     from landjax.engine import solve
 
     z0, found = initial_guess(p, o)
-    sol = solve(residual_fn(o), z0, p, method=method, throw=False, tol=1e-12, ftol=1e-9, max_steps=50)
+    sol = solve(residual_fn(o), z0, p, method=method, backend="native", throw=False, tol=1e-12, ftol=1e-9, max_steps=50)
     x = to_levels(sol.value, p)
     out = outcomes(x, p, o)
     out["converged"] = sol.converged & found & jnp.all(jnp.isfinite(x))
@@ -934,7 +934,7 @@ def solve_many(pb: Params, o: Options = Options(), *, chunk_size: int = 256):
     check_params(pb, o)
     guess, outs = _batch_fns(o)
     z0, found = guess(pb)
-    sols = solve_batch(residual_fn(o), z0, pb, chunk_size=chunk_size, tol=1e-12, ftol=1e-9, max_steps=50)
+    sols = solve_batch(residual_fn(o), z0, pb, chunk_size=chunk_size, backend="native", tol=1e-12, ftol=1e-9, max_steps=50)
     x = jax.vmap(to_levels)(sols.value, pb)
     out = outs(sols.value, pb)
     conv = np.asarray(sols.converged) & np.asarray(found) & np.all(np.isfinite(np.asarray(x)), axis=1)
