@@ -54,8 +54,9 @@ def test_third_route_scipy_root_from_perturbed_start(solved):
     z_star = np.asarray(ur.to_logs(jnp.asarray(x_full), p))
     z0 = z_star + 0.2 * np.array([0.5, -1.0, 1.0, -1.0, 1.0, -1.0])
     sol = root(lambda z: np.asarray(f(jnp.asarray(z))), z0, jac=lambda z: np.asarray(J(jnp.asarray(z))),
-               method="hybr", options={"xtol": 1e-14})
-    assert sol.success, sol.message
+               method="hybr", options={"xtol": 1e-13})
+    # hybr may stop with "xtol too small" once at machine precision: judge by the residual itself
+    assert np.max(np.abs(np.asarray(f(jnp.asarray(sol.x))))) < 1e-10, sol.message
     np.testing.assert_allclose(np.asarray(ur.to_levels(jnp.asarray(sol.x), p)), x_full, rtol=1e-10)
 
 
