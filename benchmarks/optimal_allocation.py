@@ -183,9 +183,10 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk-range", default=None, help="a:b, evaluate only chunks a..b-1 (no report)")
     ap.add_argument("--assemble", action="store_true",
                     help="no new draws: report on the contiguous chunks already on disk")
-    ap.add_argument("--n-screen", type=int, default=64)
-    ap.add_argument("--n-starts", type=int, default=3)
-    ap.add_argument("--max-iter", type=int, default=60)
+    ap.add_argument("--n-screen", type=int, default=48)
+    ap.add_argument("--n-starts", type=int, default=2)
+    ap.add_argument("--max-iter", type=int, default=45)
+    ap.add_argument("--gradient-only", action="store_true", help="run (and cache) the gradient search only")
     ap.add_argument("--gradient-cache", default=None, help="JSON of gradient results (reused with --assemble)")
     a = ap.parse_args(argv)
 
@@ -205,6 +206,9 @@ def main(argv=None) -> int:
     else:
         grad = gradient_part(problem, a)
         grad.to_json(gcache)
+    if a.gradient_only:
+        print(grad.to_string(), file=sys.stderr)
+        return 0
 
     if a.assemble:
         chunks = _chunks_on_disk(problem, a)
