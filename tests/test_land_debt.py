@@ -102,7 +102,7 @@ def test_claims_at_baseline(base):
     c = ex.evaluate_claims(S)
     # what the specification's prototype showed (spec §13); c01 and c15 fail by construction
     assert not bool(c["c01"]) and not bool(c["c15"])
-    for cid in ("c02", "c03", "c04", "c05", "c06", "c07", "c08", "c09", "c10", "c11", "c14", "c16", "c17"):
+    for cid in ("c02", "c03", "c04", "c05", "c06", "c07", "c08", "c09", "c10a", "c10b", "c10c", "c11", "c14", "c16", "c17"):
         assert bool(c[cid]), cid
 
 

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 
 from landjax._io import ensure_dir, markdown_table, pyplot, savefig
-from landjax.engine import gradcheck
 from landjax.models import land_debt as ld
 from landjax.models import land_debt_experiments as ex
 from landjax.models import land_debt_transition as tr
@@ -39,9 +38,10 @@ SPEC_NUMBERS = {
     "sweep_rel_lev2_sigma_0.5": 1.00, "sweep_rel_lev2_sigma_12": 1.08,
     "baseline_lev_gap": 0.0127, "national_debt_gdp": 0.44,
 }
-#: the spec prototype's draws column (spec §13), by our claim id: (held, total)
+#: the spec prototype's draws column (spec §13), by our claim id: (held, total); the prototype's
+#: single row "smaller debt, house-price and income gaps than mobility alone" is our c10a-c10c
 SPEC_PROTOTYPE = {"c01": "0/39", "c02": "39/39", "c03": "39/39", "c04": "39/39", "c05": "39/39", "c06": "39/39",
-                  "c07": "39/39", "c08": "39/39", "c09": "39/39", "c10": "39/39", "c11": "39/39", "c12": "17/39",
+                  "c07": "39/39", "c08": "39/39", "c09": "39/39", "c10a": "39/39", "c10b": "39/39", "c10c": "39/39", "c11": "39/39", "c12": "17/39",
                   "c13": "14/39", "c14": "38/39", "c15": "0/39", "c16": "39/39", "c17": "39/39"}
 
 TRANSITION_EXPERIMENTS = ("immobile_land2", "immobile_land1", "mobile", "mobile_land1")
@@ -94,8 +94,9 @@ def _plot_paths(paths, base, out_dir: Path, horizon: int = 60) -> list[Path]:
 
 
 def _gradients(pc, y_base, T: int) -> pd.DataFrame:
-    """d(leverage gap after 10 years)/d(sigma, land shift) and d(steady-state leverage gap)/d(...):
-    implicit differentiation vs central finite differences."""
+    """d(leverage gap after 10 years)/d(sigma, land shift): implicit differentiation (forward mode,
+    one JVP per direction) vs central finite differences of the same solves. The tests run
+    ``engine.gradcheck`` in both modes; here the cheaper forward JVPs keep the report within budget."""
     x0 = jnp.array([float(pc.sigma), ex.DELTA])
 
     def path_stat(x):
@@ -103,19 +104,16 @@ def _gradients(pc, y_base, T: int) -> pd.DataFrame:
         p_new = ex.experiment_params(pc, "immobile_land2", x[1], sigma=x[0])
         return tr.statistic_after("lev_gap", 10, p_old, p_new, T=T)
 
-    def ss_stat(x):
-        p_new = ex.experiment_params(pc, "mobile_land1", x[1], sigma=x[0])
-        sol = ld.solve_steady_state(p_new, ex.guess_for(y_base, p_new), throw=False)
-        return ld.outcomes(sol.value_or_nan(), p_new)["lev_gap"]
-
     rows = []
-    for name, f in (("lev_gap after 10 years (transition, immobile + land to City 2)", path_stat),
-                    ("steady-state lev_gap (mobile + land to City 1)", ss_stat)):
-        # forward mode only here (two inputs; reverse mode is checked in tests/test_land_debt_transition.py)
-        chk = gradcheck(f, x0, eps=1e-5, rtol=1e-4, atol=1e-9, modes=("fwd",))
-        for i, wrt in enumerate(("sigma", "delta (land shift)")):
-            rows.append({"statistic": name, "wrt": wrt, "implicit_fwd": float(chk.ad["fwd"][i]),
-                         "finite_difference": float(chk.fd[i]), "ok": bool(chk.ok)})
+    for i, wrt in enumerate(("sigma", "delta (land shift)")):
+        e = jnp.zeros(2).at[i].set(1.0)
+        _, ad = jax.jvp(path_stat, (x0,), (e,))
+        h = 1e-5 * max(1.0, abs(float(x0[i])))
+        fd = (float(path_stat(x0 + h * e)) - float(path_stat(x0 - h * e))) / (2 * h)
+        rows.append({"statistic": "lev_gap after 10 years (transition, immobile + land to City 2)", "wrt": wrt,
+                     "implicit_fwd": float(ad), "finite_difference": fd,
+                     "rel_err": abs(float(ad) - fd) / max(abs(fd), 1e-12),
+                     "ok": bool(abs(float(ad) - fd) <= 1e-9 + 1e-4 * abs(fd))})
     return pd.DataFrame(rows)
 
 
@@ -235,7 +233,8 @@ def run(out: Path, *, quick: bool = False) -> dict:
         f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec 1.353), xi={float(pc.xi):.4f} "
         f"(0.934), k_bar={float(pc.k_bar):.4f} (1.206); national debt/GDP {base['debt_gdp']:.3f}.",
         f"{len(held)}/{len(claims)} claims hold at baseline; not holding: "
-        + ", ".join(failed["id"].tolist()) + " (c01: equal land-finance shares in steady state; c15: output concentrates in City 1).",
+        + ", ".join(failed["id"].tolist()) + " (c01: equal land-finance shares in steady state; c15: output concentrates "
+        "in City 1; t_leverage_gap: as in the spec's prototype).",
         f"Sigma sweep (land+labour to City 1): City 2 relative wage {sw_lo['mobile_land1:rel_wage2']:.2f} -> "
         f"{sw_hi['mobile_land1:rel_wage2']:.2f}, relative leverage {sw_lo['mobile_land1:rel_lev2']:.2f} -> "
         f"{sw_hi['mobile_land1:rel_lev2']:.2f} for sigma 0.5 -> 12 (spec prototype 0.98 -> 0.64, 1.00 -> 1.08).",
@@ -246,6 +245,19 @@ def run(out: Path, *, quick: bool = False) -> dict:
     ]
     _write_report(d / "report.md", pc, base, cal, exp, sw, tax, claims, trans, grads, timings, rob, n_draws, T, quick)
     return {"title": TITLE, "files": [f"{PAPER_ID}/{f}" for f in files], "headline": headline}
+
+
+def _weaker_than_prototype(claims: pd.DataFrame) -> str:
+    out = []
+    for r in claims.itertuples():
+        proto = SPEC_PROTOTYPE.get(r.id)
+        if not proto or not r.draws_total:
+            continue
+        ph, pt = (int(v) for v in proto.split("/"))
+        ours, theirs = r.draws_held / r.draws_total, ph / pt
+        if ours < theirs - 0.15:
+            out.append(f"{r.id} ({r.draws_held}/{r.draws_total} vs {proto})")
+    return ", ".join(out) if out else "none"
 
 
 def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timings, rob, n_draws, T, quick):
@@ -310,7 +322,15 @@ def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timin
           "per-capita gaps close. The spec's prototype found the same.",
           "- The migration partial-adjustment speed rho_N = 0.10 gives a half-life of about 4-5 years, much faster than "
           "the dynamic spatial literature; it only affects the transition paths.",
-          "- Optimal investment attraction (extension B) is solved in steady states only; transitions hold s fixed.", ""]
+          "- Optimal investment attraction (extension B) is solved in steady states only; transitions hold s fixed.",
+          "- Tax extension: with optimal attraction, ignoring tax differences does *not* under-state the effect on the "
+          "leverage gap (t_leverage_gap fails; the spec's prototype found the same) but does under-state the effect on "
+          "total output (t_total_output). The other over-statements hold at baseline.",
+          "- Random draws: the spec does not list its draw ranges, so ours (`DRAW_RANGES`, wider: they include the "
+          "targets and the land shift) differ and the draw counts are not comparable one to one. Claims that held "
+          "less often here than in the spec's prototype: " + _weaker_than_prototype(claims) + ".",
+          f"- Draws whose solves did not all converge are left out of `draws_total` (never counted as held): "
+          f"{n_draws - int(rob['ok'].sum())} of {n_draws} for the main claims.", ""]
     L += ["## Runtime", "", markdown_table(pd.DataFrame([{"step": k, "seconds": v} for k, v in timings.items()])), "",
           "Seconds include JAX compilation; the machine was shared.", ""]
     Path(path).write_text("\n".join(L), encoding="utf-8")
