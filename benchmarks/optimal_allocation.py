@@ -38,10 +38,10 @@ RESULTS = HERE / "results"
 GOAL_SOLVES = 2000
 
 
-def _problem(dataset):
-    from landjax.allocation.quota_rules import table4_problem
+def _problem(dataset, shortfall="uniform"):
+    from landjax.allocation.quota_rules import RuleOptions, table4_problem
 
-    return table4_problem(dataset)
+    return table4_problem(dataset, options=RuleOptions(shortfall=shortfall))
 
 
 def gradient_part(problem, args) -> pd.DataFrame:
@@ -186,11 +186,13 @@ def main(argv=None) -> int:
     ap.add_argument("--n-screen", type=int, default=48)
     ap.add_argument("--n-starts", type=int, default=2)
     ap.add_argument("--max-iter", type=int, default=45)
+    ap.add_argument("--shortfall", default="uniform", choices=["uniform", "shrink"],
+                    help="RuleOptions.shortfall (what happens when capped positive scores cannot carry the volume)")
     ap.add_argument("--gradient-only", action="store_true", help="run (and cache) the gradient search only")
     ap.add_argument("--gradient-cache", default=None, help="JSON of gradient results (reused with --assemble)")
     a = ap.parse_args(argv)
 
-    problem = _problem(a.dataset)
+    problem = _problem(a.dataset, a.shortfall)
     ck = Path(a.checkpoint_dir)
     ck.mkdir(parents=True, exist_ok=True)
     gcache = Path(a.gradient_cache) if a.gradient_cache else ck / f"gradient_{problem.fingerprint()}_seed{a.seed}.json"

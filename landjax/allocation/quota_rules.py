@@ -99,6 +99,10 @@ class RuleOptions:
         ts: the sellers' tradable stock TS: ``"stock"`` (TS = R^k, spec A5) or ``"surplus"`` (TS = -tau R).
         prices: ``"given"`` (525 / 450-1050 yuan per m2, spec A9) or ``"balanced"`` (buyer prices
             rescaled so that sum F = 0).
+        shortfall: when the cities with a positive score cannot carry the volume under a cap (few
+            positive scores): ``"uniform"`` (the rest is spread over that side's zero-score cities, so
+            the volume is held) or ``"shrink"`` (the traded volume falls; an optimiser can then use
+            the caps to cut the volume, which the fixed-volume rule of A18 does not allow).
     """
 
     volume_share: float = 0.15
@@ -108,6 +112,7 @@ class RuleOptions:
     sell_cap_mode: str = static_field(default="redistribute")
     ts: str = static_field(default="stock")
     prices: str = static_field(default="given")
+    shortfall: str = static_field(default="uniform")
 
     def __post_init__(self):
         checks = {
@@ -115,6 +120,7 @@ class RuleOptions:
             "sell_cap_mode": ("redistribute", "clip"),
             "ts": ("stock", "surplus"),
             "prices": ("given", "balanced"),
+            "shortfall": ("uniform", "shrink"),
         }
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
@@ -155,14 +161,16 @@ def safe_div(num, den):
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
 
 
-def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap) -> jax.Array:
+def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap, eligible: jax.Array | None = None) -> jax.Array:
     """Shares ``phi_d = min(cap, lam * s_d)`` with ``sum_d w_d phi_d = total`` (water-filling).
 
     ``s >= 0`` are scores, ``w > 0`` weights (areas for sellers, 1 for buyers).  The capped set is
     found by repeated capping outside the gradient; ``lam`` is then recomputed from it, so the
     shares are differentiable in ``s``, ``w`` and ``total`` (piecewise, away from ties with the cap).
     When even capping every positive-score city cannot reach ``total``, all of them are capped
-    and the sum falls short (the caller reports the shortfall).  No positive score: all zeros.
+    and the sum falls short; with ``eligible`` (a mask) the shortfall is then spread uniformly over
+    the eligible zero-score cities (``RuleOptions.shortfall="uniform"``).  No positive score: all
+    zeros (no trade).
     """
     sw = s * w
     if isinstance(cap, (int, float)) and not np.isfinite(cap):
@@ -190,7 +198,15 @@ def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap) -> jax.Arra
     capped0 = jnp.zeros(s.shape, dtype=bool)
     capped, _, _ = jax.lax.while_loop(cond, body, (capped0, jnp.array(True), jnp.array(0)))
     lam = lam_of(capped, s, w, total)
-    return jnp.where(capped, cap, jnp.minimum(lam * s, cap))
+    phi = jnp.where(capped, cap, jnp.minimum(lam * s, cap))
+    if eligible is None:
+        return phi
+    # top-up: what the positive scores cannot carry under the cap goes uniformly (per unit of w)
+    # to the eligible cities with a zero score, each again at most ``cap``
+    short = jnp.maximum(total - jnp.sum(w * phi), 0.0)
+    zero = eligible & (s <= 0)
+    extra = jnp.minimum(safe_div(short, jnp.sum(jnp.where(zero, w, 0.0))), cap)
+    return phi + jnp.where(zero, extra, 0.0)
 
 
 def _field(baseline: Any, *names: str, default=None):
@@ -231,11 +247,13 @@ def _one_type(w_sell, w_buy, X, R, tau, opts: RuleOptions):
     s_buy = jnp.where(buyer, jax.nn.relu(X @ w_buy), 0.0)
     target = opts.volume_share * jnp.sum(ts)
     if opts.sell_cap_mode == "redistribute":
-        phi_sell = capped_shares(s_sell, jnp.where(seller, ts, 1.0), target, opts.sell_cap)
+        phi_sell = capped_shares(s_sell, jnp.where(seller, ts, 1.0), target, opts.sell_cap,
+                                 eligible=seller if opts.shortfall == "uniform" else None)
         phi_sell = jnp.where(seller, phi_sell, 0.0)
     else:
         phi_sell = jnp.minimum(opts.sell_cap, opts.volume_share * s_sell * safe_div(jnp.sum(ts), jnp.sum(s_sell * ts)))
-    phi_buy = jnp.where(buyer, capped_shares(s_buy, jnp.ones_like(s_buy), jnp.ones(()), opts.buy_cap), 0.0)
+    phi_buy = jnp.where(buyer, capped_shares(s_buy, jnp.ones_like(s_buy), jnp.ones(()), opts.buy_cap,
+                                             eligible=buyer if opts.shortfall == "uniform" else None), 0.0)
     absorbed = jnp.sum(phi_buy)  # < 1 only when a buyer cap cannot be met: the pool shrinks accordingly
     sold = phi_sell * ts * absorbed
     volume = jnp.sum(sold)

@@ -236,7 +236,7 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
         markdown_table(table, digits=4),
         "",
         f"Random: the paper's method with {rs.n_draws:,} draws ({rs.n_infeasible} infeasible draws, no TFP root "
-        "or no convergence, spec A25, excluded); the 10^6-draw run is `benchmarks/optimal_allocation.py`. "
+        "or no convergence, spec A25, excluded); the 10^6-draw run is `benchmarks/optimal_allocation.py`. " +
         ("Gradient (quick mode): L-BFGS-B polish of each objective's best random draw; `equilibrium_solves` = "
          "the draws plus value-and-gradient evaluations times their measured cost ratio." if quick else
          "Gradient: the engine's `optimize` (vmapped screen, multistart L-BFGS-B, implicit gradients); "
