@@ -3,6 +3,8 @@
 Uses a small synthetic dataset (labelled synthetic by its generator) so the suite stays fast.
 """
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -41,10 +43,18 @@ def test_objective_gradients_match_finite_differences(problem):
         assert np.any(np.abs(chk.ad["rev"]) > 1e-6)  # not trivially zero
 
 
-def test_gradient_is_zero_not_nan_without_trade(problem):
-    g = jax.jacrev(problem.guarded_stats)(-jnp.ones(12))  # every score cut at zero: no trade
-    np.testing.assert_allclose(np.asarray(problem.stats(-jnp.ones(12))), 0.0, atol=1e-9)
+def test_gradient_is_finite_without_positive_scores(problem):
+    # every score cut at zero: shortfall="uniform" (default) falls back to the uniform 15 % / equal-area
+    # rule, shortfall="shrink" trades nothing; the gradient is finite (zero) either way
+    w = -jnp.ones(12)
+    g = jax.jacrev(problem.guarded_stats)(w)
     assert np.all(np.isfinite(np.asarray(g)))
+    a, u = q.allocate(w, problem.baseline, problem.options), q.uniform_allocation(problem.baseline, "area")
+    np.testing.assert_allclose(a.bought_Y, u.bought_Y, rtol=1e-10, atol=1e-6)
+    np.testing.assert_allclose(a.sold_H, u.sold_H, rtol=1e-10, atol=1e-6)
+    shrink = dataclasses.replace(problem, options=q.RuleOptions(shortfall="shrink"))
+    np.testing.assert_allclose(np.asarray(shrink.stats(w)), 0.0, atol=1e-9)
+    assert np.all(np.isfinite(np.asarray(jax.jacrev(shrink.guarded_stats)(w))))
 
 
 @pytest.mark.slow

@@ -101,7 +101,8 @@ class RuleOptions:
             rescaled so that sum F = 0).
         shortfall: when the cities with a positive score cannot carry the volume under a cap (few
             positive scores): ``"uniform"`` (the rest is spread over that side's zero-score cities, so
-            the volume is held) or ``"shrink"`` (the traded volume falls; an optimiser can then use
+            the volume is held; with no positive score the side falls back to the uniform 15 % /
+            equal-area rule) or ``"shrink"`` (the traded volume falls; an optimiser can then use
             the caps to cut the volume, which the fixed-volume rule of A18 does not allow).
     """
 
@@ -169,8 +170,8 @@ def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap, eligible: j
     shares are differentiable in ``s``, ``w`` and ``total`` (piecewise, away from ties with the cap).
     When even capping every positive-score city cannot reach ``total``, all of them are capped
     and the sum falls short; with ``eligible`` (a mask) the shortfall is then spread uniformly over
-    the eligible zero-score cities (``RuleOptions.shortfall="uniform"``).  No positive score: all
-    zeros (no trade).
+    the eligible zero-score cities (``RuleOptions.shortfall="uniform"``; with no positive score at all
+    this is the uniform rule).  Without ``eligible``, no positive score means all zeros (no trade).
     """
     sw = s * w
     if isinstance(cap, (int, float)) and not np.isfinite(cap):
