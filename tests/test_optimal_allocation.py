@@ -52,6 +52,8 @@ def test_gradient_is_finite_without_positive_scores(problem):
     a, u = q.allocate(w, problem.baseline, problem.options), q.uniform_allocation(problem.baseline, "area")
     np.testing.assert_allclose(a.bought_Y, u.bought_Y, rtol=1e-10, atol=1e-6)
     np.testing.assert_allclose(a.sold_H, u.sold_H, rtol=1e-10, atol=1e-6)
+    nocap = q.allocate(w, problem.baseline, q.RuleOptions())  # buy_cap = inf takes another code path
+    np.testing.assert_allclose(nocap.bought_H, u.bought_H, rtol=1e-10, atol=1e-6)
     shrink = dataclasses.replace(problem, options=q.RuleOptions(shortfall="shrink"))
     np.testing.assert_allclose(np.asarray(shrink.stats(w)), 0.0, atol=1e-9)
     assert np.all(np.isfinite(np.asarray(jax.jacrev(shrink.guarded_stats)(w))))

@@ -175,7 +175,8 @@ def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap, eligible: j
     """
     sw = s * w
     if isinstance(cap, (int, float)) and not np.isfinite(cap):
-        return safe_div(total, jnp.sum(sw)) * s
+        phi = safe_div(total, jnp.sum(sw)) * s
+        return phi if eligible is None else _top_up(phi, s, w, total, cap, eligible)
     cap = jnp.asarray(cap, dtype=jnp.float64)
 
     def lam_of(capped, s, w, total):
@@ -200,10 +201,12 @@ def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap, eligible: j
     capped, _, _ = jax.lax.while_loop(cond, body, (capped0, jnp.array(True), jnp.array(0)))
     lam = lam_of(capped, s, w, total)
     phi = jnp.where(capped, cap, jnp.minimum(lam * s, cap))
-    if eligible is None:
-        return phi
-    # top-up: what the positive scores cannot carry under the cap goes uniformly (per unit of w)
-    # to the eligible cities with a zero score, each again at most ``cap``
+    return phi if eligible is None else _top_up(phi, s, w, total, cap, eligible)
+
+
+def _top_up(phi, s, w, total, cap, eligible):
+    """What the positive scores cannot carry (under the cap, or at all) goes uniformly per unit of
+    ``w`` to the eligible cities with a zero score, each again at most ``cap``."""
     short = jnp.maximum(total - jnp.sum(w * phi), 0.0)
     zero = eligible & (s <= 0)
     extra = jnp.minimum(safe_div(short, jnp.sum(jnp.where(zero, w, 0.0))), cap)
