@@ -336,6 +336,44 @@ def test_non_convergence_raises_or_reports():
     assert "converged=False" in sol.summary()
 
 
+@pytest.mark.parametrize("method,backend", [c for c in ROOT_CONFIGS if c[1] != "jaxopt"])
+def test_gradient_through_a_failed_solve_is_nan_not_an_exception(method, backend):
+    """Searches differentiate through points without an equilibrium: with throw=False,
+    value_and_grad there must return a NaN value (the outer search backs away), not raise, and it
+    must not disturb a batch-mate that did converge."""
+    # root y = a^2 for a < 0; for a > 0 Newton's iterate turns negative and sqrt makes it NaN
+    sqrt_root = lambda y, a: jnp.sqrt(y) + a
+
+    def value(a):
+        return solve(sqrt_root, 1.0, a, method=method, backend=backend, max_steps=30,
+                     throw=False).value_or_nan()
+
+    vg = jax.jit(jax.value_and_grad(value))
+    v_bad, _ = vg(1.0)
+    assert np.isnan(float(v_bad))
+    raw = lambda a: solve(sqrt_root, 1.0, a, method=method, backend=backend, max_steps=30, throw=False).value
+    if method in ("newton", "broyden"):  # their iterate turns NaN (dogleg/lm stop at finite y near 0)
+        assert not np.isfinite(float(jax.jit(jax.grad(raw))(1.0)))  # no made-up derivative there
+    v_good, g_good = vg(-2.0)  # y = a^2 -> dy/da = 2a
+    np.testing.assert_allclose([float(v_good), float(g_good)], [4.0, -4.0], rtol=1e-8)
+    vs, gs = jax.jit(jax.vmap(jax.value_and_grad(value)))(jnp.array([-2.0, 1.0, -1.5]))
+    np.testing.assert_allclose(np.asarray(gs)[[0, 2]], [-4.0, -3.0], rtol=1e-8)
+    assert np.isnan(float(vs[1])) and np.all(np.isfinite(np.asarray(vs)[[0, 2]]))
+
+
+@pytest.mark.parametrize("method,backend", [c for c in FP_CONFIGS if c[1] != "jaxopt"])
+def test_fixed_point_gradient_at_a_failed_point_is_nan_not_an_exception(method, backend):
+    affine = lambda y, a: a * y + 1.0  # fixed point 1/(1-a); none at a = 1
+
+    def value(a):
+        return fixed_point(affine, 0.0, a, method=method, backend=backend, max_steps=60,
+                           throw=False).value_or_nan()
+
+    vg = jax.jit(jax.value_and_grad(value))
+    assert np.isnan(float(vg(1.0)[0]))
+    np.testing.assert_allclose(float(vg(0.5)[1]), 1.0 / 0.25, rtol=1e-6)
+
+
 def test_non_convergence_under_jit_raises():
     no_root = lambda y, a: jnp.exp(y) + a
     f = jax.jit(lambda a: solve(no_root, jnp.zeros(1), a, backend="native", max_steps=20).value)

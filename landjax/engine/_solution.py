@@ -64,7 +64,7 @@ class Solution:
             )
         return (
             f"Solution(batch={conv.size}, converged={int(conv.sum())}/{conv.size}, "
-            f"max residual_norm={float(np.nanmax(np.asarray(self.residual_norm))):.3e})"
+            f"max residual_norm={float(np.max(np.asarray(self.residual_norm))):.3e})"
         )
 
 

@@ -178,11 +178,14 @@ def calibrate(
     if k < m and exact:
         message += "; over-identified targets all hit"
     elif not exact:
-        worst = int(np.nanargmax(rel)) if np.any(np.isfinite(rel)) else 0
+        # a non-finite moment is the worst possible gap
+        rel_inf = np.where(np.isfinite(rel), rel, np.inf)
+        worst = int(np.argmax(rel_inf))
         name = moment_names[worst] if moment_names else f"moment {worst}"
-        message += f"; targets NOT all hit: worst relative gap {np.nanmax(rel):.3e} at {name}"
+        message += f"; targets NOT all hit: worst relative gap {rel_inf[worst]:.3e} at {name}"
+    rel_inf = np.where(np.isfinite(rel), rel, np.inf)
     return CalibrationResult(
         params=theta, moments=mom, targets=np.asarray(targets_), converged=converged, exact=exact,
-        residual_norm=float(np.nanmax(rel)) if np.any(np.isfinite(rel)) else float("inf"), steps=steps,
+        residual_norm=float(np.max(rel_inf)) if rel_inf.size else 0.0, steps=steps,
         message=message, param_names=tuple(param_names), moment_names=tuple(moment_names),
     )

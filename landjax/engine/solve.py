@@ -3,7 +3,9 @@
 :func:`solve` finds ``y`` with ``fn(y, args) = 0``; :func:`fixed_point` finds ``y = g(y, args)``.
 Derivatives of the solution with respect to ``args`` come from the implicit function theorem
 (``dy/dargs = -[df/dy]^{-1} df/dargs``), never from differentiating through the iterations, in
-forward and reverse mode (the ``jaxopt`` backend is reverse-mode only).
+forward and reverse mode (the ``jaxopt`` backend is reverse-mode only). The optimistix and native
+backends both differentiate through ``lax.custom_root`` with landjax's tangent solvers, which give
+NaN (rather than raising, or inventing a derivative) at points where the solve failed.
 
 Backends and methods (``backend=None`` picks the first available in this table):
 
@@ -164,8 +166,14 @@ def solve(
             "dogleg": lambda: optx.Dogleg(rtol=tol, atol=tol),
             "lm": lambda: optx.LevenbergMarquardt(rtol=tol, atol=tol),
         }[method]()
-        sol = optx.root_find(f, solver, y0, args=args, max_steps=max_steps, throw=False)
-        y, steps, code = sol.value, sol.stats["num_steps"], _optx_code(sol.result)
+
+        def optx_loop(fc, y_init):
+            out = optx.root_find(lambda y, _: fc(y), solver, y_init, max_steps=max_steps, throw=False)
+            return out.value, out.stats["num_steps"], _optx_code(out.result)
+
+        # optimistix does the iterations; the implicit derivative goes through lax.custom_root with
+        # landjax's tangent solve, which returns NaN (never raises) at a point that did not converge
+        y, steps, code = _custom_root(lambda y: f(y, args), y0, optx_loop, lin)
     else:  # jaxopt
         import jaxopt
 
@@ -275,11 +283,14 @@ def fixed_point(
     elif be == "optimistix":
         import optimistix as optx
 
-        damped = lambda y, a: y + damping * (gg(y, a) - y)
-        sol = optx.fixed_point(
-            damped, optx.FixedPointIteration(rtol=tol, atol=tol), y0, args=args, max_steps=max_steps, throw=False
-        )
-        y, steps, code = sol.value, sol.stats["num_steps"], _optx_code(sol.result)
+        def optx_fp(fc, y_init):  # fc(y) = g(y) - y; iterate the damped map, derivative via custom_root
+            out = optx.fixed_point(
+                lambda y, _: y + damping * fc(y), optx.FixedPointIteration(rtol=tol, atol=tol), y_init,
+                max_steps=max_steps, throw=False,
+            )
+            return out.value, out.stats["num_steps"], _optx_code(out.result)
+
+        y, steps, code = _custom_root(lambda y: gg(y, args) - y, y0, optx_fp, Dense())
     else:
         import jaxopt
 
