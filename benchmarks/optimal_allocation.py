@@ -51,7 +51,8 @@ def gradient_part(problem, args) -> pd.DataFrame:
     for name, (key, sense) in OBJECTIVES.items():
         t0 = time.perf_counter()
         res = gradient_search(problem, name, n_screen=args.n_screen, n_starts=args.n_starts,
-                              max_iter=args.max_iter, seed=args.seed, progress_bar=True)
+                              max_iter=args.max_iter, seed=args.seed, progress_bar=True,
+                              max_solve_equivalents=args.budget or None)
         dt = time.perf_counter() - t0
         stats = np.asarray(problem.stats(res.x))
         rows.append({"objective": name, "sense": sense, "method": "gradient",
@@ -158,8 +159,8 @@ def report(problem, rs, grad: pd.DataFrame, args, random_seconds: float, wall_ra
         "",
         f"Overall: {'goal met on every objective' if met_all else 'goal NOT met on every objective (see table)'}"
         f" against {n:,} random draws" + ("" if n >= 10 ** 6 else f" (fewer than the paper's 10^6: only {n:,} finished in the time available)") + ".",
-        "Gradient details (engine `optimize`: n_screen, n_starts, max_iter = "
-        f"{args.n_screen}, {args.n_starts}, {args.max_iter}; value-and-gradient cost ratio measured per objective):",
+        "Gradient details (engine `optimize`: n_screen, n_starts, max_iter, budget = "
+        f"{args.n_screen}, {args.n_starts}, {args.max_iter}, {args.budget:g}; value-and-gradient cost ratio measured per objective):",
         "",
         markdown_table(grad[["objective", "n_value_evals", "n_grad_evals", "grad_cost_ratio", "solve_equivalents",
                              "projected_grad_norm", "converged", "seconds"]], digits=4),
@@ -183,9 +184,11 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk-range", default=None, help="a:b, evaluate only chunks a..b-1 (no report)")
     ap.add_argument("--assemble", action="store_true",
                     help="no new draws: report on the contiguous chunks already on disk")
-    ap.add_argument("--n-screen", type=int, default=48)
-    ap.add_argument("--n-starts", type=int, default=2)
+    ap.add_argument("--n-screen", type=int, default=400)
+    ap.add_argument("--n-starts", type=int, default=16)
     ap.add_argument("--max-iter", type=int, default=45)
+    ap.add_argument("--budget", type=float, default=GOAL_SOLVES,
+                    help="solve-equivalents the gradient search may use (0: no budget, n_starts starts)")
     ap.add_argument("--shortfall", default="uniform", choices=["uniform", "shrink"],
                     help="RuleOptions.shortfall (what happens when capped positive scores cannot carry the volume)")
     ap.add_argument("--gradient-only", action="store_true", help="run (and cache) the gradient search only")

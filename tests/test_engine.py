@@ -305,6 +305,29 @@ def test_optimize_box_solution_has_zero_projected_gradient():
     assert res.projected_grad_norm < 1e-8
 
 
+def test_optimize_budget_moves_on_from_flat_starts_and_stays_within_budget():
+    # flat (zero gradient) for x < 0, a bowl with its minimum at x = 0.6 elsewhere; the first
+    # start (x0) is on the plateau, where L-BFGS-B stops at once
+    def objective(x, _):
+        return jnp.where(x[0] < 0.0, 1.0, (x[0] - 0.6) ** 2)
+
+    common = dict(x0=jnp.array([-0.5]), n_screen=20, progress_bar=False, seed=3)
+    lo, hi = jnp.array([-1.0]), jnp.array([1.0])
+    one = optimize(objective, lo, hi, n_starts=1, **common)  # no budget: x0 and one screened start
+    capped = optimize(objective, lo, hi, n_starts=20, max_solve_equivalents=150.0, **common)
+    assert capped.solve_equivalents <= 150.0
+    assert capped.starts.final_value.iloc[0] == 1.0 and capped.starts.iterations.iloc[0] == 0
+    np.testing.assert_allclose(capped.x[0], 0.6, atol=1e-6)
+    assert len(capped.starts) >= len(one.starts)
+    none_fits = optimize(objective, lo, hi, n_starts=20, max_solve_equivalents=21.5, **common)
+    assert len(none_fits.starts) == 0 and not none_fits.converged
+    # the screen (20) and x0 (1) used 21 of the 21.5: the best of those is returned, unpolished
+    assert none_fits.n_grad_evals == 0 and none_fits.solve_equivalents == 21.0
+    assert none_fits.value < 1.0 and 0.0 <= none_fits.x[0] <= 1.0
+    with pytest.raises(InputError, match="max_solve_equivalents"):
+        optimize(objective, lo, hi, max_solve_equivalents=0.0, **common)
+
+
 # ----------------------------------------------------------------------------- errors and messages
 
 

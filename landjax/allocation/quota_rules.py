@@ -635,16 +635,19 @@ def random_search(
 
 def gradient_search(problem: Table4Problem, name: str, *, n_screen: int = 64, n_starts: int = 3,
                     max_iter: int = 60, tol: float = 1e-7, seed: int = 0, x0=None,
-                    progress_bar: bool = True):
+                    progress_bar: bool = True, max_solve_equivalents: float | None = None):
     """Optimise one Table 4 objective over omega in [-1, 1]^12 with the engine's ``optimize``
     (vmapped screen, multistart L-BFGS-B with implicit gradients).  Returns the engine's
-    ``OptimizeResult`` (its ``solve_equivalents`` counts every equilibrium solve)."""
+    ``OptimizeResult`` (its ``solve_equivalents`` counts every equilibrium solve).  With
+    ``max_solve_equivalents`` the starts are polished in screen order until that budget is used
+    (a start stuck on a flat piece of the rule, where no score is positive, then costs little)."""
     from landjax.engine.optimize import optimize
 
     f, maximize = problem.objective(name)
     return optimize(f, -jnp.ones(12), jnp.ones(12), None, maximize=maximize, n_screen=n_screen,
                     n_starts=n_starts, max_iter=max_iter, tol=tol, seed=seed, x0=x0,
-                    screen_chunk=max(1, min(64, n_screen or 1)), progress_bar=progress_bar)
+                    screen_chunk=max(1, min(64, n_screen or 1)), progress_bar=progress_bar,
+                    max_solve_equivalents=max_solve_equivalents)
 
 
 def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:

@@ -77,6 +77,7 @@ def optimize(
     screen_chunk: int = 256,
     progress_bar: bool = True,
     measure_grad_cost: bool = True,
+    max_solve_equivalents: float | None = None,
 ) -> OptimizeResult:
     """Minimise (or maximise) ``objective(x, args)`` over the box ``lower <= x <= upper``.
 
@@ -91,6 +92,13 @@ def optimize(
     - `max_iter`, `tol`: L-BFGS-B iteration cap and tolerance (projected-gradient based).
     - `seed`: PRNG seed of the screen.
     - `solves_per_eval`: equilibrium solves in one objective evaluation (for the solve count).
+    - `max_solve_equivalents`: optional budget. The value-and-gradient cost ratio is then measured
+      before polishing, and starts are polished in screen order (up to ``n_starts``) while the
+      running count (screen + every evaluation so far) stays within the budget; a start that ends
+      at once (a flat or stationary screen point) costs little, so the next one gets the rest. The
+      timing calls that measure the ratio are not counted. The next iteration is assumed to cost
+      as much as the dearest one of that start so far, so a line search longer than any before it
+      can overshoot the budget by its extra evaluations (the count reported is the true one).
 
     **Returns:** an :class:`OptimizeResult`.
     """
@@ -105,6 +113,8 @@ def optimize(
         raise InputError(f"optimize: lower[{i}]={float(lo[i])} is not below upper[{i}]={float(hi[i])}")
     if n_starts < 1 or n_screen < 0:
         raise InputError("optimize: need n_starts >= 1 and n_screen >= 0")
+    if max_solve_equivalents is not None and not max_solve_equivalents > 0:
+        raise InputError(f"optimize: max_solve_equivalents must be > 0, got {max_solve_equivalents}")
     d = lo.shape[0]
     sign = -1.0 if maximize else 1.0
 
@@ -143,24 +153,39 @@ def optimize(
     solver = jaxopt.LBFGSB(fun=vg, value_and_grad=True, maxiter=max_iter, tol=tol, jit=True)
     bounds = (lo, hi)
     update = jax.jit(lambda x, s: solver.update(x, s, bounds=bounds))
+    ratio = None
+    if max_solve_equivalents is not None:
+        ratio = _time_call(vg_raw, jnp.asarray(candidates[0][0])) / max(_time_call(f_jit, jnp.asarray(candidates[0][0])), 1e-9)
+
+    def used(n_grad_so_far):
+        return solves_per_eval * (n_value + ratio * n_grad_so_far)
+
     rows, start_rows = [], []
     n_grad = 0
     best = (None, np.inf, False, 0)
     bar = progress(total=len(candidates) * max_iter, desc="optimize (L-BFGS-B)") if progress_bar else None
     for s_idx, (xs, screen_val) in enumerate(candidates):
+        if ratio is not None and used(n_grad + 1) > max_solve_equivalents:
+            break  # not even one value-and-gradient evaluation fits in the budget
         x = jnp.asarray(xs)
         state = solver.init_state(x, bounds=bounds)
+        start_grad = n_grad
         n_grad += 1  # init evaluates value and gradient once
-        it = 0
+        it, most_per_iter = 0, 1
         rows.append({"start": s_idx, "iter": 0, "value": sign * float(state.value), **{f"x{j}": float(x[j]) for j in range(d)}})
         while it < max_iter and float(state.error) > tol and np.isfinite(float(state.value)):
+            # LBFGSB counts every function evaluation of its line searches as value-and-gradient;
+            # the next iteration is assumed to cost as much as the dearest one so far
+            spent = start_grad + max(int(state.num_grad_eval), 1)
+            if ratio is not None and used(spent + most_per_iter) > max_solve_equivalents:
+                break
             x, state = update(x, state)
+            most_per_iter = max(most_per_iter, start_grad + int(state.num_grad_eval) - spent)
             it += 1
             rows.append({"start": s_idx, "iter": it, "value": sign * float(state.value), **{f"x{j}": float(x[j]) for j in range(d)}})
             if bar is not None:
                 bar.update(1)
-        # LBFGSB counts every function evaluation of its line searches as value-and-gradient
-        n_grad += int(state.num_grad_eval) - 1 if int(state.num_grad_eval) > 0 else it
+        n_grad = start_grad + (int(state.num_grad_eval) if int(state.num_grad_eval) > 0 else it + 1)
         conv = bool(float(state.error) <= tol)
         start_rows.append({"start": s_idx, "screen_value": sign * screen_val, "final_value": sign * float(state.value),
                            "iterations": it, "converged": conv})
@@ -168,14 +193,18 @@ def optimize(
             best = (np.asarray(x), float(state.value), conv, it)
     if bar is not None:
         bar.close()
+    if not start_rows:  # the budget allowed no polishing: report the best screened point
+        vals = np.array([v for _, v in candidates])
+        if np.isfinite(vals).any():
+            i = int(np.argmin(np.where(np.isfinite(vals), vals, np.inf)))
+            best = (np.asarray(candidates[i][0]), float(vals[i]), False, 0)
     if best[0] is None:
         raise InputError("optimize: the objective was non-finite at every start (no feasible point found)")
     xb = jnp.asarray(best[0])
     _, g = vg(xb)
     pg = float(jnp.max(jnp.abs(xb - jnp.clip(xb - g, lo, hi))))
-    ratio = 1.0
-    if measure_grad_cost:
-        ratio = _time_call(vg_raw, xb) / max(_time_call(f_jit, xb), 1e-9)
+    if ratio is None:
+        ratio = _time_call(vg_raw, xb) / max(_time_call(f_jit, xb), 1e-9) if measure_grad_cost else 1.0
     converged = best[2] or pg <= max(tol, 1e-6)
     return OptimizeResult(
         x=best[0], value=sign * best[1], converged=converged, projected_grad_norm=pg,

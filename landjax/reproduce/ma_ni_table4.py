@@ -33,9 +33,9 @@ from landjax.allocation import quota_rules as q
 
 #: full / quick settings (quick: smoke test, < 30 s)
 SETTINGS = {
-    False: dict(draws=4_000, chunk=2_000, batch=50, n_screen=24, n_starts=1, max_iter=30,
+    False: dict(draws=4_000, chunk=2_000, batch=50, n_screen=200, n_starts=12, max_iter=30, budget=1000.0,
                 frontier=(0.0, 0.25, 0.5, 0.75, 1.0), frontier_iter=10, robustness=True, engine=True),
-    True: dict(draws=200, chunk=200, batch=50, n_screen=0, n_starts=1, max_iter=4,
+    True: dict(draws=200, chunk=200, batch=50, n_screen=0, n_starts=1, max_iter=4, budget=None,
                frontier=(0.0, 1.0), frontier_iter=3, robustness=False, engine=False),
 }
 
@@ -85,7 +85,8 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
         t0 = time.perf_counter()
         if cfg["engine"]:
             res = q.gradient_search(problem, name, n_screen=cfg["n_screen"], n_starts=cfg["n_starts"],
-                                    max_iter=cfg["max_iter"], progress_bar=False)
+                                    max_iter=cfg["max_iter"], progress_bar=False,
+                                    max_solve_equivalents=cfg["budget"])
             x, solves = np.asarray(res.x), float(res.solve_equivalents)
             info = {"converged": res.converged, "projected_grad_norm": res.projected_grad_norm,
                     "n_value_evals": res.n_value_evals, "n_grad_evals": res.n_grad_evals,
