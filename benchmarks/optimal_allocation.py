@@ -129,13 +129,14 @@ def report(problem, rs, grad: pd.DataFrame, args, random_seconds: float, wall_ra
         "## Optimal quota allocation (Ma & Ni Table 4): gradient search vs random draws",
         "",
         f"Command: `python benchmarks/optimal_allocation.py {' '.join(sys.argv[1:])}`. Machine: {machine_line()}.",
-        "The machine was shared with other jobs (about five engineers on 2 cores): timings are noisy.",
+        *([args.note] if args.note else []),
         f"Dataset: `{problem.label}` ({int(np.asarray(problem.baseline.L).shape[0])} cities); rule options: "
         f"{problem.options}. Random draws: {n:,} completed (seed {args.seed}, chunks of {args.chunk_size}; "
         f"{rs.n_infeasible} infeasible draws excluded, spec A25). The draws are shared by the four objectives "
         "(one solve gives all four statistics), so each objective's random row counts all of them.",
         f"Random-search evaluation time {random_seconds:.0f} s ({random_seconds / max(n, 1) * 1e3:.2f} ms per draw "
-        f"after compilation; {rs.compile_seconds:.0f} s compile; wall time of this invocation {wall_random:.0f} s, "
+        f"after compilation, median seconds per evaluated chunk over all invocations times the chunks; "
+        f"{rs.compile_seconds:.0f} s compile; wall time of this invocation {wall_random:.0f} s, "
         "chunks loaded from checkpoints count zero).",
         "",
         markdown_table(table[cols], digits=6),
@@ -187,11 +188,14 @@ def main(argv=None) -> int:
     ap.add_argument("--n-screen", type=int, default=400)
     ap.add_argument("--n-starts", type=int, default=16)
     ap.add_argument("--max-iter", type=int, default=45)
-    ap.add_argument("--budget", type=float, default=GOAL_SOLVES,
-                    help="solve-equivalents the gradient search may use (0: no budget, n_starts starts)")
+    ap.add_argument("--budget", type=float, default=GOAL_SOLVES - 50,
+                    help="solve-equivalents the gradient search may use (0: no budget, n_starts starts); "
+                         "default 50 below the goal because a line search longer than any before it can "
+                         "overshoot the budget")
     ap.add_argument("--shortfall", default="uniform", choices=["uniform", "shrink"],
                     help="RuleOptions.shortfall (what happens when capped positive scores cannot carry the volume)")
     ap.add_argument("--gradient-only", action="store_true", help="run (and cache) the gradient search only")
+    ap.add_argument("--note", default="", help="a sentence for the report (e.g. how the draws were run)")
     ap.add_argument("--gradient-cache", default=None, help="JSON of gradient results (reused with --assemble)")
     a = ap.parse_args(argv)
 
@@ -200,9 +204,18 @@ def main(argv=None) -> int:
     ck.mkdir(parents=True, exist_ok=True)
     gcache = Path(a.gradient_cache) if a.gradient_cache else ck / f"gradient_{problem.fingerprint()}_seed{a.seed}.json"
 
+    timing = ck / f"timing_{problem.fingerprint()}_seed{a.seed}_cs{a.chunk_size}.json"
+
+    def record_timing(rs):  # evaluation seconds per computed chunk, kept across invocations
+        if rs.seconds > 0 and rs.n_computed_chunks:
+            known = json.loads(timing.read_text()) if timing.exists() else {}
+            known.setdefault("per_chunk_seconds", []).append(rs.seconds / rs.n_computed_chunks)
+            timing.write_text(json.dumps(known))
+
     if a.chunk_range:
         lo, hi = (int(x) for x in a.chunk_range.split(":"))
-        random_part(problem, a, list(range(lo, hi)))
+        rs, _ = random_part(problem, a, list(range(lo, hi)))
+        record_timing(rs)
         print(f"chunks {lo}..{hi - 1} done in {ck}", file=sys.stderr)
         return 0
 
@@ -226,13 +239,8 @@ def main(argv=None) -> int:
     rs, _ = random_part(problem, a, chunks)
     wall = time.perf_counter() - t0
     # evaluation time of all chunks, including those computed by earlier (resumed) invocations
-    timing = ck / f"timing_{problem.fingerprint()}_seed{a.seed}_cs{a.chunk_size}.json"
+    record_timing(rs)
     known = json.loads(timing.read_text()) if timing.exists() else {}
-    if rs.seconds > 0:
-        per_chunk = rs.seconds / max(1, rs.n_computed_chunks)
-        known.setdefault("per_chunk_seconds", [])
-        known["per_chunk_seconds"].append(per_chunk)
-        timing.write_text(json.dumps(known))
     per = np.median(known.get("per_chunk_seconds", [rs.seconds / max(1, len(chunks))]))
     report(problem, rs, grad, a, float(per * len(chunks)), wall)
     return 0
