@@ -89,6 +89,21 @@ def random_part(problem, args, chunks) -> tuple[object, float]:
     return rs, time.perf_counter() - t0
 
 
+def _shown_args() -> str:
+    """The command's arguments as typed, with the --note text left out (it is printed below)."""
+    argv, out, skip = sys.argv[1:], [], False
+    for i, a in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if a == "--note":
+            skip = True
+            continue
+        if not a.startswith("--note="):
+            out.append(a)
+    return " ".join(out)
+
+
 def report(problem, rs, grad: pd.DataFrame, args, random_seconds: float, wall_random: float) -> None:
     from landjax._io import markdown_table, pyplot, savefig
     from landjax.allocation.quota_rules import OBJECTIVES
@@ -128,7 +143,7 @@ def report(problem, rs, grad: pd.DataFrame, args, random_seconds: float, wall_ra
     lines = [
         "## Optimal quota allocation (Ma & Ni Table 4): gradient search vs random draws",
         "",
-        f"Command: `python benchmarks/optimal_allocation.py {' '.join(sys.argv[1:])}`. Machine: {machine_line()}.",
+        f"Command: `python benchmarks/optimal_allocation.py {_shown_args()}`. Machine: {machine_line()}.",
         *([args.note] if args.note else []),
         f"Dataset: `{problem.label}` ({int(np.asarray(problem.baseline.L).shape[0])} cities); rule options: "
         f"{problem.options}. Random draws: {n:,} completed (seed {args.seed}, chunks of {args.chunk_size}; "
@@ -185,8 +200,8 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk-range", default=None, help="a:b, evaluate only chunks a..b-1 (no report)")
     ap.add_argument("--assemble", action="store_true",
                     help="no new draws: report on the contiguous chunks already on disk")
-    ap.add_argument("--n-screen", type=int, default=400)
-    ap.add_argument("--n-starts", type=int, default=16)
+    ap.add_argument("--n-screen", type=int, default=1000)
+    ap.add_argument("--n-starts", type=int, default=40)
     ap.add_argument("--max-iter", type=int, default=45)
     ap.add_argument("--budget", type=float, default=GOAL_SOLVES - 50,
                     help="solve-equivalents the gradient search may use (0: no budget, n_starts starts); "

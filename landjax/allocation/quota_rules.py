@@ -349,7 +349,8 @@ class Table4Problem:
     1000 and hold up every other member of its vmapped batch; a draw not converged after 100 steps
     is counted as infeasible; ``tangent="neumann"``: the implicit-function tangent by a matrix-free
     Neumann series of VJPs; the default dense tangent builds the N x N Jacobian by N JVPs, which made a
-    value-and-gradient evaluation cost about 25-370 forward solves at N = 277 instead of about 7;
+    value-and-gradient evaluation cost about 25-370 forward solves at N = 277 instead of about 2
+    (the series stops when its terms fall below 1e-16 of the sum);
     both tangents agree to 4e-14 on the Table 4 statistics).
     """
 
