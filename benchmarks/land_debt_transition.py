@@ -132,7 +132,7 @@ def main(argv: list[str]) -> int:
     df.to_csv(res_dir / "land_debt.csv", index=False)
     cols = [c for c in ("method", "T", "unknowns", "first_call_s", "warm_s", "steps", "max_residual", "converged",
                         "peak_rss_mb", "peak_rss_increase_mb", "note", "error") if c in df.columns]
-    md = ["# Land-debt transition: block-tridiagonal Newton vs dense Newton vs scipy.optimize.root", "",
+    md = ["## Land-debt transition: block-tridiagonal Newton vs dense Newton vs scipy.optimize.root", "",
           "Machine: " + machine_line() + " (shared machine).", "",
           "Transition after 'labour mobile + land to City 1' (Zhao & Liu 2024 spec §9), 11 unknowns per period, "
           "same stacked residual and initial path for every method. `first_call_s` includes JAX compilation "

@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     df.to_csv(OUT / "urban_rural.csv", index=False)
     lines = [
-        "# Urban-rural model (Cheng & Liu 2021) benchmark",
+        "## Urban-rural model (Cheng & Liu 2021) benchmark",
         "",
         f"Machine: {machine_line()}. The machine was shared with other jobs: timings are noisy and "
         "compile times in particular are inflated.",
