@@ -20,6 +20,20 @@ import sys
 import time
 from pathlib import Path
 
+def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
+    """``["A=1", "B=x"]`` from a repeated ``--flag NAME=VALUE`` option -> ``{"A": "1", "B": "x"}``
+    (whitespace around names and values dropped; a later NAME overrides an earlier one)."""
+    from landjax.errors import InputError
+
+    out: dict[str, str] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise InputError(f"--{flag} {item!r}: expected NAME=VALUE")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
 #: model name -> module providing ``cli_solve(argv: list[str]) -> int``
 MODELS: dict[str, str] = {
     "urban_rural": "landjax.models.urban_rural",

@@ -31,6 +31,7 @@ import numpy as np
 
 from landjax._pytree import params_dataclass, static_field
 from landjax.engine import solve
+from landjax.cli import parse_pairs
 from landjax.errors import InputError
 
 MOBILITY = ("immobile", "mobile")
@@ -563,10 +564,7 @@ OPTIONS = {"mobility": MOBILITY, "variant": VARIANTS, "attraction": ATTRACTION}
 def _parse_set(items: list[str]) -> dict[str, Any]:
     names = {f.name for f in dataclasses.fields(Params) if not f.metadata.get("static")}
     out = {}
-    for item in items:
-        if "=" not in item:
-            raise InputError(f"--set {item!r}: expected NAME=VALUE")
-        k, v = item.split("=", 1)
+    for k, v in parse_pairs(items, "set").items():
         if k not in names:
             raise InputError(f"--set: unknown parameter {k!r}; valid: {', '.join(sorted(names))}")
         try:
@@ -586,10 +584,7 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
 
 def _parse_options(items: list[str]) -> dict[str, str]:
     out = {}
-    for item in items:
-        if "=" not in item:
-            raise InputError(f"--option {item!r}: expected KEY=VALUE")
-        k, v = item.split("=", 1)
+    for k, v in parse_pairs(items, "option").items():
         if k not in OPTIONS:
             raise InputError(f"--option: unknown option {k!r}; valid: {', '.join(OPTIONS)}")
         if v not in OPTIONS[k]:

@@ -58,6 +58,7 @@ import numpy as np
 
 from landjax import stats as S
 from landjax._pytree import params_dataclass, static_field
+from landjax.cli import parse_pairs
 from landjax.errors import ConvergenceError, InputError
 
 __all__ = [
@@ -574,12 +575,7 @@ def cli_solve(argv: list[str]) -> int:
     ap.add_argument("--city-out", default=None, help="write city-level hats to this CSV")
     a = ap.parse_args(argv)
     try:
-        opts: dict[str, str] = {}
-        for kv in a.option:
-            if "=" not in kv:
-                raise InputError(f"--option {kv!r}: expected K=V")
-            k, v = kv.split("=", 1)
-            opts[k.strip()] = v.strip()
+        opts = parse_pairs(a.option, "option")
         pk = {k: _PARAM_OPTIONS[k](v) for k, v in opts.items() if k in _PARAM_OPTIONS}
         bk = {k: _BASELINE_OPTIONS[k](v) for k, v in opts.items() if k in _BASELINE_OPTIONS}
         sk = {k: _STAT_OPTIONS[k](v) for k, v in opts.items() if k in _STAT_OPTIONS}

@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landjax._pytree import params_dataclass
+from landjax.cli import parse_pairs
 from landjax.errors import ConvergenceError, InputError
 
 P_A = 1.0  # numeraire (spec A1)
@@ -720,16 +721,6 @@ def _param_str(p: Params) -> str:
 # ----------------------------------------------------------------------------------------------
 
 
-def _parse_pairs(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for it in items or []:
-        if "=" not in it:
-            raise InputError(f"--{what} expects NAME=VALUE, got {it!r}")
-        k, v = it.split("=", 1)
-        out[k.strip()] = v.strip()
-    return out
-
-
 def cli_solve(argv: list[str]) -> int:
     """``landjax solve urban_rural``: solve one equilibrium and print JSON (exit 2 on bad names)."""
     ap = argparse.ArgumentParser(
@@ -746,7 +737,7 @@ def cli_solve(argv: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
-        sets = _parse_pairs(args.set, "set")
+        sets = parse_pairs(args.set, "set")
         vals = {}
         for k, v in sets.items():
             if k not in PARAM_NAMES:
@@ -756,7 +747,7 @@ def cli_solve(argv: list[str]) -> int:
             except ValueError:
                 raise InputError(f"parameter {k}: {v!r} is not a number") from None
         p = make_params(**vals)
-        o = make_options(**_parse_pairs(args.option, "option"))
+        o = make_options(**parse_pairs(args.option, "option"))
     except InputError as exc:
         print(f"landjax solve urban_rural: {exc}", file=sys.stderr)
         return 2
