@@ -223,8 +223,8 @@ def main(argv=None) -> int:
         "## Quota-trade model (Ma & Ni): solve, batch, scipy comparison, scaling",
         "",
         f"Command: `python benchmarks/quota_trade.py --batch {args.batch} --sizes {' '.join(map(str, args.sizes))}`. "
-        f"Machine: {machine_line()}. The 2 cores were shared with other jobs: timings are noisy (take ratios "
-        "measured in the same run).",
+        f"Machine: {machine_line()}. Timings on a 2-core machine vary from run to run: take ratios measured "
+        "in the same run.",
         "",
         f"- **One solve, N = {ds.n}** (synthetic China-like data, inter-province / all / both / equal area, "
         f"tolerance 1e-13 on log L-hat, after compilation): **{t1 * 1e3:.2f} ms** median, {steps} damped Picard steps.",
