@@ -328,6 +328,61 @@ def test_optimize_budget_moves_on_from_flat_starts_and_stays_within_budget():
         optimize(objective, lo, hi, max_solve_equivalents=0.0, **common)
 
 
+def test_optimize_bfgs_gets_past_kinks_where_lbfgsb_stalls():
+    # Lewis & Overton's nonsmooth Rosenbrock: minimum 0 at (1, 1), a kink along x1 = x0^2 all the way
+    def f(x, _):
+        return 8.0 * jnp.abs(x[0] ** 2 - x[1]) + (1.0 - x[0]) ** 2
+
+    common = dict(n_screen=8, n_starts=1, max_iter=300, progress_bar=False, measure_grad_cost=False)
+    lo, hi = -2.0 * jnp.ones(2), 2.0 * jnp.ones(2)
+    bfgs = optimize(f, lo, hi, method="bfgs", **common)
+    lbfgsb = optimize(f, lo, hi, method="lbfgsb", **common)
+    assert bfgs.value < 1e-7 and np.max(np.abs(bfgs.x - 1.0)) < 1e-3, bfgs.message
+    assert bfgs.n_grad_evals < 1000
+    # the strong Wolfe line search of L-BFGS-B stalls on the kink, far from the minimum: the reason
+    # the weak Wolfe BFGS exists (if jaxopt ever gets past it, this documents that it did)
+    assert lbfgsb.value > 100 * bfgs.value
+    assert not bfgs.converged and "gradient norm" in bfgs.message  # a kink, not a stationary point
+
+
+def test_optimize_bfgs_converges_on_a_smooth_function_and_may_leave_the_box():
+    def rosen(x, _):
+        return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    # the box [-0.5, 0.5]^4 only bounds the screen: the minimum (1, 1, 1, 1) lies outside it
+    res = optimize(rosen, -0.5 * jnp.ones(4), 0.5 * jnp.ones(4), method="bfgs", n_screen=16, n_starts=2,
+                   max_iter=500, tol=1e-8, progress_bar=False, measure_grad_cost=False)
+    assert res.converged and res.projected_grad_norm <= 1e-8
+    np.testing.assert_allclose(res.x, 1.0, atol=1e-6)
+    assert set(res.starts.columns) >= {"evals", "restarts", "kept", "reason"}
+
+
+def test_optimize_successive_halving_probes_every_start_and_continues_the_best():
+    def rosen(x, _):
+        return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
+
+    lo, hi = -2.0 * jnp.ones(4), 2.0 * jnp.ones(4)
+    common = dict(method="bfgs", n_screen=32, n_starts=8, max_iter=500, progress_bar=False, seed=1)
+    res = optimize(rosen, lo, hi, probe_evals=6, n_keep=2, measure_grad_cost=False, **common)
+    st = res.starts
+    assert len(st) == 8 and int(st.kept.sum()) == 2
+    dropped = st[~st.kept]
+    # a probe stops at the first iteration boundary at or after 6 evaluations (one line search of
+    # at most 20 evaluations may be under way)
+    assert (dropped.evals >= 1).all() and (dropped.evals < 6 + 20).all()
+    assert (dropped.reason == "paused at its evaluation limit (probe stage)").all() or dropped.converged.any()
+    kept = st[st.kept]
+    assert kept.final_value.min() == pytest.approx(res.value) and kept.evals.min() > dropped.evals.max() - 20
+    assert res.value < 1e-12
+    # under a budget: checked before every evaluation, so never exceeded; leftovers go to other starts
+    budget = optimize(rosen, lo, hi, probe_evals=6, n_keep=2, max_solve_equivalents=150.0, **common)
+    assert budget.solve_equivalents <= 150.0
+    with pytest.raises(InputError, match="method"):
+        optimize(rosen, lo, hi, method="newton", progress_bar=False)
+    with pytest.raises(InputError, match="probe_evals"):
+        optimize(rosen, lo, hi, probe_evals=0, progress_bar=False)
+
+
 # ----------------------------------------------------------------------------- errors and messages
 
 

@@ -61,7 +61,8 @@ def test_gradient_is_finite_without_positive_scores(problem):
 
 @pytest.mark.slow
 def test_gradient_search_reaches_a_constrained_local_optimum(problem):
-    res = q.gradient_search(problem, "max_gdp", n_screen=16, n_starts=1, max_iter=80, progress_bar=False)
+    res = q.gradient_search(problem, "max_gdp", n_screen=16, n_starts=1, max_iter=80, progress_bar=False,
+                            method="lbfgsb")
     x = jnp.asarray(res.x)
     assert np.all(np.abs(res.x) <= 1.0)
     pg = q.projected_gradient(problem, "max_gdp", x)
@@ -80,6 +81,22 @@ def test_gradient_search_reaches_a_constrained_local_optimum(problem):
     np.testing.assert_allclose(float(a.volume_Y), float(a.target_Y), rtol=1e-10)
     np.testing.assert_allclose(float(a.volume_H), float(a.target_H), rtol=1e-10)
     assert res.solve_equivalents > res.n_value_evals  # gradients are counted at their measured cost
+
+
+@pytest.mark.slow
+def test_bfgs_search_returns_a_point_in_the_box_with_the_reported_value(problem):
+    res = q.gradient_search(problem, "min_output_gap", n_screen=16, n_starts=4, probe_evals=5, n_keep=2,
+                            max_iter=60, progress_bar=False, max_solve_equivalents=300.0)
+    x = np.asarray(res.x)
+    # mapped back into the paper's box (one weight of each block at +-1), same statistics
+    assert np.all(np.abs(x) <= 1.0) and np.allclose(np.max(np.abs(x.reshape(4, 3)), axis=1), 1.0)
+    v = np.asarray(problem.stats(jnp.asarray(x)))
+    np.testing.assert_allclose(v[1], res.value, rtol=1e-9, atol=1e-12)
+    assert res.solve_equivalents <= 300.0 and int(res.starts.kept.sum()) >= 2
+    assert res.value <= res.starts.screen_value.min() + 1e-12  # never worse than the best start
+    a = q.allocate(jnp.asarray(x), problem.baseline, problem.options)
+    assert float(jnp.max(a.phi_sell_Y)) <= 0.5 + 1e-12 and float(jnp.max(a.phi_buy_Y)) <= 0.25 + 1e-12
+    np.testing.assert_allclose(float(a.volume_Y), float(a.target_Y), rtol=1e-10)
 
 
 def test_random_search_is_reproducible_and_splittable(problem, tmp_path):

@@ -137,6 +137,30 @@ def test_allocation_gradients_match_finite_differences(opts):
         assert chk.ok, chk
 
 
+@pytest.mark.parametrize("opts", [q.RuleOptions(), q.RuleOptions(buy_cap=0.1, sell_cap=0.3, shortfall="shrink"),
+                                  q.RuleOptions(sell_cap_mode="clip", normalise="zscore"),
+                                  q.RuleOptions(normalise="none", ts="surplus", prices="balanced")],
+                         ids=["spec", "caps-shrink", "clip-zscore", "raw-surplus-balanced"])
+def test_rule_depends_on_each_block_only_through_its_direction(opts):
+    """Positive rescaling of any block of three weights leaves the allocation unchanged (why the
+    unconstrained BFGS search loses nothing), and normalise_omega maps into the paper's box."""
+    rng = np.random.default_rng(8)
+    for _ in range(3):
+        w = rng.uniform(-1, 1, 12)
+        scaled = w * np.repeat(rng.uniform(0.01, 50.0, 4), 3)
+        a, b = q.allocate(jnp.asarray(w), B, opts), q.allocate(jnp.asarray(scaled), B, opts)
+        for name in ("phi_sell_Y", "phi_buy_Y", "phi_sell_H", "phi_buy_H", "F"):
+            np.testing.assert_allclose(np.asarray(getattr(b, name)), np.asarray(getattr(a, name)), rtol=1e-10,
+                                       atol=1e-12 * float(np.max(np.abs(np.asarray(getattr(a, name))))), err_msg=name)
+        n = q.normalise_omega(scaled)
+        assert np.all(np.abs(n) <= 1.0) and np.allclose(np.max(np.abs(n.reshape(4, 3)), axis=1), 1.0)
+        np.testing.assert_allclose(n, q.normalise_omega(w), rtol=1e-12)
+    # a negative rescaling is a different rule (the cut at zero flips), so it must change something
+    flipped = q.allocate(jnp.asarray(-w), B, opts)
+    assert not np.allclose(np.asarray(flipped.phi_buy_Y), np.asarray(a.phi_buy_Y))
+    np.testing.assert_array_equal(q.normalise_omega(np.zeros(12)), np.zeros(12))
+
+
 @pytest.mark.parametrize("w", [-np.ones(12), np.r_[-np.ones(6), np.ones(6)], np.zeros(12)])
 def test_gradients_never_nan(w):
     """No positive score in a pool (no trade): the gradient is finite (zero), never NaN."""

@@ -634,21 +634,46 @@ def random_search(
 # ---- gradient search -----------------------------------------------------------------------------
 
 
+def normalise_omega(omega) -> np.ndarray:
+    """Each block of three weights (one pool: land type x side) divided by its largest absolute value.
+
+    The rule is invariant to a positive rescaling of any block (scores ``max(0, omega . x)`` are
+    positively homogeneous and every share is a ratio of scores), so the statistics are unchanged;
+    the result lies in the paper's box [-1, 1]^12 with one weight of each block at +-1.  A block of
+    zeros is left as it is."""
+    w = np.array(omega, dtype=np.float64).reshape(4, 3)
+    m = np.max(np.abs(w), axis=1, keepdims=True)
+    return (w / np.where(m > 0, m, 1.0)).reshape(12)
+
+
 def gradient_search(problem: Table4Problem, name: str, *, n_screen: int = 64, n_starts: int = 3,
                     max_iter: int = 60, tol: float = 1e-7, seed: int = 0, x0=None,
-                    progress_bar: bool = True, max_solve_equivalents: float | None = None):
-    """Optimise one Table 4 objective over omega in [-1, 1]^12 with the engine's ``optimize``
-    (vmapped screen, multistart L-BFGS-B with implicit gradients).  Returns the engine's
-    ``OptimizeResult`` (its ``solve_equivalents`` counts every equilibrium solve).  With
-    ``max_solve_equivalents`` the starts are polished in screen order until that budget is used
-    (a start stuck on a flat piece of the rule, where no score is positive, then costs little)."""
+                    progress_bar: bool = True, max_solve_equivalents: float | None = None,
+                    method: str = "bfgs", probe_evals: int | None = None, n_keep: int = 1):
+    """Optimise one Table 4 objective over omega with the engine's ``optimize`` (vmapped screen of
+    [-1, 1]^12, then multistart polish with implicit gradients).  Returns the engine's
+    ``OptimizeResult`` (its ``solve_equivalents`` counts every equilibrium solve).
+
+    ``method="bfgs"`` (default): BFGS with a weak Wolfe line search, which keeps going across the
+    rule's kinks (scores cut at zero, caps, the top-up) where L-BFGS-B stops.  It is unconstrained,
+    which loses nothing here: the rule depends on each block of three weights only through its
+    direction (see :func:`normalise_omega`), so every allocation the box can express is reached
+    and the result is mapped back into the box with the same statistics.  ``method="lbfgsb"``:
+    L-BFGS-B within the box.  ``probe_evals``/``n_keep``: successive halving (every start probed
+    with that many value-and-gradient evaluations, the best ``n_keep`` continued).  With
+    ``max_solve_equivalents`` evaluations stop at that budget (a start stuck on a flat piece of the
+    rule, where no score is positive, costs little)."""
     from landjax.engine.optimize import optimize
 
     f, maximize = problem.objective(name)
-    return optimize(f, -jnp.ones(12), jnp.ones(12), None, maximize=maximize, n_screen=n_screen,
-                    n_starts=n_starts, max_iter=max_iter, tol=tol, seed=seed, x0=x0,
-                    screen_chunk=max(1, min(64, n_screen or 1)), progress_bar=progress_bar,
-                    max_solve_equivalents=max_solve_equivalents)
+    res = optimize(f, -jnp.ones(12), jnp.ones(12), None, maximize=maximize, n_screen=n_screen,
+                   n_starts=n_starts, max_iter=max_iter, tol=tol, seed=seed, x0=x0,
+                   screen_chunk=max(1, min(64, n_screen or 1)), progress_bar=progress_bar,
+                   max_solve_equivalents=max_solve_equivalents, method=method,
+                   probe_evals=probe_evals, n_keep=n_keep)
+    if method == "bfgs":
+        res = dataclasses.replace(res, x=normalise_omega(res.x))
+    return res
 
 
 def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
@@ -792,6 +817,7 @@ __all__ = [
     "OMEGA_LABELS", "OBJECTIVES", "STATISTICS", "PAPER_TABLE4", "PAPER_ROBUSTNESS", "RuleOptions",
     "Allocation", "safe_div", "capped_shares", "covariates", "allocate", "money", "uniform_allocation",
     "to_shock", "Table4Problem", "draw_omegas", "RandomSearchResult", "random_search", "gradient_search",
+    "normalise_omega",
     "projected_gradient", "WeightedPolisher", "pareto_frontier", "table4_problem", "nondominated", "parameter_sensitivities",
     "robustness_comparison",
 ]

@@ -1,9 +1,11 @@
-"""Box-constrained optimisation of a scalar function of an equilibrium.
+"""Optimisation of a scalar function of an equilibrium over a box.
 
-Two stages: a vmapped random screen of the box, then L-BFGS-B (``jaxopt.LBFGSB``) from the best
-screened points, with gradients from implicit differentiation. Every evaluation is counted; a
-value-and-gradient evaluation is converted into forward-solve equivalents with its measured cost
-ratio, so gradient search and random search compare on one scale.
+Two stages: a vmapped random screen of the box, then a local polish from the best screened points
+with gradients from implicit differentiation: L-BFGS-B (``jaxopt.LBFGSB``, within the box) for
+smooth objectives, or BFGS with a weak Wolfe line search (unconstrained) for piecewise-smooth ones;
+optionally as successive halving (short probes of many starts, the best continued). Every
+evaluation is counted; a value-and-gradient evaluation is converted into forward-solve equivalents
+with its measured cost ratio, so gradient search and random search compare on one scale.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ class OptimizeResult:
     Attributes:
         x, value: the best point and its objective value.
         converged: L-BFGS-B met its tolerance (or the projected gradient is below ``tol``) at the best start.
-        projected_grad_norm: ``max|x - clip(x - grad, lower, upper)|`` at ``x`` (0 at a box-KKT point).
+        projected_grad_norm: ``max|x - clip(x - grad, lower, upper)|`` at ``x`` (0 at a box-KKT point);
+            for ``method="bfgs"`` (unconstrained) ``max|grad|``; NaN when nothing was polished.
         n_value_evals: objective-only evaluations (screen + line searches counted by the optimiser).
         n_grad_evals: value-and-gradient evaluations.
         grad_cost_ratio: measured time(value_and_grad) / time(value).
         solve_equivalents: ``solves_per_eval * (n_value_evals + grad_cost_ratio * n_grad_evals)``.
         history: one row per L-BFGS-B iteration (start, iter, value, x0..).
-        starts: the polished starts (start, screen_value, final_value, iterations, converged).
+        starts: the polished starts (start, screen_value, final_value, iterations, evals, restarts,
+            converged, kept (continued after the probe stage), reason).
     """
 
     x: np.ndarray
@@ -60,6 +64,174 @@ def _time_call(fn, x, repeats=3):
     return best
 
 
+def _cost_ratio(vg, f, points) -> float:
+    """time(value and gradient) / time(value), each the best of 3 calls, summed over ``points`` (the
+    cost of a solve depends on the point, and one timing is noisy)."""
+    t_vg = sum(_time_call(vg, jnp.asarray(x)) for x in points)
+    t_f = sum(_time_call(f, jnp.asarray(x)) for x in points)
+    return t_vg / max(t_f, 1e-9)
+
+
+class _LBFGSBRun:
+    """One L-BFGS-B run (``jaxopt.LBFGSB``, box-constrained), advanced in pieces."""
+
+    def __init__(self, solver, update, bounds, x0, max_iter, tol):
+        self.solver, self.update, self.bounds = solver, update, bounds
+        self.x, self.state = jnp.asarray(x0), None
+        self.max_iter, self.tol = max_iter, tol
+        self.iterations, self.n_evals, self.restarts = 0, 0, 0
+        self.done, self.converged, self.reason = False, False, "not started"
+        self.most_per_iter = 1
+        self.rows: list[tuple[int, float, np.ndarray]] = []
+        self.best_x, self.best_f, self.best_g = None, np.inf, None
+
+    def _record(self):
+        self.best_x, self.best_f = np.asarray(self.x), float(self.state.value)
+        self.best_g = np.asarray(self.state.grad)
+        self.rows.append((self.iterations, self.best_f, self.best_x))
+
+    def advance(self, eval_limit, can_afford):
+        if self.state is None:
+            if not can_afford(1):
+                self.done, self.reason = True, "budget exhausted before the first evaluation"
+                return
+            self.state = self.solver.init_state(self.x, bounds=self.bounds)
+            self.n_evals = 1
+            self._record()
+        while not self.done:
+            if not np.isfinite(float(self.state.value)):
+                self.done, self.reason = True, "non-finite objective at the start"
+            elif float(self.state.error) <= self.tol:
+                self.done, self.converged, self.reason = True, True, "converged"
+            elif self.iterations >= self.max_iter:
+                self.done, self.reason = True, f"max_iter={self.max_iter} reached"
+            elif self.n_evals >= eval_limit:
+                self.reason = "paused at its evaluation limit (probe stage)"
+                return
+            # LBFGSB counts every function evaluation of its line searches as value-and-gradient;
+            # the next iteration is assumed to cost as much as the dearest one so far
+            elif not can_afford(self.most_per_iter):
+                self.done, self.reason = True, "budget exhausted"
+            else:
+                before = self.n_evals
+                self.x, self.state = self.update(self.x, self.state)
+                self.iterations += 1
+                self.n_evals = max(int(self.state.num_grad_eval), self.iterations + 1)
+                self.most_per_iter = max(self.most_per_iter, self.n_evals - before)
+                self._record()
+
+
+class _BFGSRun:
+    """BFGS with a weak Wolfe line search, unconstrained, for nonsmooth (piecewise-smooth) objectives.
+
+    Lewis & Overton (2013, "Nonsmooth optimization via quasi-Newton methods", Math. Program. 141):
+    full inverse-Hessian BFGS with the Armijo condition (``c1``) and the *weak* curvature condition
+    (``c2``), found by doubling and bisection, keeps making progress where a kink stops L-BFGS-B's
+    strong Wolfe line search.  When the line search fails, the inverse Hessian is reset to the
+    identity (up to ``max_restarts`` times); a failure along the steepest-descent direction ends
+    the run.  Every evaluated point is a candidate for the best."""
+
+    def __init__(self, vg, x0, max_iter, tol, max_restarts, c1=1e-4, c2=0.5, max_ls=20, min_step=1e-6):
+        self.vg = vg
+        self.x, self.f, self.g = np.asarray(x0, dtype=np.float64), None, None
+        self.max_iter, self.tol, self.max_restarts = max_iter, tol, max_restarts
+        self.c1, self.c2, self.max_ls, self.min_step = c1, c2, max_ls, min_step
+        self.gamma = None  # scale sy/yy of the latest curvature pair: the inverse Hessian after a reset
+        self.iterations, self.n_evals, self.restarts = 0, 0, 0
+        self.done, self.converged, self.reason = False, False, "not started"
+        self.H, self.fresh = np.eye(self.x.size), True
+        self.rows: list[tuple[int, float, np.ndarray]] = []
+        self.best_x, self.best_f, self.best_g = None, np.inf, None
+
+    def _reset(self):
+        """Inverse Hessian back to a multiple of the identity: the latest curvature scale, or (before
+        any) a first step of unit length."""
+        scale = self.gamma if self.gamma is not None else 1.0 / max(float(np.linalg.norm(self.g)), 1e-300)
+        self.H, self.fresh = scale * np.eye(self.x.size), True
+
+    def _eval(self, x):
+        v, g = self.vg(jnp.asarray(x))
+        v, g = float(v), np.asarray(g, dtype=np.float64)
+        self.n_evals += 1
+        if not np.isfinite(v):
+            return np.inf, np.zeros_like(x)
+        if v < self.best_f:
+            self.best_x, self.best_f, self.best_g = np.array(x), v, g
+        return v, g
+
+    def advance(self, eval_limit, can_afford):
+        if self.f is None:
+            if not can_afford(1):
+                self.done, self.reason = True, "budget exhausted before the first evaluation"
+                return
+            self.f, self.g = self._eval(self.x)
+            self.rows.append((0, self.f, self.x.copy()))
+            if not np.isfinite(self.f):
+                self.done, self.reason = True, "non-finite objective at the start"
+            else:
+                self._reset()
+        while not self.done:
+            if float(np.max(np.abs(self.g))) <= self.tol:
+                self.done, self.converged, self.reason = True, True, "converged"
+                return
+            if self.iterations >= self.max_iter:
+                self.done, self.reason = True, f"max_iter={self.max_iter} reached"
+                return
+            if self.n_evals >= eval_limit:
+                self.reason = "paused at its evaluation limit (probe stage)"
+                return
+            if not float(self.g @ self.H @ self.g) > 0:  # numerical loss of positive definiteness
+                self._reset()
+            d = -self.H @ self.g
+            gd = float(self.g @ d)
+            lo, hi, t, at_lo, accepted = 0.0, np.inf, 1.0, None, None
+            for _ in range(self.max_ls):
+                if not can_afford(1):
+                    self.done, self.reason = True, "budget exhausted"
+                    return
+                xt = self.x + t * d
+                ft, gt = self._eval(xt)
+                if not ft <= self.f + self.c1 * t * gd:  # Armijo fails (or non-finite): step too long
+                    hi = t
+                elif float(gt @ d) < self.c2 * gd:  # weak Wolfe curvature fails: step too short
+                    lo, at_lo = t, (xt, ft, gt)
+                else:
+                    accepted = (xt, ft, gt)
+                    break
+                t = 0.5 * (lo + hi) if np.isfinite(hi) else 2.0 * t
+                if np.isfinite(hi) and hi <= self.min_step:  # no decrease along d down to min_step
+                    break
+            if accepted is None:
+                accepted = at_lo  # sufficient decrease without the curvature condition
+            if accepted is None:
+                if self.fresh or self.restarts >= self.max_restarts:
+                    self.done, self.reason = True, "line search failed (a kink or a flat piece)"
+                    return
+                self._reset()
+                self.restarts += 1
+                continue
+            xt, ft, gt = accepted
+            s, y = xt - self.x, gt - self.g
+            stalled = self.f - ft <= 1e-14 * abs(self.f)
+            self.x, self.f, self.g = xt, ft, gt
+            self.iterations += 1
+            self.rows.append((self.iterations, self.f, self.x.copy()))
+            sy = float(s @ y)
+            if sy > 0:
+                self.gamma = sy / float(y @ y)
+                if self.fresh:
+                    self.H = self.gamma * np.eye(self.x.size)
+                    self.fresh = False
+                rho = 1.0 / sy
+                V = np.eye(self.x.size) - rho * np.outer(s, y)
+                self.H = V @ self.H @ V.T + rho * np.outer(s, s)
+            if stalled:  # accepted, but the decrease is at rounding level (e.g. closing in on a kink)
+                self.done, self.reason = True, "no progress (relative decrease below 1e-14)"
+
+
+METHODS = ("lbfgsb", "bfgs")
+
+
 def optimize(
     objective: Callable[[jax.Array, Any], jax.Array],
     lower: Any,
@@ -78,8 +250,12 @@ def optimize(
     progress_bar: bool = True,
     measure_grad_cost: bool = True,
     max_solve_equivalents: float | None = None,
+    method: str = "lbfgsb",
+    probe_evals: int | None = None,
+    n_keep: int = 1,
+    max_restarts: int = 30,
 ) -> OptimizeResult:
-    """Minimise (or maximise) ``objective(x, args)`` over the box ``lower <= x <= upper``.
+    """Minimise (or maximise) ``objective(x, args)``: a random screen of the box, then local polish.
 
     **Arguments:**
 
@@ -88,19 +264,33 @@ def optimize(
     - `lower`, `upper`: box bounds (1-D arrays).
     - `maximize`: maximise instead of minimise.
     - `n_screen`: random uniform points screened with ``vmap`` (in chunks of ``screen_chunk``).
-    - `n_starts`: best screened points (plus ``x0`` if given) polished with L-BFGS-B.
-    - `max_iter`, `tol`: L-BFGS-B iteration cap and tolerance (projected-gradient based).
+    - `n_starts`: best screened points (plus ``x0`` if given) polished.
+    - `method`: the polish. ``"lbfgsb"``: L-BFGS-B (``jaxopt.LBFGSB``) within the box, for smooth
+      objectives. ``"bfgs"``: BFGS with a weak Wolfe line search and restarts (Lewis & Overton
+      2013), for piecewise-smooth objectives (relu, caps, water-filling), where L-BFGS-B stops at
+      the first kink; it is **unconstrained**: the box only bounds the screen, so use it for
+      objectives defined everywhere (the result may lie outside the box).
+    - `max_iter`, `tol`: iteration cap per start and tolerance (projected-gradient norm for
+      ``"lbfgsb"``, gradient norm for ``"bfgs"``).
+    - `max_restarts`: ``"bfgs"`` only: resets of the inverse Hessian after failed line searches.
+    - `probe_evals`, `n_keep`: successive halving. Every start first gets at most ``probe_evals``
+      value-and-gradient evaluations (an iteration begun is finished); the ``n_keep`` starts with
+      the best values so far then continue, best first. Under a budget each continuing start
+      gets an equal share of what is left (unused shares pass to the next), and budget still left
+      after them goes to the other probed starts, best first. ``None``: every start runs to its
+      end in screen order.
     - `seed`: PRNG seed of the screen.
     - `solves_per_eval`: equilibrium solves in one objective evaluation (for the solve count).
     - `max_solve_equivalents`: optional budget. The value-and-gradient cost ratio is then measured
-      before polishing, and starts are polished in screen order (up to ``n_starts``) while the
-      running count (screen + every evaluation so far) stays within the budget; a start that ends
+      before polishing (at the first three starts), and evaluations stop when the next one would
+      take the running count (screen + every evaluation so far) over the budget. A start that ends
       at once (a flat or stationary screen point) costs little, so the next one gets the rest. The
-      timing calls that measure the ratio are not counted. The next iteration is assumed to cost
-      as much as the dearest one of that start so far, so a line search longer than any before it
-      can overshoot the budget by its extra evaluations (the count reported is the true one).
+      timing calls that measure the ratio are not counted. For ``"lbfgsb"`` the next iteration is assumed to cost as
+      much as the dearest one of that start so far, so a line search longer than any before it can
+      overshoot the budget by its extra evaluations (``"bfgs"`` checks before every evaluation);
+      the count reported is the true one.
 
-    **Returns:** an :class:`OptimizeResult`.
+    **Returns:** an :class:`OptimizeResult` (``x``: the best point evaluated).
     """
     import jaxopt
 
@@ -115,6 +305,10 @@ def optimize(
         raise InputError("optimize: need n_starts >= 1 and n_screen >= 0")
     if max_solve_equivalents is not None and not max_solve_equivalents > 0:
         raise InputError(f"optimize: max_solve_equivalents must be > 0, got {max_solve_equivalents}")
+    if method not in METHODS:
+        raise InputError(f"optimize: method={method!r}; allowed: {', '.join(METHODS)}")
+    if probe_evals is not None and (probe_evals < 1 or n_keep < 1):
+        raise InputError(f"optimize: need probe_evals >= 1 and n_keep >= 1, got {probe_evals} and {n_keep}")
     d = lo.shape[0]
     sign = -1.0 if maximize else 1.0
 
@@ -150,66 +344,87 @@ def optimize(
     n_value = n_screen + (1 if x0 is not None else 0)
 
     # --- polish
-    solver = jaxopt.LBFGSB(fun=vg, value_and_grad=True, maxiter=max_iter, tol=tol, jit=True)
-    bounds = (lo, hi)
-    update = jax.jit(lambda x, s: solver.update(x, s, bounds=bounds))
     ratio = None
     if max_solve_equivalents is not None:
-        ratio = _time_call(vg_raw, jnp.asarray(candidates[0][0])) / max(_time_call(f_jit, jnp.asarray(candidates[0][0])), 1e-9)
+        ratio = _cost_ratio(vg_raw, f_jit, [xs for xs, _ in candidates[:3]])
+    if method == "lbfgsb":
+        solver = jaxopt.LBFGSB(fun=vg, value_and_grad=True, maxiter=max_iter, tol=tol, jit=True)
+        bounds = (lo, hi)
+        update = jax.jit(lambda x, s: solver.update(x, s, bounds=bounds))
+        runs = [_LBFGSBRun(solver, update, bounds, xs, max_iter, tol) for xs, _ in candidates]
+    else:
+        runs = [_BFGSRun(vg, xs, max_iter, tol, max_restarts) for xs, _ in candidates]
 
-    def used(n_grad_so_far):
-        return solves_per_eval * (n_value + ratio * n_grad_so_far)
+    def n_grad_total():
+        return sum(r.n_evals for r in runs)
 
-    rows, start_rows = [], []
-    n_grad = 0
-    best = (None, np.inf, False, 0)
-    bar = progress(total=len(candidates) * max_iter, desc="optimize (L-BFGS-B)") if progress_bar else None
-    for s_idx, (xs, screen_val) in enumerate(candidates):
-        if ratio is not None and used(n_grad + 1) > max_solve_equivalents:
-            break  # not even one value-and-gradient evaluation fits in the budget
-        x = jnp.asarray(xs)
-        state = solver.init_state(x, bounds=bounds)
-        start_grad = n_grad
-        n_grad += 1  # init evaluates value and gradient once
-        it, most_per_iter = 0, 1
-        rows.append({"start": s_idx, "iter": 0, "value": sign * float(state.value), **{f"x{j}": float(x[j]) for j in range(d)}})
-        while it < max_iter and float(state.error) > tol and np.isfinite(float(state.value)):
-            # LBFGSB counts every function evaluation of its line searches as value-and-gradient;
-            # the next iteration is assumed to cost as much as the dearest one so far
-            spent = start_grad + max(int(state.num_grad_eval), 1)
-            if ratio is not None and used(spent + most_per_iter) > max_solve_equivalents:
-                break
-            x, state = update(x, state)
-            most_per_iter = max(most_per_iter, start_grad + int(state.num_grad_eval) - spent)
-            it += 1
-            rows.append({"start": s_idx, "iter": it, "value": sign * float(state.value), **{f"x{j}": float(x[j]) for j in range(d)}})
+    def can_afford(k):
+        return ratio is None or solves_per_eval * (n_value + ratio * (n_grad_total() + k)) <= max_solve_equivalents
+
+    bar = progress(total=len(runs), desc=f"optimize ({method})") if progress_bar else None
+    kept = set(range(len(runs)))
+    if probe_evals is None:
+        for r in runs:
+            r.advance(np.inf, can_afford)
             if bar is not None:
                 bar.update(1)
-        n_grad = start_grad + (int(state.num_grad_eval) if int(state.num_grad_eval) > 0 else it + 1)
-        conv = bool(float(state.error) <= tol)
-        start_rows.append({"start": s_idx, "screen_value": sign * screen_val, "final_value": sign * float(state.value),
-                           "iterations": it, "converged": conv})
-        if float(state.value) < best[1]:
-            best = (np.asarray(x), float(state.value), conv, it)
+    else:
+        for r in runs:
+            r.advance(probe_evals, can_afford)
+            if bar is not None:
+                bar.update(1)
+        order = sorted(range(len(runs)), key=lambda i: runs[i].best_f)
+        kept = set(order[:n_keep])
+        survivors = [i for i in order[:n_keep] if not runs[i].done]
+        for j, i in enumerate(survivors):
+            limit = np.inf
+            if ratio is not None:
+                left = max_solve_equivalents / solves_per_eval - n_value - ratio * n_grad_total()
+                limit = runs[i].n_evals + max(left / ratio, 0.0) / (len(survivors) - j)
+            runs[i].advance(limit, can_afford)
+        if ratio is not None:  # budget left over (survivors that stopped early): the next best continue
+            for i in order[n_keep:]:
+                if can_afford(1):
+                    kept.add(i)
+                    runs[i].advance(np.inf, can_afford)
     if bar is not None:
         bar.close()
-    if not start_rows:  # the budget allowed no polishing: report the best screened point
+
+    rows, start_rows = [], []
+    for s_idx, (r, (_, screen_val)) in enumerate(zip(runs, candidates)):
+        for it, val, x in r.rows:
+            rows.append({"start": s_idx, "iter": it, "value": sign * val, **{f"x{j}": float(x[j]) for j in range(d)}})
+        if r.n_evals == 0:
+            continue
+        start_rows.append({"start": s_idx, "screen_value": sign * screen_val, "final_value": sign * r.best_f,
+                           "iterations": r.iterations, "evals": r.n_evals, "restarts": r.restarts,
+                           "converged": r.converged, "kept": s_idx in kept, "reason": r.reason})
+    n_grad = n_grad_total()
+    polished = [r for r in runs if r.n_evals > 0 and r.best_x is not None]
+    if polished:
+        best = min(polished, key=lambda r: r.best_f)
+        xb, fb, gb = best.best_x, best.best_f, best.best_g
+        if method == "lbfgsb":
+            pg = float(np.max(np.abs(xb - np.clip(xb - gb, np.asarray(lo), np.asarray(hi)))))
+        else:
+            pg = float(np.max(np.abs(gb)))
+        converged = best.converged or pg <= max(tol, 1e-6)
+        what = "projected gradient norm" if method == "lbfgsb" else "gradient norm"
+        message = "converged" if converged else f"{best.reason}; {what} {pg:.3e} at the best point"
+    else:  # the budget allowed no polishing: report the best screened point
         vals = np.array([v for _, v in candidates])
-        if np.isfinite(vals).any():
-            i = int(np.argmin(np.where(np.isfinite(vals), vals, np.inf)))
-            best = (np.asarray(candidates[i][0]), float(vals[i]), False, 0)
-    if best[0] is None:
+        if not np.isfinite(vals).any():
+            raise InputError("optimize: the objective was non-finite at every start (no feasible point found)")
+        i = int(np.argmin(np.where(np.isfinite(vals), vals, np.inf)))
+        xb, fb, pg, converged = np.asarray(candidates[i][0]), float(vals[i]), float("nan"), False
+        message = "budget allowed no polishing: best screened point returned unpolished"
+    if not np.isfinite(fb):
         raise InputError("optimize: the objective was non-finite at every start (no feasible point found)")
-    xb = jnp.asarray(best[0])
-    _, g = vg(xb)
-    pg = float(jnp.max(jnp.abs(xb - jnp.clip(xb - g, lo, hi))))
     if ratio is None:
-        ratio = _time_call(vg_raw, xb) / max(_time_call(f_jit, xb), 1e-9) if measure_grad_cost else 1.0
-    converged = best[2] or pg <= max(tol, 1e-6)
+        ratio = _cost_ratio(vg_raw, f_jit, [xb]) if measure_grad_cost else 1.0
     return OptimizeResult(
-        x=best[0], value=sign * best[1], converged=converged, projected_grad_norm=pg,
+        x=xb, value=sign * fb, converged=converged, projected_grad_norm=pg,
         n_value_evals=n_value, n_grad_evals=n_grad, grad_cost_ratio=ratio,
         solve_equivalents=float(solves_per_eval * (n_value + ratio * n_grad)),
-        history=pd.DataFrame(rows), starts=pd.DataFrame(start_rows),
-        message="converged" if converged else f"stopped after max_iter={max_iter} with projected gradient {pg:.3e}",
+        history=pd.DataFrame(rows), starts=pd.DataFrame(start_rows), message=message,
     )
