@@ -19,6 +19,7 @@ best-of-N curve ``optimal_allocation_best_of_n.{csv,png}``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -45,26 +46,29 @@ def _problem(dataset, shortfall="uniform"):
 
 
 def gradient_part(problem, args) -> pd.DataFrame:
+    """The gradient search for every objective, at screen seeds seed .. seed + gradient_seeds - 1."""
     from landjax.allocation.quota_rules import OBJECTIVES, STATISTICS, gradient_search
 
     rows = []
-    for name, (key, sense) in OBJECTIVES.items():
-        t0 = time.perf_counter()
-        res = gradient_search(problem, name, n_screen=args.n_screen, n_starts=args.n_starts,
-                              max_iter=args.max_iter, seed=args.seed, progress_bar=True,
-                              max_solve_equivalents=args.budget or None)
-        dt = time.perf_counter() - t0
-        stats = np.asarray(problem.stats(res.x))
-        rows.append({"objective": name, "sense": sense, "method": "gradient",
-                     "draws_or_evals": int(res.n_value_evals + res.n_grad_evals),
-                     "solve_equivalents": float(res.solve_equivalents), "best_value": float(res.value),
-                     "seconds": dt, "n_value_evals": res.n_value_evals, "n_grad_evals": res.n_grad_evals,
-                     "grad_cost_ratio": res.grad_cost_ratio, "projected_grad_norm": res.projected_grad_norm,
-                     "converged": bool(res.converged),
-                     **{f"stat_{k}": float(v) for k, v in zip(STATISTICS, stats)},
-                     **{f"omega{j + 1}": float(res.x[j]) for j in range(12)}})
-        print(f"gradient {name}: {res.value:.6g} in {res.solve_equivalents:.0f} solve-equivalents, "
-              f"{dt:.1f} s, |pg|={res.projected_grad_norm:.2e}", file=sys.stderr, flush=True)
+    for seed in range(args.seed, args.seed + args.gradient_seeds):
+        for name, (key, sense) in OBJECTIVES.items():
+            t0 = time.perf_counter()
+            res = gradient_search(problem, name, n_screen=args.n_screen, n_starts=args.n_starts,
+                                  max_iter=args.max_iter, seed=seed, progress_bar=False,
+                                  max_solve_equivalents=args.budget or None, method=args.method,
+                                  probe_evals=args.probe_evals or None, n_keep=args.n_keep)
+            dt = time.perf_counter() - t0
+            stats = np.asarray(problem.stats(res.x))
+            rows.append({"objective": name, "sense": sense, "method": "gradient", "seed": seed,
+                         "draws_or_evals": int(res.n_value_evals + res.n_grad_evals),
+                         "solve_equivalents": float(res.solve_equivalents), "best_value": float(res.value),
+                         "seconds": dt, "n_value_evals": res.n_value_evals, "n_grad_evals": res.n_grad_evals,
+                         "grad_cost_ratio": res.grad_cost_ratio, "projected_grad_norm": res.projected_grad_norm,
+                         "converged": bool(res.converged), "starts_continued": int(res.starts["kept"].sum()),
+                         **{f"stat_{k}": float(v) for k, v in zip(STATISTICS, stats)},
+                         **{f"omega{j + 1}": float(res.x[j]) for j in range(12)}})
+            print(f"gradient seed {seed} {name}: {res.value:.6g} in {res.solve_equivalents:.0f} solve-equivalents, "
+                  f"{dt:.1f} s, |grad|={res.projected_grad_norm:.2e}", file=sys.stderr, flush=True)
     return pd.DataFrame(rows)
 
 
@@ -104,11 +108,14 @@ def _shown_args() -> str:
     return " ".join(out)
 
 
-def report(problem, rs, grad: pd.DataFrame, args, random_seconds: float, wall_random: float) -> None:
+def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wall_random: float) -> None:
     from landjax._io import markdown_table, pyplot, savefig
     from landjax.allocation.quota_rules import OBJECTIVES
 
     n = rs.n_draws
+    if "seed" not in grad_all:  # a cache written before several seeds were run
+        grad_all = grad_all.assign(seed=args.seed)
+    grad = grad_all[grad_all.seed == args.seed].reset_index(drop=True)
     rows = []
     for name, (key, sense) in OBJECTIVES.items():
         _, best = rs.best(name)
@@ -175,12 +182,37 @@ def report(problem, rs, grad: pd.DataFrame, args, random_seconds: float, wall_ra
         "",
         f"Overall: {'goal met on every objective' if met_all else 'goal NOT met on every objective (see table)'}"
         f" against {n:,} random draws" + ("" if n >= 10 ** 6 else f" (fewer than the paper's 10^6: only {n:,} finished in the time available)") + ".",
-        "Gradient details (engine `optimize`: n_screen, n_starts, max_iter, budget = "
-        f"{args.n_screen}, {args.n_starts}, {args.max_iter}, {args.budget:g}; value-and-gradient cost ratio measured per objective):",
+        f"Gradient details (engine `optimize`, screen seed {args.seed}: method {args.method}, n_screen "
+        f"{args.n_screen}, n_starts {args.n_starts}, probe_evals {args.probe_evals}, n_keep {args.n_keep}, "
+        f"max_iter {args.max_iter}, budget {args.budget:g}; value-and-gradient cost ratio measured per objective; "
+        "projected_grad_norm is the gradient norm for the unconstrained BFGS, which stops at kinks where it "
+        "is not zero):",
         "",
         markdown_table(grad[["objective", "n_value_evals", "n_grad_evals", "grad_cost_ratio", "solve_equivalents",
-                             "projected_grad_norm", "converged", "seconds"]], digits=4),
+                             "projected_grad_norm", "converged", "starts_continued", "seconds"]], digits=4),
         "",
+    ]
+    seeds = sorted(grad_all.seed.unique())
+    if len(seeds) > 1:
+        best = {name: rs.best(name)[1] for name in OBJECTIVES}
+        g = grad_all.copy()
+        g["goal_met"] = [((r.best_value - best[r.objective]) * (1 if r.sense == "max" else -1) >= 0)
+                         and r.solve_equivalents <= GOAL_SOLVES for r in g.itertuples()]
+        wide = g.pivot(index="seed", columns="objective", values="best_value")[list(OBJECTIVES)].reset_index()
+        met = g.groupby("objective").goal_met.sum().reindex(list(OBJECTIVES))
+        all4 = int(g.groupby("seed").goal_met.all().sum())
+        lines += [
+            f"The same search at {len(seeds)} screen seeds ({seeds[0]}..{seeds[-1]}; the seed changes the "
+            "screen, hence the starts), against the same random best:",
+            "",
+            markdown_table(wide, digits=4),
+            "",
+            "Goal met, by objective: " + ", ".join(f"{k} {int(v)}/{len(seeds)}" for k, v in met.items())
+            + f"; on all four objectives at {all4} of {len(seeds)} seeds. Largest solve-equivalents used: "
+            f"{g.solve_equivalents.max():.1f}.",
+            "",
+        ]
+    lines += [
         "Best-of-N curve: `benchmarks/results/optimal_allocation_best_of_n.csv` / `.png` (best feasible value "
         "among the first N draws in draw order).",
     ]
@@ -200,13 +232,21 @@ def main(argv=None) -> int:
     ap.add_argument("--chunk-range", default=None, help="a:b, evaluate only chunks a..b-1 (no report)")
     ap.add_argument("--assemble", action="store_true",
                     help="no new draws: report on the contiguous chunks already on disk")
-    ap.add_argument("--n-screen", type=int, default=1000)
-    ap.add_argument("--n-starts", type=int, default=40)
-    ap.add_argument("--max-iter", type=int, default=45)
+    ap.add_argument("--method", default="bfgs", choices=["bfgs", "lbfgsb"],
+                    help="local polish of the engine's optimize (bfgs: weak Wolfe BFGS, goes past kinks)")
+    ap.add_argument("--n-screen", type=int, default=200)
+    ap.add_argument("--n-starts", type=int, default=20)
+    ap.add_argument("--probe-evals", type=int, default=15,
+                    help="successive halving: value-and-gradient evaluations per start before the cut (0: off)")
+    ap.add_argument("--n-keep", type=int, default=3, help="starts continued after the probe stage")
+    ap.add_argument("--max-iter", type=int, default=1000, help="iterations per start (the budget binds first)")
     ap.add_argument("--budget", type=float, default=GOAL_SOLVES - 50,
                     help="solve-equivalents the gradient search may use (0: no budget, n_starts starts); "
-                         "default 50 below the goal because a line search longer than any before it can "
-                         "overshoot the budget")
+                         "50 below the goal: with --method lbfgsb a line search longer than any before it "
+                         "can overshoot the budget (bfgs checks before every evaluation)")
+    ap.add_argument("--gradient-seeds", type=int, default=1,
+                    help="run the gradient search at this many screen seeds (seed, seed+1, ...); the "
+                         "report's main table uses --seed, a second table all of them")
     ap.add_argument("--shortfall", default="uniform", choices=["uniform", "shrink"],
                     help="RuleOptions.shortfall (what happens when capped positive scores cannot carry the volume)")
     ap.add_argument("--gradient-only", action="store_true", help="run (and cache) the gradient search only")
@@ -217,7 +257,9 @@ def main(argv=None) -> int:
     problem = _problem(a.dataset, a.shortfall)
     ck = Path(a.checkpoint_dir)
     ck.mkdir(parents=True, exist_ok=True)
-    gcache = Path(a.gradient_cache) if a.gradient_cache else ck / f"gradient_{problem.fingerprint()}_seed{a.seed}.json"
+    gcfg = (a.method, a.n_screen, a.n_starts, a.probe_evals, a.n_keep, a.max_iter, a.budget, a.gradient_seeds)
+    gtag = hashlib.sha256(repr(gcfg).encode()).hexdigest()[:8]  # a new configuration never reuses a cache
+    gcache = Path(a.gradient_cache) if a.gradient_cache else ck / f"gradient_{problem.fingerprint()}_seed{a.seed}_{gtag}.json"
 
     timing = ck / f"timing_{problem.fingerprint()}_seed{a.seed}_cs{a.chunk_size}.json"
 
