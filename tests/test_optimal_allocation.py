@@ -138,3 +138,19 @@ def test_reproduce_table4_quick(problem, tmp_path):
     for f in out["files"]:
         assert (tmp_path / f).exists(), f
     assert "Table 4" in out["markdown"] and out["headline"]
+
+
+@pytest.mark.slow
+def test_reproduce_table4_full_mode_path(problem, tmp_path, monkeypatch):
+    """The full-mode branch (engine search, its report text) on small settings: make run takes it."""
+    from landjax.reproduce import ma_ni_table4 as m
+
+    small = dict(m.SETTINGS[False], draws=100, chunk=100, n_screen=8, n_starts=3, probe_evals=3, n_keep=1,
+                 max_iter=20, budget=60.0, frontier=(0.0, 1.0), frontier_iter=2, robustness=False)
+    monkeypatch.setitem(m.SETTINGS, False, small)
+    out = m.run_table4(tmp_path / "ma_ni", quick=False, problem=problem)
+    t = pd.read_csv(tmp_path / "ma_ni" / "table4.csv")
+    g = t[t.method == "gradient"]
+    assert len(g) == 4 and np.all(np.isfinite(g.iloc[:, 2:].to_numpy())) and (g.equilibrium_solves <= 60.0).all()
+    assert "weak Wolfe" in out["markdown"]
+

@@ -209,6 +209,7 @@ def _frontier_figure(path: Path, rs, table: pd.DataFrame, frontier: pd.DataFrame
 
 
 def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds):
+    cfg = SETTINGS[bool(quick)]
     paper = table[table.method == "paper"].set_index("objective")
     ours = table[table.method == "gradient"].set_index("objective")
     rnd = table[table.method == "random"].set_index("objective")
