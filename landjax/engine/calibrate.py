@@ -174,16 +174,14 @@ def calibrate(
     theta = np.asarray(to_theta(z_best))
     mom = np.asarray(moments(jnp.asarray(theta), args))
     rel = np.abs(mom - np.asarray(targets_)) / np.asarray(scale)
+    rel_inf = np.where(np.isfinite(rel), rel, np.inf)  # a non-finite moment is the worst possible gap
     exact = bool(np.all(np.isfinite(rel)) and np.max(rel) <= ftol)
     if k < m and exact:
         message += "; over-identified targets all hit"
     elif not exact:
-        # a non-finite moment is the worst possible gap
-        rel_inf = np.where(np.isfinite(rel), rel, np.inf)
         worst = int(np.argmax(rel_inf))
         name = moment_names[worst] if moment_names else f"moment {worst}"
         message += f"; targets NOT all hit: worst relative gap {rel_inf[worst]:.3e} at {name}"
-    rel_inf = np.where(np.isfinite(rel), rel, np.inf)
     return CalibrationResult(
         params=theta, moments=mom, targets=np.asarray(targets_), converged=converged, exact=exact,
         residual_norm=float(np.max(rel_inf)) if rel_inf.size else 0.0, steps=steps,

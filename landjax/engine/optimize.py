@@ -72,18 +72,26 @@ def _cost_ratio(vg, f, points) -> float:
     return t_vg / max(t_f, 1e-9)
 
 
-class _LBFGSBRun:
-    """One L-BFGS-B run (``jaxopt.LBFGSB``, box-constrained), advanced in pieces."""
+class _Run:
+    """Book-keeping shared by the local runs: one start, advanced in pieces by ``advance(eval_limit,
+    can_afford)``; ``best_*`` is the best point evaluated (value in minimisation form, gradient)."""
 
-    def __init__(self, solver, update, bounds, x0, max_iter, tol):
-        self.solver, self.update, self.bounds = solver, update, bounds
-        self.x, self.state = jnp.asarray(x0), None
+    def __init__(self, max_iter, tol):
         self.max_iter, self.tol = max_iter, tol
         self.iterations, self.n_evals, self.restarts = 0, 0, 0
         self.done, self.converged, self.reason = False, False, "not started"
-        self.most_per_iter = 1
         self.rows: list[tuple[int, float, np.ndarray]] = []
         self.best_x, self.best_f, self.best_g = None, np.inf, None
+
+
+class _LBFGSBRun(_Run):
+    """One L-BFGS-B run (``jaxopt.LBFGSB``, box-constrained)."""
+
+    def __init__(self, solver, update, bounds, x0, max_iter, tol):
+        super().__init__(max_iter, tol)
+        self.solver, self.update, self.bounds = solver, update, bounds
+        self.x, self.state = jnp.asarray(x0), None
+        self.most_per_iter = 1
 
     def _record(self):
         self.best_x, self.best_f = np.asarray(self.x), float(self.state.value)
@@ -121,7 +129,7 @@ class _LBFGSBRun:
                 self._record()
 
 
-class _BFGSRun:
+class _BFGSRun(_Run):
     """BFGS with a weak Wolfe line search, unconstrained, for nonsmooth (piecewise-smooth) objectives.
 
     Lewis & Overton (2013, "Nonsmooth optimization via quasi-Newton methods", Math. Program. 141):
@@ -132,16 +140,13 @@ class _BFGSRun:
     the run.  Every evaluated point is a candidate for the best."""
 
     def __init__(self, vg, x0, max_iter, tol, max_restarts, c1=1e-4, c2=0.5, max_ls=20, min_step=1e-6):
+        super().__init__(max_iter, tol)
         self.vg = vg
         self.x, self.f, self.g = np.asarray(x0, dtype=np.float64), None, None
-        self.max_iter, self.tol, self.max_restarts = max_iter, tol, max_restarts
+        self.max_restarts = max_restarts
         self.c1, self.c2, self.max_ls, self.min_step = c1, c2, max_ls, min_step
         self.gamma = None  # scale sy/yy of the latest curvature pair: the inverse Hessian after a reset
-        self.iterations, self.n_evals, self.restarts = 0, 0, 0
-        self.done, self.converged, self.reason = False, False, "not started"
         self.H, self.fresh = np.eye(self.x.size), True
-        self.rows: list[tuple[int, float, np.ndarray]] = []
-        self.best_x, self.best_f, self.best_g = None, np.inf, None
 
     def _reset(self):
         """Inverse Hessian back to a multiple of the identity: the latest curvature scale, or (before
@@ -363,16 +368,11 @@ def optimize(
 
     bar = progress(total=len(runs), desc=f"optimize ({method})") if progress_bar else None
     kept = set(range(len(runs)))
-    if probe_evals is None:
-        for r in runs:
-            r.advance(np.inf, can_afford)
-            if bar is not None:
-                bar.update(1)
-    else:
-        for r in runs:
-            r.advance(probe_evals, can_afford)
-            if bar is not None:
-                bar.update(1)
+    for r in runs:  # in screen order: to the end, or only the probe stage
+        r.advance(np.inf if probe_evals is None else probe_evals, can_afford)
+        if bar is not None:
+            bar.update(1)
+    if probe_evals is not None:
         order = sorted(range(len(runs)), key=lambda i: runs[i].best_f)
         kept = set(order[:n_keep])
         survivors = [i for i in order[:n_keep] if not runs[i].done]
