@@ -33,5 +33,7 @@ def machine() -> dict[str, str]:
 
 def machine_line() -> str:
     m = machine()
-    return (f"{m['date']}, {m['cpu']}, {m['cores']} cores, Python {m['python']}, JAX {m['jax']} ({m['backend']}), "
-            f"1-min load average at start {m['load_1min']}")
+    return (
+        f"{m['date']}, {m['cpu']}, {m['cores']} cores, Python {m['python']}, JAX {m['jax']} ({m['backend']}), "
+        f"1-min load average at start {m['load_1min']}"
+    )

@@ -62,8 +62,10 @@ def main(argv=None) -> int:
         sum_err = float(np.max(np.abs(x.sum(axis=1) - E)))
         # kernel only: the compiled vmapped rule on chunks already on the device (no validation, no copies)
         nfull = B // a.chunk
-        dev = [(jnp.asarray(c[k * a.chunk:(k + 1) * a.chunk]), jnp.asarray(E[k * a.chunk:(k + 1) * a.chunk]))
-               for k in range(nfull)]
+        dev = [
+            (jnp.asarray(c[k * a.chunk : (k + 1) * a.chunk]), jnp.asarray(E[k * a.chunk : (k + 1) * a.chunk]))
+            for k in range(nfull)
+        ]
         t_kernel = np.inf
         for _ in range(a.repeat):
             t0 = time.perf_counter()
@@ -78,22 +80,48 @@ def main(argv=None) -> int:
             t_np_sample = min(t_np_sample, time.perf_counter() - t0)
         gap = float(np.max(np.abs(ref - x[:m])))
         t_np = t_np_sample * B / m
-        rows.append({
-            "rule": rule, "problems": B, "claimants": n,
-            "landjax_s": t_jax, "landjax_problems_per_s": B / t_jax, "kernel_only_s": t_kernel, "compile_plus_first_chunk_s": t_first,
-            "numpy_sample": m, "numpy_sample_s": t_np_sample, "numpy_extrapolated_s": t_np,
-            "numpy_problems_per_s": m / t_np_sample, "speedup": t_np / t_jax,
-            "max_gap_vs_numpy": gap, "max_sum_error": sum_err,
-        })
-        print(f"{rule:4s} landjax {t_jax:7.2f} s ({B / t_jax:,.0f}/s), numpy {t_np:7.1f} s extrapolated, "
-              f"x{t_np / t_jax:.1f}, gap {gap:.1e}", file=sys.stderr)
+        rows.append(
+            {
+                "rule": rule,
+                "problems": B,
+                "claimants": n,
+                "landjax_s": t_jax,
+                "landjax_problems_per_s": B / t_jax,
+                "kernel_only_s": t_kernel,
+                "compile_plus_first_chunk_s": t_first,
+                "numpy_sample": m,
+                "numpy_sample_s": t_np_sample,
+                "numpy_extrapolated_s": t_np,
+                "numpy_problems_per_s": m / t_np_sample,
+                "speedup": t_np / t_jax,
+                "max_gap_vs_numpy": gap,
+                "max_sum_error": sum_err,
+            }
+        )
+        print(
+            f"{rule:4s} landjax {t_jax:7.2f} s ({B / t_jax:,.0f}/s), numpy {t_np:7.1f} s extrapolated, "
+            f"x{t_np / t_jax:.1f}, gap {gap:.1e}",
+            file=sys.stderr,
+        )
     df = pd.DataFrame(rows)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "claims.csv", index=False)
     tot_j, tot_n = df["landjax_s"].sum(), df["numpy_extrapolated_s"].sum()
-    show = df[["rule", "landjax_s", "landjax_problems_per_s", "kernel_only_s", "compile_plus_first_chunk_s", "numpy_sample_s",
-               "numpy_extrapolated_s", "speedup", "max_gap_vs_numpy", "max_sum_error"]]
+    show = df[
+        [
+            "rule",
+            "landjax_s",
+            "landjax_problems_per_s",
+            "kernel_only_s",
+            "compile_plus_first_chunk_s",
+            "numpy_sample_s",
+            "numpy_extrapolated_s",
+            "speedup",
+            "max_gap_vs_numpy",
+            "max_sum_error",
+        ]
+    ]
     lines = [
         "## Claims rules: batched exact rules vs a NumPy loop",
         "",

@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_line  # noqa: E402
-
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+from _machine import machine_line  # noqa: E402
 
 import landjax  # noqa: E402,F401
 from landjax.engine import solve_batch  # noqa: E402
@@ -76,18 +75,33 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     xs, ok = np.empty((n, N - 1)), np.empty(n, bool)
     for i in range(n):
-        r = root(np_residual, np.zeros(N - 1), args=(p["Q"][i], p["a"][i], p["sigma"][i], p["d"][i]), method="hybr",
-                 tol=1e-10)
+        r = root(
+            np_residual,
+            np.zeros(N - 1),
+            args=(p["Q"][i], p["a"][i], p["sigma"][i], p["d"][i]),
+            method="hybr",
+            tol=1e-10,
+        )
         xs[i], ok[i] = r.x, r.success and np.max(np.abs(r.fun)) <= 1e-10
     t_scipy = time.perf_counter() - t0
 
     conv = np.asarray(sols.converged)
     agree = float(np.max(np.abs(np.asarray(sols.value)[conv & ok] - xs[conv & ok])))
     rows = [
-        {"method": "landjax solve_batch (Newton, vmap in lax.map, chunk 250)", "solves": n, "seconds": t_batch,
-         "seconds_incl_compile": t_first, "converged": int(conv.sum())},
-        {"method": "scipy.optimize.root(hybr) loop", "solves": n, "seconds": t_scipy, "seconds_incl_compile": t_scipy,
-         "converged": int(ok.sum())},
+        {
+            "method": "landjax solve_batch (Newton, vmap in lax.map, chunk 250)",
+            "solves": n,
+            "seconds": t_batch,
+            "seconds_incl_compile": t_first,
+            "converged": int(conv.sum()),
+        },
+        {
+            "method": "scipy.optimize.root(hybr) loop",
+            "solves": n,
+            "seconds": t_scipy,
+            "seconds_incl_compile": t_scipy,
+            "converged": int(ok.sum()),
+        },
     ]
     df = pd.DataFrame(rows)
     OUT.mkdir(exist_ok=True)
@@ -99,14 +113,15 @@ def main(argv=None) -> int:
         f"Command: `python benchmarks/engine_batch.py --n {n} --countries {N}`.",
         "",
         f"{n} Armington trade models with {N} countries, random iceberg costs, weights and elasticities;",
-        "tolerance 1e-10 on the residual for both; best of "
-        f"{args.repeats} runs for landjax after compilation.",
+        f"tolerance 1e-10 on the residual for both; best of {args.repeats} runs for landjax after compilation.",
         "",
         "| method | solves | seconds | seconds incl. compile | converged |",
         "|---|---|---|---|---|",
     ]
     for r in rows:
-        md.append(f"| {r['method']} | {r['solves']} | {r['seconds']:.3f} | {r['seconds_incl_compile']:.3f} | {r['converged']} |")
+        md.append(
+            f"| {r['method']} | {r['solves']} | {r['seconds']:.3f} | {r['seconds_incl_compile']:.3f} | {r['converged']} |"
+        )
     md += [
         "",
         f"Ratio (scipy loop / landjax batch, after compilation): **{t_scipy / t_batch:.1f}x**; "

@@ -71,11 +71,11 @@ def _child(method: str, T: int) -> dict:
             Tn = Db.shape[0]
             M = np.zeros((Tn * n, Tn * n))
             for t in range(Tn):
-                M[t * n:(t + 1) * n, t * n:(t + 1) * n] = Db[t]
+                M[t * n : (t + 1) * n, t * n : (t + 1) * n] = Db[t]
                 if t > 0:
-                    M[t * n:(t + 1) * n, (t - 1) * n:t * n] = Lb[t - 1]
+                    M[t * n : (t + 1) * n, (t - 1) * n : t * n] = Lb[t - 1]
                 if t < Tn - 1:
-                    M[t * n:(t + 1) * n, (t + 1) * n:(t + 2) * n] = Ub[t]
+                    M[t * n : (t + 1) * n, (t + 1) * n : (t + 2) * n] = Ub[t]
             return M
 
         f(y0).block_until_ready()
@@ -83,8 +83,13 @@ def _child(method: str, T: int) -> dict:
         from scipy.optimize import root
 
         t0 = time.perf_counter()
-        r = root(lambda v: np.asarray(f(jnp.asarray(v))), np.asarray(y0), jac=lambda v: J(jnp.asarray(v)),
-                 method="hybr", tol=1e-13)
+        r = root(
+            lambda v: np.asarray(f(jnp.asarray(v))),
+            np.asarray(y0),
+            jac=lambda v: J(jnp.asarray(v)),
+            method="hybr",
+            tol=1e-13,
+        )
         out["first_call_s"] = out["warm_s"] = time.perf_counter() - t0
         out["steps"] = int(r.get("njev", -1))
         res = float(np.max(np.abs(np.asarray(f(jnp.asarray(r.x))))))
@@ -110,8 +115,9 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ, LANDJAX_PROGRESS="0")
     for method, T in configs:
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, __file__, "--child", method, str(T)], capture_output=True, text=True,
-                           env=env, timeout=1800)
+        p = subprocess.run(
+            [sys.executable, __file__, "--child", method, str(T)], capture_output=True, text=True, env=env, timeout=1800
+        )
         line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")]
         if p.returncode or not line:
             rows.append({"method": method, "T": T, "error": (p.stderr or p.stdout)[-400:]})
@@ -130,16 +136,38 @@ def main(argv: list[str]) -> int:
     res_dir = HERE / "results"
     res_dir.mkdir(exist_ok=True)
     df.to_csv(res_dir / "land_debt.csv", index=False)
-    cols = [c for c in ("method", "T", "unknowns", "first_call_s", "warm_s", "steps", "max_residual", "converged",
-                        "peak_rss_mb", "peak_rss_increase_mb", "note", "error") if c in df.columns]
-    md = ["## Land-debt transition: block-tridiagonal Newton vs dense Newton vs scipy.optimize.root", "",
-          "Machine: " + machine_line() + " (shared machine).", "",
-          "Transition after 'labour mobile + land to City 1' (Zhao & Liu 2024 spec §9), 11 unknowns per period, "
-          "same stacked residual and initial path for every method. `first_call_s` includes JAX compilation "
-          "(scipy: the residual and Jacobian are compiled before timing); `warm_s` is a second call. "
-          "`steps`: Newton iterations (scipy hybr: Jacobian evaluations). Peak RSS of a fresh subprocess per row. "
-          "The machine was shared with other jobs: timings are noisy.", "",
-          markdown_table(df[cols]), ""]
+    cols = [
+        c
+        for c in (
+            "method",
+            "T",
+            "unknowns",
+            "first_call_s",
+            "warm_s",
+            "steps",
+            "max_residual",
+            "converged",
+            "peak_rss_mb",
+            "peak_rss_increase_mb",
+            "note",
+            "error",
+        )
+        if c in df.columns
+    ]
+    md = [
+        "## Land-debt transition: block-tridiagonal Newton vs dense Newton vs scipy.optimize.root",
+        "",
+        "Machine: " + machine_line() + " (shared machine).",
+        "",
+        "Transition after 'labour mobile + land to City 1' (Zhao & Liu 2024 spec §9), 11 unknowns per period, "
+        "same stacked residual and initial path for every method. `first_call_s` includes JAX compilation "
+        "(scipy: the residual and Jacobian are compiled before timing); `warm_s` is a second call. "
+        "`steps`: Newton iterations (scipy hybr: Jacobian evaluations). Peak RSS of a fresh subprocess per row. "
+        "The machine was shared with other jobs: timings are noisy.",
+        "",
+        markdown_table(df[cols]),
+        "",
+    ]
     (res_dir / "land_debt.md").write_text("\n".join(md), encoding="utf-8")
     print(f"wrote {res_dir / 'land_debt.md'}", file=sys.stderr)
     return 0

@@ -51,32 +51,60 @@ def gradient_part(problem, args) -> pd.DataFrame:
 
     rows = []
     for seed in range(args.seed, args.seed + args.gradient_seeds):
-        for name, (key, sense) in OBJECTIVES.items():
+        for name, (_key, sense) in OBJECTIVES.items():
             t0 = time.perf_counter()
-            res = gradient_search(problem, name, n_screen=args.n_screen, n_starts=args.n_starts,
-                                  max_iter=args.max_iter, seed=seed, progress_bar=False,
-                                  max_solve_equivalents=args.budget or None, method=args.method,
-                                  probe_evals=args.probe_evals or None, n_keep=args.n_keep)
+            res = gradient_search(
+                problem,
+                name,
+                n_screen=args.n_screen,
+                n_starts=args.n_starts,
+                max_iter=args.max_iter,
+                seed=seed,
+                progress_bar=False,
+                max_solve_equivalents=args.budget or None,
+                method=args.method,
+                probe_evals=args.probe_evals or None,
+                n_keep=args.n_keep,
+            )
             dt = time.perf_counter() - t0
             stats = np.asarray(problem.stats(res.x))
-            rows.append({"objective": name, "sense": sense, "method": "gradient", "seed": seed,
-                         "draws_or_evals": int(res.n_value_evals + res.n_grad_evals),
-                         "solve_equivalents": float(res.solve_equivalents), "best_value": float(res.value),
-                         "seconds": dt, "n_value_evals": res.n_value_evals, "n_grad_evals": res.n_grad_evals,
-                         "grad_cost_ratio": res.grad_cost_ratio, "projected_grad_norm": res.projected_grad_norm,
-                         "converged": bool(res.converged), "starts_continued": int(res.starts["kept"].sum()),
-                         **{f"stat_{k}": float(v) for k, v in zip(STATISTICS, stats)},
-                         **{f"omega{j + 1}": float(res.x[j]) for j in range(12)}})
-            print(f"gradient seed {seed} {name}: {res.value:.6g} in {res.solve_equivalents:.0f} solve-equivalents, "
-                  f"{dt:.1f} s, |grad|={res.projected_grad_norm:.2e}", file=sys.stderr, flush=True)
+            rows.append(
+                {
+                    "objective": name,
+                    "sense": sense,
+                    "method": "gradient",
+                    "seed": seed,
+                    "draws_or_evals": int(res.n_value_evals + res.n_grad_evals),
+                    "solve_equivalents": float(res.solve_equivalents),
+                    "best_value": float(res.value),
+                    "seconds": dt,
+                    "n_value_evals": res.n_value_evals,
+                    "n_grad_evals": res.n_grad_evals,
+                    "grad_cost_ratio": res.grad_cost_ratio,
+                    "projected_grad_norm": res.projected_grad_norm,
+                    "converged": bool(res.converged),
+                    "starts_continued": int(res.starts["kept"].sum()),
+                    **{f"stat_{k}": float(v) for k, v in zip(STATISTICS, stats, strict=False)},
+                    **{f"omega{j + 1}": float(res.x[j]) for j in range(12)},
+                }
+            )
+            print(
+                f"gradient seed {seed} {name}: {res.value:.6g} in {res.solve_equivalents:.0f} solve-equivalents, "
+                f"{dt:.1f} s, |grad|={res.projected_grad_norm:.2e}",
+                file=sys.stderr,
+                flush=True,
+            )
     return pd.DataFrame(rows)
 
 
 def _chunks_on_disk(problem, args) -> list[int]:
     ck = Path(args.checkpoint_dir)
     tag = f"chunk_{problem.fingerprint()}_seed{args.seed}_cs{args.chunk_size}_slow30_"
-    have = sorted(int(p.stem.rsplit("_", 1)[1]) for p in ck.glob(tag + "*.npz")
-                  if p.stem.rsplit("_", 1)[1].isdigit()) if ck.exists() else []
+    have = (
+        sorted(int(p.stem.rsplit("_", 1)[1]) for p in ck.glob(tag + "*.npz") if p.stem.rsplit("_", 1)[1].isdigit())
+        if ck.exists()
+        else []
+    )
     contiguous = 0
     while contiguous in set(have):
         contiguous += 1
@@ -87,9 +115,17 @@ def random_part(problem, args, chunks) -> tuple[object, float]:
     from landjax.allocation.quota_rules import random_search
 
     t0 = time.perf_counter()
-    rs = random_search(problem, len(chunks) * args.chunk_size, seed=args.seed, chunk_size=args.chunk_size,
-                       chunks=chunks, checkpoint_dir=args.checkpoint_dir, resume=args.resume or args.assemble,
-                       batch=args.batch, progress_bar=True)
+    rs = random_search(
+        problem,
+        len(chunks) * args.chunk_size,
+        seed=args.seed,
+        chunk_size=args.chunk_size,
+        chunks=chunks,
+        checkpoint_dir=args.checkpoint_dir,
+        resume=args.resume or args.assemble,
+        batch=args.batch,
+        progress_bar=True,
+    )
     return rs, time.perf_counter() - t0
 
 
@@ -101,7 +137,7 @@ def _goal_met(value: float, random_best: float, sense: str, solve_equivalents: f
 def _shown_args() -> str:
     """The command's arguments as typed, with the --note text left out (it is printed below)."""
     argv, out, skip = sys.argv[1:], [], False
-    for i, a in enumerate(argv):
+    for _i, a in enumerate(argv):
         if skip:
             skip = False
             continue
@@ -124,26 +160,36 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
     rows = []
     for name, (key, sense) in OBJECTIVES.items():
         _, best = rs.best(name)
-        rows.append({"objective": name, "sense": sense, "method": "random", "draws_or_evals": n,
-                     "solve_equivalents": float(n), "best_value": best, "seconds": random_seconds})
+        rows.append(
+            {
+                "objective": name,
+                "sense": sense,
+                "method": "random",
+                "draws_or_evals": n,
+                "solve_equivalents": float(n),
+                "best_value": best,
+                "seconds": random_seconds,
+            }
+        )
     cols = ["objective", "sense", "method", "draws_or_evals", "solve_equivalents", "best_value", "seconds"]
     table = pd.concat([pd.DataFrame(rows), grad[cols]], ignore_index=True)
     table = table.sort_values(["objective", "method"], kind="stable")
     RESULTS.mkdir(parents=True, exist_ok=True)
     table[cols].to_csv(RESULTS / "optimal_allocation.csv", index=False)
 
-    ns = [10 ** k for k in range(2, 7) if 10 ** k <= n] + ([n] if n not in [10 ** k for k in range(2, 7)] else [])
+    ns = [10**k for k in range(2, 7) if 10**k <= n] + ([n] if n not in [10**k for k in range(2, 7)] else [])
     curve = pd.concat([rs.best_of_n(name, ns) for name in OBJECTIVES], ignore_index=True)
     curve.to_csv(RESULTS / "optimal_allocation_best_of_n.csv", index=False)
 
     plt = pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
-    for ax, (name, (key, sense)) in zip(axes.ravel(), OBJECTIVES.items()):
+    for ax, (name, (key, sense)) in zip(axes.ravel(), OBJECTIVES.items(), strict=False):
         c = curve[curve.objective == name]
         ax.semilogx(c.N, c.best_value, "o-", label="best of N random draws (N solves)")
         g = grad[grad.objective == name].iloc[0]
-        ax.axhline(g.best_value, color="C3", ls="--",
-                   label=f"gradient search ({g.solve_equivalents:.0f} solve-equivalents)")
+        ax.axhline(
+            g.best_value, color="C3", ls="--", label=f"gradient search ({g.solve_equivalents:.0f} solve-equivalents)"
+        )
         ax.axvline(g.solve_equivalents, color="C3", ls=":", lw=0.8)
         ax.set_title(f"{name} ({sense} {key}, %)")
         ax.set_xlabel("solves")
@@ -181,28 +227,47 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
         gain = (g.best_value - r.best_value) * (1 if sense == "max" else -1)
         met = _goal_met(g.best_value, r.best_value, sense, g.solve_equivalents)
         met_all &= met
-        lines.append(f"| {name} | {r.best_value:.6f} | {g.best_value:.6f} | {gain:+.6f} | "
-                     f"{r.solve_equivalents / g.solve_equivalents:.0f} | {'yes' if met else 'NO'} |")
+        lines.append(
+            f"| {name} | {r.best_value:.6f} | {g.best_value:.6f} | {gain:+.6f} | "
+            f"{r.solve_equivalents / g.solve_equivalents:.0f} | {'yes' if met else 'NO'} |"
+        )
     lines += [
         "",
         f"Overall: {'goal met on every objective' if met_all else 'goal NOT met on every objective (see table)'}"
-        f" against {n:,} random draws" + ("" if n >= 10 ** 6 else f" (fewer than the paper's 10^6: only {n:,} finished in the time available)") + ".",
+        f" against {n:,} random draws"
+        + ("" if n >= 10**6 else f" (fewer than the paper's 10^6: only {n:,} finished in the time available)")
+        + ".",
         f"Gradient details (engine `optimize`, screen seed {args.seed}: method {args.method}, n_screen "
         f"{args.n_screen}, n_starts {args.n_starts}, probe_evals {args.probe_evals}, n_keep {args.n_keep}, "
         f"max_iter {args.max_iter}, budget {args.budget:g}; value-and-gradient cost ratio measured per objective; "
         "projected_grad_norm is the gradient norm for the unconstrained BFGS, which stops at kinks where it "
         "is not zero):",
         "",
-        markdown_table(grad[["objective", "n_value_evals", "n_grad_evals", "grad_cost_ratio", "solve_equivalents",
-                             "projected_grad_norm", "converged", "starts_continued", "seconds"]], digits=4),
+        markdown_table(
+            grad[
+                [
+                    "objective",
+                    "n_value_evals",
+                    "n_grad_evals",
+                    "grad_cost_ratio",
+                    "solve_equivalents",
+                    "projected_grad_norm",
+                    "converged",
+                    "starts_continued",
+                    "seconds",
+                ]
+            ],
+            digits=4,
+        ),
         "",
     ]
     seeds = sorted(grad_all.seed.unique())
     if len(seeds) > 1:
         best = {name: rs.best(name)[1] for name in OBJECTIVES}
         g = grad_all.copy()
-        g["goal_met"] = [_goal_met(r.best_value, best[r.objective], r.sense, r.solve_equivalents)
-                         for r in g.itertuples()]
+        g["goal_met"] = [
+            _goal_met(r.best_value, best[r.objective], r.sense, r.solve_equivalents) for r in g.itertuples()
+        ]
         wide = g.pivot(index="seed", columns="objective", values="best_value")[list(OBJECTIVES)].reset_index()
         met = g.groupby("objective").goal_met.sum().reindex(list(OBJECTIVES))
         all4 = int(g.groupby("seed").goal_met.all().sum())
@@ -212,7 +277,8 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
             "",
             markdown_table(wide, digits=4),
             "",
-            "Goal met, by objective: " + ", ".join(f"{k} {int(v)}/{len(seeds)}" for k, v in met.items())
+            "Goal met, by objective: "
+            + ", ".join(f"{k} {int(v)}/{len(seeds)}" for k, v in met.items())
             + f"; on all four objectives at {all4} of {len(seeds)} seeds. Largest solve-equivalents used: "
             f"{g.solve_equivalents.max():.1f}.",
             "",
@@ -227,7 +293,7 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--draws", type=int, default=10 ** 6)
+    ap.add_argument("--draws", type=int, default=10**6)
     ap.add_argument("--chunk-size", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=100, help="draws vmapped at once inside a chunk")
     ap.add_argument("--seed", type=int, default=0)
@@ -235,25 +301,46 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint-dir", default=str(REPO / "build" / "optimal_allocation"))
     ap.add_argument("--resume", action="store_true", help="load finished chunks from the checkpoint dir")
     ap.add_argument("--chunk-range", default=None, help="a:b, evaluate only chunks a..b-1 (no report)")
-    ap.add_argument("--assemble", action="store_true",
-                    help="no new draws: report on the contiguous chunks already on disk")
-    ap.add_argument("--method", default="bfgs", choices=["bfgs", "lbfgsb"],
-                    help="local polish of the engine's optimize (bfgs: weak Wolfe BFGS, goes past kinks)")
+    ap.add_argument(
+        "--assemble", action="store_true", help="no new draws: report on the contiguous chunks already on disk"
+    )
+    ap.add_argument(
+        "--method",
+        default="bfgs",
+        choices=["bfgs", "lbfgsb"],
+        help="local polish of the engine's optimize (bfgs: weak Wolfe BFGS, goes past kinks)",
+    )
     ap.add_argument("--n-screen", type=int, default=200)
     ap.add_argument("--n-starts", type=int, default=20)
-    ap.add_argument("--probe-evals", type=int, default=15,
-                    help="successive halving: value-and-gradient evaluations per start before the cut (0: off)")
+    ap.add_argument(
+        "--probe-evals",
+        type=int,
+        default=15,
+        help="successive halving: value-and-gradient evaluations per start before the cut (0: off)",
+    )
     ap.add_argument("--n-keep", type=int, default=3, help="starts continued after the probe stage")
     ap.add_argument("--max-iter", type=int, default=1000, help="iterations per start (the budget binds first)")
-    ap.add_argument("--budget", type=float, default=GOAL_SOLVES - 50,
-                    help="solve-equivalents the gradient search may use (0: no budget, n_starts starts); "
-                         "50 below the goal: with --method lbfgsb a line search longer than any before it "
-                         "can overshoot the budget (bfgs checks before every evaluation)")
-    ap.add_argument("--gradient-seeds", type=int, default=1,
-                    help="run the gradient search at this many screen seeds (seed, seed+1, ...); the "
-                         "report's main table uses --seed, a second table all of them")
-    ap.add_argument("--shortfall", default="uniform", choices=["uniform", "shrink"],
-                    help="RuleOptions.shortfall (what happens when capped positive scores cannot carry the volume)")
+    ap.add_argument(
+        "--budget",
+        type=float,
+        default=GOAL_SOLVES - 50,
+        help="solve-equivalents the gradient search may use (0: no budget, n_starts starts); "
+        "50 below the goal: with --method lbfgsb a line search longer than any before it "
+        "can overshoot the budget (bfgs checks before every evaluation)",
+    )
+    ap.add_argument(
+        "--gradient-seeds",
+        type=int,
+        default=1,
+        help="run the gradient search at this many screen seeds (seed, seed+1, ...); the "
+        "report's main table uses --seed, a second table all of them",
+    )
+    ap.add_argument(
+        "--shortfall",
+        default="uniform",
+        choices=["uniform", "shrink"],
+        help="RuleOptions.shortfall (what happens when capped positive scores cannot carry the volume)",
+    )
     ap.add_argument("--gradient-only", action="store_true", help="run (and cache) the gradient search only")
     ap.add_argument("--note", default="", help="a sentence for the report (e.g. how the draws were run)")
     ap.add_argument("--gradient-cache", default=None, help="JSON of gradient results (reused with --assemble)")
@@ -264,7 +351,11 @@ def main(argv=None) -> int:
     ck.mkdir(parents=True, exist_ok=True)
     gcfg = (a.method, a.n_screen, a.n_starts, a.probe_evals, a.n_keep, a.max_iter, a.budget, a.gradient_seeds)
     gtag = hashlib.sha256(repr(gcfg).encode()).hexdigest()[:8]  # a new configuration never reuses a cache
-    gcache = Path(a.gradient_cache) if a.gradient_cache else ck / f"gradient_{problem.fingerprint()}_seed{a.seed}_{gtag}.json"
+    gcache = (
+        Path(a.gradient_cache)
+        if a.gradient_cache
+        else ck / f"gradient_{problem.fingerprint()}_seed{a.seed}_{gtag}.json"
+    )
 
     timing = ck / f"timing_{problem.fingerprint()}_seed{a.seed}_cs{a.chunk_size}.json"
 

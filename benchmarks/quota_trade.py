@@ -30,10 +30,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_line  # noqa: E402
-
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+from _machine import machine_line  # noqa: E402
 
 import landjax  # noqa: E402,F401
 from landjax.data.china import load_dataset  # noqa: E402
@@ -85,7 +84,7 @@ def batch(base, n, chunk=250, seed=0):
         return jax.lax.map(jax.vmap(stats_one), dr.reshape(-1, chunk, 3))
 
     t = time.perf_counter()
-    out = _block(run(draws))
+    _block(run(draws))
     t_first = time.perf_counter() - t
     t = time.perf_counter()
     vals, ok, steps = _block(run(draws))
@@ -100,7 +99,6 @@ def scipy_compare(base, n=10, tol=1e-10):
     draws = jnp.asarray(np.c_[rng.uniform(0.05, 0.30, n), rng.uniform(0.0, 1.5, n), rng.uniform(0.0, 1.5, n)])
     mk = shocks_for(base, draws)
     P = M.Params()
-    rows = []
     shocks = [mk(draws[i]) for i in range(n)]
 
     def resid(x, sh):
@@ -132,9 +130,15 @@ def scipy_compare(base, n=10, tol=1e-10):
         r2 = root(f, x0, jac=J, method="hybr", tol=tol)
         t_jac += time.perf_counter() - t
         err_jac = max(err_jac, float(np.max(np.abs(r2.x - xl))))
-    return {"n": n, "landjax_s_per_solve": t_lj / n, "scipy_fdjac_s_per_solve": t_fd / n,
-            "scipy_jaxjac_s_per_solve": t_jac / n, "scipy_fd_nfev_mean": nfev_fd / n,
-            "max_abs_diff_fd": err_fd, "max_abs_diff_jac": err_jac}
+    return {
+        "n": n,
+        "landjax_s_per_solve": t_lj / n,
+        "scipy_fdjac_s_per_solve": t_fd / n,
+        "scipy_jaxjac_s_per_solve": t_jac / n,
+        "scipy_fd_nfev_mean": nfev_fd / n,
+        "max_abs_diff_fd": err_fd,
+        "max_abs_diff_jac": err_jac,
+    }
 
 
 def scaling_child(n: int) -> dict:
@@ -168,10 +172,19 @@ def scaling_child(n: int) -> dict:
     dg = float(_block(g(0.15)))
     t_g = time.perf_counter() - t
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"N": ds.n, "build_dataset_s": t_build, "first_solve_s": t_first, "solve_s": float(np.median(ts)),
-            "steps": int(eq.steps), "grad_first_s": t_g_first, "grad_s": t_g, "dGDP_dshare": dg,
-            "peak_rss_MB": rss1 / 1024.0, "rss_before_solve_MB": rss0 / 1024.0,
-            "m_matrix_MB": ds.n**2 * 8 / 2**20}
+    return {
+        "N": ds.n,
+        "build_dataset_s": t_build,
+        "first_solve_s": t_first,
+        "solve_s": float(np.median(ts)),
+        "steps": int(eq.steps),
+        "grad_first_s": t_g_first,
+        "grad_s": t_g,
+        "dGDP_dshare": dg,
+        "peak_rss_MB": rss1 / 1024.0,
+        "rss_before_solve_MB": rss0 / 1024.0,
+        "m_matrix_MB": ds.n**2 * 8 / 2**20,
+    }
 
 
 def main(argv=None) -> int:
@@ -189,14 +202,22 @@ def main(argv=None) -> int:
     t1, steps = single_solve(base)
     print(f"N={ds.n}: one solve {t1 * 1e3:.2f} ms ({steps} Picard steps)", flush=True)
     tb_first, tb, n_ok, max_steps = batch(base, args.batch)
-    print(f"batch {args.batch}: {tb:.2f} s ({args.batch / tb:.0f} solves/s), first call {tb_first:.1f} s, "
-          f"{n_ok} converged", flush=True)
+    print(
+        f"batch {args.batch}: {tb:.2f} s ({args.batch / tb:.0f} solves/s), first call {tb_first:.1f} s, "
+        f"{n_ok} converged",
+        flush=True,
+    )
     sc = scipy_compare(base)
     print(sc, flush=True)
     scal = []
     for n in args.sizes:
-        r = subprocess.run([sys.executable, __file__, "--child", str(n)], capture_output=True, text=True, timeout=1800,
-                           env={**os.environ, "LANDJAX_PROGRESS": "0"})
+        r = subprocess.run(
+            [sys.executable, __file__, "--child", str(n)],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            env={**os.environ, "LANDJAX_PROGRESS": "0"},
+        )
         if r.returncode != 0:
             print(r.stderr[-2000:])
             scal.append({"N": n, "error": r.stderr.strip().splitlines()[-1] if r.stderr else "failed"})
@@ -213,8 +234,17 @@ def main(argv=None) -> int:
         {"benchmark": "landjax_picard_s_per_solve", "value": sc["landjax_s_per_solve"], "unit": "s"},
         {"benchmark": "scipy_hybr_fdjac_s_per_solve", "value": sc["scipy_fdjac_s_per_solve"], "unit": "s"},
         {"benchmark": "scipy_hybr_jaxjac_s_per_solve", "value": sc["scipy_jaxjac_s_per_solve"], "unit": "s"},
-    ] + [{"benchmark": f"scaling_N{r['N']}_{k}", "value": v, "unit": "s" if k.endswith("_s") else ("MB" if "MB" in k else "")}
-         for r in scal if "error" not in r for k, v in r.items() if k != "N"]
+    ] + [
+        {
+            "benchmark": f"scaling_N{r['N']}_{k}",
+            "value": v,
+            "unit": "s" if k.endswith("_s") else ("MB" if "MB" in k else ""),
+        }
+        for r in scal
+        if "error" not in r
+        for k, v in r.items()
+        if k != "N"
+    ]
     pd.DataFrame(rows).to_csv(OUT / "quota_trade.csv", index=False)
 
     sp_fd = sc["scipy_fdjac_s_per_solve"] / sc["landjax_s_per_solve"]
@@ -239,7 +269,7 @@ def main(argv=None) -> int:
         f"solutions: {sc['max_abs_diff_fd']:.1e} (FD), {sc['max_abs_diff_jac']:.1e} (JAX Jacobian).",
         "",
         "Scaling (synthetic datasets generated by `landjax.data.china.generate_synthetic(0, n_cities=N)`; each N in "
-        "a fresh process; `tangent=\"neumann\"` for the implicit gradient; peak RSS is the whole process, "
+        'a fresh process; `tangent="neumann"` for the implicit gradient; peak RSS is the whole process, '
         "including Python, JAX and the dense N x N migration matrix):",
         "",
         "| N | solve (s) | first solve incl. compile (s) | Picard steps | d GDP / d share, grad (s) | peak RSS (MB) | m matrix (MB) |",
@@ -249,10 +279,15 @@ def main(argv=None) -> int:
         if "error" in r:
             lines.append(f"| {r['N']} | failed: {r['error']} | | | | | |")
         else:
-            lines.append(f"| {r['N']} | {r['solve_s']:.4f} | {r['first_solve_s']:.1f} | {r['steps']} | "
-                         f"{r['grad_s']:.3f} | {r['peak_rss_MB']:.0f} | {r['m_matrix_MB']:.1f} |")
-    lines += ["", "Each Picard step is two dense matrix-vector products with the N x N migration matrix plus a "
-              "per-city Newton solve: O(N^2) work per step, and the step count does not grow with N. Beyond about 1,000 cities the matrix (15-60 MB) no longer fits in cache and each step is memory-bandwidth bound, so the time grows faster than N^2 on this shared machine; memory is dominated by the matrix and its copies."]
+            lines.append(
+                f"| {r['N']} | {r['solve_s']:.4f} | {r['first_solve_s']:.1f} | {r['steps']} | "
+                f"{r['grad_s']:.3f} | {r['peak_rss_MB']:.0f} | {r['m_matrix_MB']:.1f} |"
+            )
+    lines += [
+        "",
+        "Each Picard step is two dense matrix-vector products with the N x N migration matrix plus a "
+        "per-city Newton solve: O(N^2) work per step, and the step count does not grow with N. Beyond about 1,000 cities the matrix (15-60 MB) no longer fits in cache and each step is memory-bandwidth bound, so the time grows faster than N^2 on this shared machine; memory is dominated by the matrix and its copies.",
+    ]
     (OUT / "quota_trade.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -16,8 +16,14 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["engine_batch", "claims_throughput", "urban_rural", "quota_trade", "land_debt_transition",
-           "optimal_allocation"]
+SCRIPTS = [
+    "engine_batch",
+    "claims_throughput",
+    "urban_rural",
+    "quota_trade",
+    "land_debt_transition",
+    "optimal_allocation",
+]
 ORDER = ["engine", "claims", "urban_rural", "quota_trade", "optimal_allocation", "land_debt"]
 
 

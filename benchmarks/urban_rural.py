@@ -26,10 +26,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_line  # noqa: E402
-
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+from _machine import machine_line  # noqa: E402
 
 import landjax  # noqa: E402,F401
 from landjax.models import urban_rural as ur  # noqa: E402
@@ -54,11 +53,12 @@ def main(argv=None) -> int:
     reps = 20
     t = time.perf_counter()
     for _ in range(reps):
-        eq = ur.solve_equilibrium(ur.make_params(m=0.5 + 1e-3 * np.random.rand()), o)
+        ur.solve_equilibrium(ur.make_params(m=0.5 + 1e-3 * np.random.rand()), o)
     t_single = (time.perf_counter() - t) / reps
     rows.append(dict(task="single solve (first call, incl. compile)", seconds=t_first, note=""))
-    rows.append(dict(task="single solve after compilation (incl. Python checks)", seconds=t_single,
-                     note=f"mean of {reps}"))
+    rows.append(
+        dict(task="single solve after compilation (incl. Python checks)", seconds=t_single, note=f"mean of {reps}")
+    )
 
     # 2. sweep
     rng = np.random.default_rng(0)
@@ -75,9 +75,14 @@ def main(argv=None) -> int:
     _, found_b = ur._batch_fns(o)[0](pb)
     n_found = int(np.asarray(found_b).sum())
     rows.append(dict(task=f"batch of {n} (solve_batch), first call", seconds=t_batch_first, note="incl. compile"))
-    rows.append(dict(task=f"batch of {n} (solve_batch), after compilation", seconds=t_batch,
-                     note=f"{n_conv}/{n} converged; {n - n_found} points have no interior equilibrium "
-                          f"(everyone migrates: high m and conversion), flagged, not solved"))
+    rows.append(
+        dict(
+            task=f"batch of {n} (solve_batch), after compilation",
+            seconds=t_batch,
+            note=f"{n_conv}/{n} converged; {n - n_found} points have no interior equilibrium "
+            f"(everyone migrates: high m and conversion), flagged, not solved",
+        )
+    )
 
     guess, _ = ur._batch_fns(o)
     z0, _ = guess(pb)
@@ -92,17 +97,32 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     for i in range(m):
         q = qs[i]
-        sol = root(lambda z: np.asarray(f(jnp.asarray(z), q)), z0[i], jac=lambda z: np.asarray(J(jnp.asarray(z), q)),
-                   method="hybr", options={"xtol": 1e-12})
+        sol = root(
+            lambda z: np.asarray(f(jnp.asarray(z), q)),
+            z0[i],
+            jac=lambda z: np.asarray(J(jnp.asarray(z), q)),
+            method="hybr",
+            options={"xtol": 1e-12},
+        )
         if sol.success:
             x = np.asarray(ur.to_levels(jnp.asarray(sol.x), q))
             agree += bool(np.allclose(x, [res[k][i] for k in ur.UNKNOWNS], rtol=1e-8))
     t_loop = time.perf_counter() - t
     t_loop_n = t_loop * n / m
-    rows.append(dict(task=f"scipy root(hybr) loop, {m} points", seconds=t_loop,
-                     note=f"{agree}/{int(res['converged'][:m].sum())} batch-converged points agree to 1e-8"))
-    rows.append(dict(task=f"scipy root(hybr) loop extrapolated to {n}", seconds=t_loop_n,
-                     note=f"linear extrapolation from {m} points"))
+    rows.append(
+        dict(
+            task=f"scipy root(hybr) loop, {m} points",
+            seconds=t_loop,
+            note=f"{agree}/{int(res['converged'][:m].sum())} batch-converged points agree to 1e-8",
+        )
+    )
+    rows.append(
+        dict(
+            task=f"scipy root(hybr) loop extrapolated to {n}",
+            seconds=t_loop_n,
+            note=f"linear extrapolation from {m} points",
+        )
+    )
     ratio_sweep = t_loop_n / t_batch
 
     # 3. calibration
@@ -111,8 +131,13 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     cal = ur.calibrate_table2(og, theta0=np.asarray(ref["params"]) * 1.05, max_steps=40)
     t_cal = time.perf_counter() - t
-    rows.append(dict(task="engine calibrate, rratio=gross (exact), incl. compile", seconds=t_cal,
-                     note=f"exact={cal.exact}, {cal.steps} steps"))
+    rows.append(
+        dict(
+            task="engine calibrate, rratio=gross (exact), incl. compile",
+            seconds=t_cal,
+            note=f"exact={cal.exact}, {cal.steps} steps",
+        )
+    )
     t = time.perf_counter()
     cal2 = ur.calibrate_table2(og, theta0=np.asarray(ref["params"]) * 1.05, max_steps=40)
     t_cal2 = time.perf_counter() - t
@@ -120,8 +145,13 @@ def main(argv=None) -> int:
     t = time.perf_counter()
     cal0 = ur.calibrate_table2(o, max_steps=20)
     t_cal0 = time.perf_counter() - t
-    rows.append(dict(task="engine calibrate, default options (targets unreachable), incl. compile", seconds=t_cal0,
-                     note=f"exact={cal0.exact}, {cal0.steps} steps"))
+    rows.append(
+        dict(
+            task="engine calibrate, default options (targets unreachable), incl. compile",
+            seconds=t_cal0,
+            note=f"exact={cal0.exact}, {cal0.steps} steps",
+        )
+    )
 
     df = pd.DataFrame(rows)
     OUT.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+
 def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
     """``["A=1", "B=x"]`` from a repeated ``--flag NAME=VALUE`` option -> ``{"A": "1", "B": "x"}``
     (whitespace around names and values dropped; a later NAME overrides an earlier one)."""

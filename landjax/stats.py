@@ -26,7 +26,7 @@ finite and symmetric at ties (the O(N^2) pairwise form is fine up to a few thous
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax.numpy as jnp
 

@@ -21,7 +21,5 @@ def run_notebook(name: str, timeout: int = 900) -> None:
     path = REPO / "notebooks" / name
     nb = nbformat.read(path, as_version=4)
     os.environ["LANDJAX_PROGRESS"] = "0"
-    client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
-    )
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(REPO)}})
     client.execute()

@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
 from helpers import SHARED
+
 from landjax.data import china as C
 from landjax.errors import InputError
 
@@ -87,6 +87,7 @@ def test_validation_nan_and_negative_name_row_and_column(tmp_dataset):
     def nan(c):
         c.loc[4, "w"] = np.nan
         return c
+
     _edit_cities(tmp_dataset, nan)
     with pytest.raises(InputError, match=r"cities.csv: row 5 \(city S0004\), column 'w': missing"):
         C.read_dataset(tmp_dataset)
@@ -95,6 +96,7 @@ def test_validation_nan_and_negative_name_row_and_column(tmp_dataset):
         c.loc[4, "w"] = 1.0
         c.loc[7, "RH"] = -3.0
         return c
+
     _edit_cities(tmp_dataset, neg)
     with pytest.raises(InputError, match=r"row 8 \(city S0007\), column 'RH': value -3.0 must be positive"):
         C.read_dataset(tmp_dataset)
@@ -139,6 +141,7 @@ def test_validation_meta_and_region(tmp_dataset):
     def reg(c):
         c.loc[0, "region"] = "south"
         return c
+
     _edit_cities(tmp_dataset, reg)
     with pytest.raises(InputError, match=r"row 1 \(city S0000\), column 'region': 'south'"):
         C.read_dataset(tmp_dataset)

@@ -132,10 +132,12 @@ def test_talmud_is_nucleolus_and_matches_coopgame():
             nuc = np.array(coopgame.nucleolus(game)["allocation"])
             np.testing.assert_allclose(t, nuc, atol=1e-7 * c.sum(), err_msg=f"c={c} E={E}")
             np.testing.assert_allclose(t, coopgame.talmud(E, list(map(float, c))), atol=1e-9 * c.sum())
-            np.testing.assert_allclose(cl.allocate(c, E, "CEA"),
-                                       coopgame.constrained_equal_awards(E, list(map(float, c))), atol=1e-9 * c.sum())
-            np.testing.assert_allclose(cl.allocate(c, E, "CEL"),
-                                       coopgame.constrained_equal_losses(E, list(map(float, c))), atol=1e-9 * c.sum())
+            np.testing.assert_allclose(
+                cl.allocate(c, E, "CEA"), coopgame.constrained_equal_awards(E, list(map(float, c))), atol=1e-9 * c.sum()
+            )
+            np.testing.assert_allclose(
+                cl.allocate(c, E, "CEL"), coopgame.constrained_equal_losses(E, list(map(float, c))), atol=1e-9 * c.sum()
+            )
 
 
 # ---------------------------------------------------------------------------------- derivatives
@@ -167,8 +169,9 @@ def test_gradients_match_finite_differences_away_from_kinks(rule):
         assert chk.ok, chk
 
 
-@pytest.mark.parametrize("rule,E", [("CEA", 150.0), ("CEL", 455.0 - 150.0), ("Pin", 455.0 / 2), ("CE", 455.0 / 2),
-                                    ("T", 75.0)])
+@pytest.mark.parametrize(
+    "rule,E", [("CEA", 150.0), ("CEL", 455.0 - 150.0), ("Pin", 455.0 / 2), ("CE", 455.0 / 2), ("T", 75.0)]
+)
 def test_one_sided_derivatives_at_kinks(rule, E):
     """side=+1 is the right derivative in E, side=-1 the left one (CEA: 30 reaches its cap at E=150;
     CE and Pin switch branch at E = C/2; T: 30/2 capped at E = 75). T has no kink in E at C/2 when
@@ -281,14 +284,17 @@ def test_reproduce_zuo2019(tmp_path):
 # --------------------------------------------------------------------------------- validation
 
 
-@pytest.mark.parametrize("claims,estate,match", [
-    ([10.0, -1.0], 5.0, "negative"),
-    ([10.0, float("nan")], 5.0, "NaN"),
-    ([10.0, 5.0], -1.0, "estate.*negative"),
-    ([10.0, 5.0], 15.5, "exceeds the total"),
-    ([], 0.0, "empty"),
-    ([10.0, 5.0], float("nan"), "estate"),
-])
+@pytest.mark.parametrize(
+    "claims,estate,match",
+    [
+        ([10.0, -1.0], 5.0, "negative"),
+        ([10.0, float("nan")], 5.0, "NaN"),
+        ([10.0, 5.0], -1.0, "estate.*negative"),
+        ([10.0, 5.0], 15.5, "exceeds the total"),
+        ([], 0.0, "empty"),
+        ([10.0, 5.0], float("nan"), "estate"),
+    ],
+)
 def test_bad_input(claims, estate, match):
     with pytest.raises(InputError, match=match):
         cl.allocate(claims, estate, "T", problem="p7")
@@ -334,7 +340,8 @@ def test_cli_round_trip(tmp_path, capsys):
     assert list(t["name"]) == ["x", "u", "y", "z", "v"]  # input order
     np.testing.assert_allclose(t["award"], [50, 25, 75, 75, 75], atol=1e-9)
     assert o.groupby(["problem", "rule"])["award"].sum().to_dict() == pytest.approx(
-        {(p, r): {"A": 200.0, "B": 100.0}[p] for p in "AB" for r in RULES})
+        {(p, r): {"A": 200.0, "B": 100.0}[p] for p in "AB" for r in RULES}
+    )
     # single problem with --estate, and the console script
     g = tmp_path / "single.csv"
     g.write_text("name,claim\na,100\nb,200\nc,300\n")
@@ -351,16 +358,19 @@ def test_cli_round_trip(tmp_path, capsys):
     assert set(o2["rule"]) == {"T"} and set(o2["estate"]) == {300}
 
 
-@pytest.mark.parametrize("content,extra,match", [
-    ("name,claim,estate\na,1,1\nb,2,1\n", ["--estate", "1"], "estate"),  # both
-    ("name,claim\na,1\nb,2\n", [], "no estate"),  # neither
-    ("name,claim\na,1\nb,-2\n", ["--estate", "1"], "negative"),
-    ("problem,name,claim,estate\n1,a,1,1\n1,b,2,2\n", [], "different estates"),
-    ("problem,name,claim,estate\n1,a,1,9\n2,b,2,1\n", [], "problem 1"),
-    ("name,claim\na,1\nb,2\n", ["--estate", "1", "--rule", "nope"], "valid rules"),
-    ("nom,claim\na,1\n", ["--estate", "1"], "missing column"),
-    ("name,claim\na,1\nb,abc\n", ["--estate", "1"], "not a number"),
-])
+@pytest.mark.parametrize(
+    "content,extra,match",
+    [
+        ("name,claim,estate\na,1,1\nb,2,1\n", ["--estate", "1"], "estate"),  # both
+        ("name,claim\na,1\nb,2\n", [], "no estate"),  # neither
+        ("name,claim\na,1\nb,-2\n", ["--estate", "1"], "negative"),
+        ("problem,name,claim,estate\n1,a,1,1\n1,b,2,2\n", [], "different estates"),
+        ("problem,name,claim,estate\n1,a,1,9\n2,b,2,1\n", [], "problem 1"),
+        ("name,claim\na,1\nb,2\n", ["--estate", "1", "--rule", "nope"], "valid rules"),
+        ("nom,claim\na,1\n", ["--estate", "1"], "missing column"),
+        ("name,claim\na,1\nb,abc\n", ["--estate", "1"], "not a number"),
+    ],
+)
 def test_cli_errors(tmp_path, capsys, content, extra, match):
     f = tmp_path / "bad.csv"
     f.write_text(content)
@@ -387,6 +397,8 @@ def test_cli_smooth_temperature(tmp_path):
     f = tmp_path / "s.csv"
     f.write_text("name,claim\na,100\nb,200\nc,300\n")
     out = tmp_path / "o.csv"
-    assert _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "1e-8", "--out", str(out)]) == 0
+    assert (
+        _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "1e-8", "--out", str(out)]) == 0
+    )
     np.testing.assert_allclose(pd.read_csv(out)["award"], [200 / 3] * 3, atol=1e-6)
     assert _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "-1", "--out", str(out)]) == 2

@@ -63,8 +63,9 @@ def armington_par(n=4, trade_costs=False, seed=0):
         d = 1.0 + rng.uniform(0.1, 0.8, (n, n))
         np.fill_diagonal(d, 1.0)
     a = rng.uniform(0.5, 1.5, n)
-    return Armington(Q=jnp.asarray(rng.uniform(0.5, 3.0, n)), a=jnp.asarray(a / a.sum()),
-                     sigma=jnp.asarray(4.0), d=jnp.asarray(d))
+    return Armington(
+        Q=jnp.asarray(rng.uniform(0.5, 3.0, n)), a=jnp.asarray(a / a.sum()), sigma=jnp.asarray(4.0), d=jnp.asarray(d)
+    )
 
 
 # ----------------------------------------------------------------------------- closed forms
@@ -86,9 +87,11 @@ def test_exchange_economy_closed_form(method, backend):
     sol = solve(exchange_residual, jnp.zeros(1), par, method=method, backend=backend)
     np.testing.assert_allclose(jnp.exp(sol.value[0]), exchange_price(par), rtol=1e-10)
     # derivative of p1 w.r.t. preferences and endowments against the closed form
-    g = jax.grad(lambda p: jnp.exp(solve(exchange_residual, jnp.zeros(1), p, method=method, backend=backend).value[0]))(par)
+    g = jax.grad(lambda p: jnp.exp(solve(exchange_residual, jnp.zeros(1), p, method=method, backend=backend).value[0]))(
+        par
+    )
     g_exact = jax.grad(exchange_price)(par)
-    for leaf, leaf_exact in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(g_exact)):
+    for leaf, leaf_exact in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(g_exact), strict=False):
         np.testing.assert_allclose(leaf, leaf_exact, rtol=1e-8, atol=1e-12)
 
 
@@ -135,19 +138,40 @@ def test_gradient_of_solution_with_trade_costs_matches_finite_differences():
 def test_backends_agree_to_1e_10_on_values_and_gradients():
     par = armington_par(n=5, trade_costs=True, seed=3)
     ref = solve(armington_residual, jnp.zeros(4), par, method="newton", backend="optimistix")
-    g_ref = jax.grad(lambda d: jnp.sum(solve(armington_residual, jnp.zeros(4), Armington(par.Q, par.a, par.sigma, d)).value))(par.d)
+    g_ref = jax.grad(
+        lambda d: jnp.sum(solve(armington_residual, jnp.zeros(4), Armington(par.Q, par.a, par.sigma, d)).value)
+    )(par.d)
     for method, backend in ROOT_CONFIGS[1:]:
         sol = solve(armington_residual, jnp.zeros(4), par, method=method, backend=backend)
         np.testing.assert_allclose(sol.value, ref.value, atol=1e-10, err_msg=f"{method}/{backend}")
-        g = jax.grad(lambda d: jnp.sum(
-            solve(armington_residual, jnp.zeros(4), Armington(par.Q, par.a, par.sigma, d), method=method, backend=backend).value))(par.d)
+        g = jax.grad(
+            lambda d: jnp.sum(
+                solve(
+                    armington_residual,
+                    jnp.zeros(4),
+                    Armington(par.Q, par.a, par.sigma, d),
+                    method=method,
+                    backend=backend,
+                ).value
+            )
+        )(par.d)
         np.testing.assert_allclose(g, g_ref, atol=1e-10, err_msg=f"gradient {method}/{backend}")
     for method, backend in FP_CONFIGS:
         sol = fixed_point(armington_map, jnp.zeros(4), par, method=method, backend=backend, tol=1e-13, ftol=1e-11)
         np.testing.assert_allclose(sol.value, ref.value, atol=1e-10, err_msg=f"{method}/{backend}")
-        g = jax.grad(lambda d: jnp.sum(fixed_point(
-            armington_map, jnp.zeros(4), Armington(par.Q, par.a, par.sigma, d), method=method, backend=backend,
-            tol=1e-13, ftol=1e-11).value))(par.d)
+        g = jax.grad(
+            lambda d: jnp.sum(
+                fixed_point(
+                    armington_map,
+                    jnp.zeros(4),
+                    Armington(par.Q, par.a, par.sigma, d),
+                    method=method,
+                    backend=backend,
+                    tol=1e-13,
+                    ftol=1e-11,
+                ).value
+            )
+        )(par.d)
         np.testing.assert_allclose(g, g_ref, atol=1e-10, err_msg=f"gradient {method}/{backend}")
 
 
@@ -158,7 +182,9 @@ def test_fixed_point_neumann_tangent_matches_dense_in_both_modes():
         return fixed_point(armington_map, jnp.zeros(3), Armington(Q, par.a, par.sigma, par.d), tangent=tangent).value
 
     for jac in (jax.jacrev, jax.jacfwd):
-        np.testing.assert_allclose(jac(lambda Q: f(Q, "neumann"))(par.Q), jac(lambda Q: f(Q, "dense"))(par.Q), atol=1e-10)
+        np.testing.assert_allclose(
+            jac(lambda Q: f(Q, "neumann"))(par.Q), jac(lambda Q: f(Q, "dense"))(par.Q), atol=1e-10
+        )
 
 
 def test_block_tridiagonal_newton_matches_dense():
@@ -208,8 +234,13 @@ def test_batch_member_nan_parameter_does_not_contaminate_others():
 def test_batch_gradient_matches_single_solves():
     pars = [armington_par(seed=s) for s in range(5)]
     batch = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *pars)
-    g = jax.grad(lambda Q: jnp.sum(solve_batch(armington_residual, jnp.zeros((5, 3)), Armington(Q, batch.a, batch.sigma, batch.d),
-                                               chunk_size=2).value))(batch.Q)
+    g = jax.grad(
+        lambda Q: jnp.sum(
+            solve_batch(
+                armington_residual, jnp.zeros((5, 3)), Armington(Q, batch.a, batch.sigma, batch.d), chunk_size=2
+            ).value
+        )
+    )(batch.Q)
     for i, p in enumerate(pars):
         gi = jax.grad(lambda Q: jnp.sum(armington_wages(Armington(Q, p.a, p.sigma, p.d))))(p.Q)
         np.testing.assert_allclose(g[i], gi, atol=1e-10)
@@ -264,7 +295,9 @@ def test_calibrate_over_identified_least_squares_recovers_parameters():
         return jnp.concatenate([lw, jnp.array([jnp.exp(lw[0]) * base.Q[1] / jnp.sum(base.Q)])])
 
     true = jnp.array([0.3, 5.0])
-    res = calibrate(moments, jnp.array([0.2, 3.0]), moments(true, None), lower=jnp.array([0.01, 1.1]), upper=jnp.array([1.0, 20.0]))
+    res = calibrate(
+        moments, jnp.array([0.2, 3.0]), moments(true, None), lower=jnp.array([0.01, 1.1]), upper=jnp.array([1.0, 20.0])
+    )
     assert res.exact, res.message
     np.testing.assert_allclose(res.params, true, rtol=1e-7)
 
@@ -289,8 +322,9 @@ def test_optimize_finds_known_optimum_of_an_equilibrium_function():
     # closed form: alpha1 solving sum alpha e2 / sum (1-alpha) e1 = 1.7
     e1, e2, a2 = np.asarray(base.e1), np.asarray(base.e2), float(base.alpha[1])
     alpha1 = (1.7 * (e1[0] + (1 - a2) * e1[1]) - a2 * e2[1]) / (e2[0] + 1.7 * e1[0])
-    res = optimize(objective, jnp.array([0.01]), jnp.array([0.99]), maximize=True, n_screen=32, n_starts=2,
-                   progress_bar=False)
+    res = optimize(
+        objective, jnp.array([0.01]), jnp.array([0.99]), maximize=True, n_screen=32, n_starts=2, progress_bar=False
+    )
     assert res.converged
     np.testing.assert_allclose(res.x[0], alpha1, atol=1e-6)
     assert res.n_value_evals == 32 and res.n_grad_evals > 0
@@ -299,8 +333,15 @@ def test_optimize_finds_known_optimum_of_an_equilibrium_function():
 
 
 def test_optimize_box_solution_has_zero_projected_gradient():
-    res = optimize(lambda x, _: jnp.sum((x - jnp.array([2.0, -0.5])) ** 2), jnp.array([0.0, 0.0]), jnp.array([1.0, 1.0]),
-                   n_screen=16, n_starts=2, progress_bar=False, measure_grad_cost=False)
+    res = optimize(
+        lambda x, _: jnp.sum((x - jnp.array([2.0, -0.5])) ** 2),
+        jnp.array([0.0, 0.0]),
+        jnp.array([1.0, 1.0]),
+        n_screen=16,
+        n_starts=2,
+        progress_bar=False,
+        measure_grad_cost=False,
+    )
     np.testing.assert_allclose(res.x, [1.0, 0.0], atol=1e-8)
     assert res.projected_grad_norm < 1e-8
 
@@ -350,8 +391,18 @@ def test_optimize_bfgs_converges_on_a_smooth_function_and_may_leave_the_box():
         return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
     # the box [-0.5, 0.5]^4 only bounds the screen: the minimum (1, 1, 1, 1) lies outside it
-    res = optimize(rosen, -0.5 * jnp.ones(4), 0.5 * jnp.ones(4), method="bfgs", n_screen=16, n_starts=2,
-                   max_iter=500, tol=1e-8, progress_bar=False, measure_grad_cost=False)
+    res = optimize(
+        rosen,
+        -0.5 * jnp.ones(4),
+        0.5 * jnp.ones(4),
+        method="bfgs",
+        n_screen=16,
+        n_starts=2,
+        max_iter=500,
+        tol=1e-8,
+        progress_bar=False,
+        measure_grad_cost=False,
+    )
     assert res.converged and res.projected_grad_norm <= 1e-8
     np.testing.assert_allclose(res.x, 1.0, atol=1e-6)
     assert set(res.starts.columns) >= {"evals", "restarts", "kept", "reason"}
@@ -423,8 +474,7 @@ def test_gradient_through_a_failed_solve_is_nan_not_an_exception(method, backend
     sqrt_root = lambda y, a: jnp.sqrt(y) + a
 
     def value(a):
-        return solve(sqrt_root, 1.0, a, method=method, backend=backend, max_steps=30,
-                     throw=False).value_or_nan()
+        return solve(sqrt_root, 1.0, a, method=method, backend=backend, max_steps=30, throw=False).value_or_nan()
 
     vg = jax.jit(jax.value_and_grad(value))
     v_bad, _ = vg(1.0)
@@ -444,8 +494,7 @@ def test_fixed_point_gradient_at_a_failed_point_is_nan_not_an_exception(method, 
     affine = lambda y, a: a * y + 1.0  # fixed point 1/(1-a); none at a = 1
 
     def value(a):
-        return fixed_point(affine, 0.0, a, method=method, backend=backend, max_steps=60,
-                           throw=False).value_or_nan()
+        return fixed_point(affine, 0.0, a, method=method, backend=backend, max_steps=60, throw=False).value_or_nan()
 
     vg = jax.jit(jax.value_and_grad(value))
     assert np.isnan(float(vg(1.0)[0]))

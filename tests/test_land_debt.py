@@ -77,7 +77,11 @@ def test_homothetic_variant_equal_leverage():
     pc, sol = ld.calibrate_joint(ph)
     assert bool(sol.converged)
     y = ld.solve_steady_state(pc).value
-    for changes in (dict(), dict(L=jnp.array([0.40, 0.60])), dict(mobility="mobile", L=jnp.array([0.5, 0.5]), sigma=8.0)):
+    for changes in (
+        dict(),
+        dict(L=jnp.array([0.40, 0.60])),
+        dict(mobility="mobile", L=jnp.array([0.5, 0.5]), sigma=8.0),
+    ):
         p = pc.replace(**changes)
         s = ld.solve_steady_state(p, ex.guess_for(y, p))
         o = ld.outcomes(s.value, p)
@@ -102,7 +106,23 @@ def test_claims_at_baseline(base):
     c = ex.evaluate_claims(S)
     # what the specification's prototype showed (spec §13); c01 and c15 fail by construction
     assert not bool(c["c01"]) and not bool(c["c15"])
-    for cid in ("c02", "c03", "c04", "c05", "c06", "c07", "c08", "c09", "c10a", "c10b", "c10c", "c11", "c14", "c16", "c17"):
+    for cid in (
+        "c02",
+        "c03",
+        "c04",
+        "c05",
+        "c06",
+        "c07",
+        "c08",
+        "c09",
+        "c10a",
+        "c10b",
+        "c10c",
+        "c11",
+        "c14",
+        "c16",
+        "c17",
+    ):
         assert bool(c[cid]), cid
 
 

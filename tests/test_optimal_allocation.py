@@ -61,8 +61,9 @@ def test_gradient_is_finite_without_positive_scores(problem):
 
 @pytest.mark.slow
 def test_gradient_search_reaches_a_constrained_local_optimum(problem):
-    res = q.gradient_search(problem, "max_gdp", n_screen=16, n_starts=1, max_iter=80, progress_bar=False,
-                            method="lbfgsb")
+    res = q.gradient_search(
+        problem, "max_gdp", n_screen=16, n_starts=1, max_iter=80, progress_bar=False, method="lbfgsb"
+    )
     x = jnp.asarray(res.x)
     assert np.all(np.abs(res.x) <= 1.0)
     pg = q.projected_gradient(problem, "max_gdp", x)
@@ -85,8 +86,17 @@ def test_gradient_search_reaches_a_constrained_local_optimum(problem):
 
 @pytest.mark.slow
 def test_bfgs_search_returns_a_point_in_the_box_with_the_reported_value(problem):
-    res = q.gradient_search(problem, "min_output_gap", n_screen=16, n_starts=4, probe_evals=5, n_keep=2,
-                            max_iter=60, progress_bar=False, max_solve_equivalents=300.0)
+    res = q.gradient_search(
+        problem,
+        "min_output_gap",
+        n_screen=16,
+        n_starts=4,
+        probe_evals=5,
+        n_keep=2,
+        max_iter=60,
+        progress_bar=False,
+        max_solve_equivalents=300.0,
+    )
     x = np.asarray(res.x)
     # mapped back into the paper's box (one weight of each block at +-1), same statistics
     assert np.all(np.abs(x) <= 1.0) and np.allclose(np.max(np.abs(x.reshape(4, 3)), axis=1), 1.0)
@@ -131,8 +141,15 @@ def test_reproduce_table4_quick(problem, tmp_path):
 
     out = run_table4(tmp_path / "ma_ni", quick=True, problem=problem)
     t = pd.read_csv(tmp_path / "ma_ni" / "table4.csv")
-    assert list(t.columns) == ["objective", "method", "gdp_change", "output_gap_change", "welfare_change",
-                               "welfare_gap_change", "equilibrium_solves"]
+    assert list(t.columns) == [
+        "objective",
+        "method",
+        "gdp_change",
+        "output_gap_change",
+        "welfare_change",
+        "welfare_gap_change",
+        "equilibrium_solves",
+    ]
     assert set(t.method) == {"paper", "random", "gradient"} and len(t) == 12
     assert np.all(np.isfinite(t[t.method != "paper"].iloc[:, 2:].to_numpy()))
     for f in out["files"]:
@@ -145,12 +162,23 @@ def test_reproduce_table4_full_mode_path(problem, tmp_path, monkeypatch):
     """The full-mode branch (engine search, its report text) on small settings: make run takes it."""
     from landjax.reproduce import ma_ni_table4 as m
 
-    small = dict(m.SETTINGS[False], draws=100, chunk=100, n_screen=8, n_starts=3, probe_evals=3, n_keep=1,
-                 max_iter=20, budget=60.0, frontier=(0.0, 1.0), frontier_iter=2, robustness=False)
+    small = dict(
+        m.SETTINGS[False],
+        draws=100,
+        chunk=100,
+        n_screen=8,
+        n_starts=3,
+        probe_evals=3,
+        n_keep=1,
+        max_iter=20,
+        budget=60.0,
+        frontier=(0.0, 1.0),
+        frontier_iter=2,
+        robustness=False,
+    )
     monkeypatch.setitem(m.SETTINGS, False, small)
     out = m.run_table4(tmp_path / "ma_ni", quick=False, problem=problem)
     t = pd.read_csv(tmp_path / "ma_ni" / "table4.csv")
     g = t[t.method == "gradient"]
     assert len(g) == 4 and np.all(np.isfinite(g.iloc[:, 2:].to_numpy())) and (g.equilibrium_solves <= 60.0).all()
     assert "weak Wolfe" in out["markdown"]
-

@@ -24,10 +24,16 @@ def toy_baseline(n=30, seed=0):
     L = rng.uniform(1e5, 5e6, n)
     f = lambda a: jnp.asarray(a, dtype=jnp.float64)  # noqa: E731
     return SimpleNamespace(
-        L=f(L), RY=f(rng.uniform(1e5, 1e7, n)), RH=f(rng.uniform(1e5, 1e7, n)),
-        tauY=f(rng.normal(0.3, 0.6, n)), tauH=f(rng.normal(0.1, 0.6, n)),
-        A=f(rng.uniform(0.5, 3.0, n)), V=f(rng.uniform(1e3, 5e3, n)), G=f(rng.uniform(1e8, 1e10, n)),
-        buy_price=f(np.where(rng.uniform(size=n) < 0.2, 1050.0, 450.0)), sell_price=525.0,
+        L=f(L),
+        RY=f(rng.uniform(1e5, 1e7, n)),
+        RH=f(rng.uniform(1e5, 1e7, n)),
+        tauY=f(rng.normal(0.3, 0.6, n)),
+        tauH=f(rng.normal(0.1, 0.6, n)),
+        A=f(rng.uniform(0.5, 3.0, n)),
+        V=f(rng.uniform(1e3, 5e3, n)),
+        G=f(rng.uniform(1e8, 1e10, n)),
+        buy_price=f(np.where(rng.uniform(size=n) < 0.2, 1050.0, 450.0)),
+        sell_price=525.0,
     )
 
 
@@ -124,8 +130,15 @@ def test_uniform_rules():
 
 def _summary(w, opts):
     a = q.allocate(w, B, opts)
-    return jnp.stack([jnp.sum(a.F / B.G), jnp.sum(a.bought_Y / B.RY * B.A), jnp.sum(a.sold_H / B.RH * B.V),
-                      jnp.max(a.phi_buy_H), a.volume_Y / a.target_Y])
+    return jnp.stack(
+        [
+            jnp.sum(a.F / B.G),
+            jnp.sum(a.bought_Y / B.RY * B.A),
+            jnp.sum(a.sold_H / B.RH * B.V),
+            jnp.max(a.phi_buy_H),
+            a.volume_Y / a.target_Y,
+        ]
+    )
 
 
 @pytest.mark.parametrize("opts", [q.RuleOptions(), q.RuleOptions(buy_cap=0.1, sell_cap=0.3)], ids=["spec", "caps"])
@@ -137,10 +150,16 @@ def test_allocation_gradients_match_finite_differences(opts):
         assert chk.ok, chk
 
 
-@pytest.mark.parametrize("opts", [q.RuleOptions(), q.RuleOptions(buy_cap=0.1, sell_cap=0.3, shortfall="shrink"),
-                                  q.RuleOptions(sell_cap_mode="clip", normalise="zscore"),
-                                  q.RuleOptions(normalise="none", ts="surplus", prices="balanced")],
-                         ids=["spec", "caps-shrink", "clip-zscore", "raw-surplus-balanced"])
+@pytest.mark.parametrize(
+    "opts",
+    [
+        q.RuleOptions(),
+        q.RuleOptions(buy_cap=0.1, sell_cap=0.3, shortfall="shrink"),
+        q.RuleOptions(sell_cap_mode="clip", normalise="zscore"),
+        q.RuleOptions(normalise="none", ts="surplus", prices="balanced"),
+    ],
+    ids=["spec", "caps-shrink", "clip-zscore", "raw-surplus-balanced"],
+)
 def test_rule_depends_on_each_block_only_through_its_direction(opts):
     """Positive rescaling of any block of three weights leaves the allocation unchanged (why the
     unconstrained BFGS search loses nothing), and normalise_omega maps into the paper's box."""
@@ -150,8 +169,13 @@ def test_rule_depends_on_each_block_only_through_its_direction(opts):
         scaled = w * np.repeat(rng.uniform(0.01, 50.0, 4), 3)
         a, b = q.allocate(jnp.asarray(w), B, opts), q.allocate(jnp.asarray(scaled), B, opts)
         for name in ("phi_sell_Y", "phi_buy_Y", "phi_sell_H", "phi_buy_H", "F"):
-            np.testing.assert_allclose(np.asarray(getattr(b, name)), np.asarray(getattr(a, name)), rtol=1e-10,
-                                       atol=1e-12 * float(np.max(np.abs(np.asarray(getattr(a, name))))), err_msg=name)
+            np.testing.assert_allclose(
+                np.asarray(getattr(b, name)),
+                np.asarray(getattr(a, name)),
+                rtol=1e-10,
+                atol=1e-12 * float(np.max(np.abs(np.asarray(getattr(a, name))))),
+                err_msg=name,
+            )
         n = q.normalise_omega(scaled)
         assert np.all(np.abs(n) <= 1.0) and np.allclose(np.max(np.abs(n.reshape(4, 3)), axis=1), 1.0)
         np.testing.assert_allclose(n, q.normalise_omega(w), rtol=1e-12)

@@ -79,7 +79,9 @@ def test_level_identities(base, base_model_split, scenario):
         np.testing.assert_allclose(np.asarray(b.G * eq.G_hat), np.asarray(G1), rtol=1e-10)
         # production function in levels with A' rebuilt from G' and Abar, eq. (1)
         np.testing.assert_allclose(
-            np.asarray(Y1), np.asarray(A1 * (b.LY * eq.L_hat) ** P.alpha * (b.RY * sh.RY_hat) ** (1 - P.alpha)), rtol=1e-10
+            np.asarray(Y1),
+            np.asarray(A1 * (b.LY * eq.L_hat) ** P.alpha * (b.RY * sh.RY_hat) ** (1 - P.alpha)),
+            rtol=1e-10,
         )
         # ACR welfare: W-hat = V-hat m-hat_oo^(-1/kappa)
         mhat_oo = jnp.diag(m1) / jnp.diag(b.m)
@@ -124,7 +126,9 @@ def numpy_solve(b, sh, p, damping=0.7, tol=1e-15):
     return Lh, Yh, D ** (1 / ka)
 
 
-@pytest.mark.parametrize("name", ["inter_all_area_both", "intra_pilot_proportion_productive", "inter_pilot_area_residential"])
+@pytest.mark.parametrize(
+    "name", ["inter_all_area_both", "intra_pilot_proportion_productive", "inter_pilot_area_residential"]
+)
 def test_independent_numpy_solve_agrees(base, name):
     sh = Q.compile_scenario(base, Q.Scenario.from_name(name))
     eq = M.solve(base, sh, P)
@@ -176,7 +180,9 @@ def test_scenario_compiler_conserves_area_and_classifies(base):
     assert abs(float(jnp.sum(sh_b.f * base.G))) < 1e-6 * float(jnp.sum(jnp.abs(sh_b.f * base.G)))
     # surplus TS (A5): sellers sell share * (-tau) R
     sh_s = Q.compile_scenario(base, Q.Scenario.from_name("inter_all_area_productive", ts="surplus"))
-    np.testing.assert_allclose(np.asarray(sh_s.RY_hat)[sellers], 1 - 0.15 * (-np.asarray(base.tauY)[sellers]), rtol=1e-13)
+    np.testing.assert_allclose(
+        np.asarray(sh_s.RY_hat)[sellers], 1 - 0.15 * (-np.asarray(base.tauY)[sellers]), rtol=1e-13
+    )
 
 
 def test_scenario_names_and_errors():
@@ -194,7 +200,7 @@ def test_scenario_names_and_errors():
 
 def test_migration_cost_cut_and_tenure(ds, base):
     ch = Q.migration_cost_change(base, "inter_pilot")
-    pil, prov = np.asarray(base.pilot), np.asarray(base.province)
+    pil, _prov = np.asarray(base.pilot), np.asarray(base.province)
     C = np.asarray(ch)
     assert np.all(np.diag(C) == 1.0)
     i = int(np.flatnonzero(pil)[0])
@@ -261,7 +267,9 @@ def test_vmap_batch_and_trade_list(ds, base):
     assert abs(float(v[2]) - single) < 1e-10
     assert np.all(np.diff(np.asarray(v)) > 0)
     ids = list(ds.cities["city"])
-    trades = pd.DataFrame({"seller": [ids[0], ids[1]], "buyer": [ids[2], ids[2]], "area": [1e5, 2e5], "price": [600.0, np.nan]})
+    trades = pd.DataFrame(
+        {"seller": [ids[0], ids[1]], "buyer": [ids[2], ids[2]], "area": [1e5, 2e5], "price": [600.0, np.nan]}
+    )
     sh = Q.trades_to_shock(base, trades, ids, land="half")
     assert float(base.RY[2] * (sh.RY_hat[2] - 1)) == pytest.approx(1.5e5)
     assert float(sh.f[0] * base.G[0]) == pytest.approx(525 * 1e5)

@@ -32,7 +32,9 @@ def test_measures_match_numpy(pairs):
     w = np.array([p[1] for p in pairs])
     ref = np_ref(x, w)
     for name in S.GAP_MEASURES:
-        assert float(S.gap(jnp.asarray(x), jnp.asarray(w), name)) == pytest.approx(ref[name], rel=1e-10, abs=1e-13), name
+        assert float(S.gap(jnp.asarray(x), jnp.asarray(w), name)) == pytest.approx(ref[name], rel=1e-10, abs=1e-13), (
+            name
+        )
 
 
 def test_unweighted_gini_textbook():
@@ -40,8 +42,12 @@ def test_unweighted_gini_textbook():
     assert float(S.gini(jnp.array([1.0, 2.0, 3.0, 4.0]))) == pytest.approx(0.25, rel=1e-14)
     # integer weights = repeated observations
     x = jnp.array([1.0, 3.0])
-    assert float(S.gini(x, jnp.array([2.0, 1.0]))) == pytest.approx(float(S.gini(jnp.array([1.0, 1.0, 3.0]))), rel=1e-14)
-    assert float(S.williamson(x, jnp.array([2.0, 1.0]))) == pytest.approx(float(S.cv(jnp.array([1.0, 1.0, 3.0]))), rel=1e-14)
+    assert float(S.gini(x, jnp.array([2.0, 1.0]))) == pytest.approx(
+        float(S.gini(jnp.array([1.0, 1.0, 3.0]))), rel=1e-14
+    )
+    assert float(S.williamson(x, jnp.array([2.0, 1.0]))) == pytest.approx(
+        float(S.cv(jnp.array([1.0, 1.0, 3.0]))), rel=1e-14
+    )
 
 
 def test_scale_invariance_and_weights_normalised():

@@ -53,8 +53,13 @@ def test_third_route_scipy_root_from_perturbed_start(solved):
     J = jax.jit(jax.jacfwd(lambda z: ur.residual(z, p, o)))
     z_star = np.asarray(ur.to_logs(jnp.asarray(x_full), p))
     z0 = z_star + 0.2 * np.array([0.5, -1.0, 1.0, -1.0, 1.0, -1.0])
-    sol = root(lambda z: np.asarray(f(jnp.asarray(z))), z0, jac=lambda z: np.asarray(J(jnp.asarray(z))),
-               method="hybr", options={"xtol": 1e-13})
+    sol = root(
+        lambda z: np.asarray(f(jnp.asarray(z))),
+        z0,
+        jac=lambda z: np.asarray(J(jnp.asarray(z))),
+        method="hybr",
+        options={"xtol": 1e-13},
+    )
     # hybr may stop with "xtol too small" once at machine precision: judge by the residual itself
     assert np.max(np.abs(np.asarray(f(jnp.asarray(sol.x))))) < 1e-10, sol.message
     np.testing.assert_allclose(np.asarray(ur.to_levels(jnp.asarray(sol.x), p)), x_full, rtol=1e-10)
@@ -134,7 +139,7 @@ def test_batched_sweep_matches_single_solves():
     vals = np.array([0.1, 0.5, 0.9])
     df = ur.sweep("m", vals)
     assert df["converged"].all() and df["sorting_ok"].all()
-    for v, row in zip(vals, df.itertuples()):
+    for v, row in zip(vals, df.itertuples(), strict=False):
         eq = ur.solve_equilibrium(ur.make_params(m=float(v)))
         assert row.hbar == pytest.approx(eq.unknowns["hbar"], rel=1e-10)
         assert row.TU == pytest.approx(eq.welfare["TU"], rel=1e-10)
@@ -144,7 +149,7 @@ def test_classify_shape():
     x = np.linspace(0, 1, 11)
     assert ur.classify_shape(x) == "up"
     assert ur.classify_shape(-x) == "down"
-    assert ur.classify_shape(-(x - 0.4) ** 2) == "inverted U"
+    assert ur.classify_shape(-((x - 0.4) ** 2)) == "inverted U"
     assert ur.classify_shape((x - 0.4) ** 2) == "U"
     assert ur.classify_shape(np.sin(8 * x)) == "non-monotone"
 
@@ -188,12 +193,15 @@ def test_cli_json(capsys):
     assert all(np.isfinite(v) for d in ("unknowns", "moments", "welfare", "output") for v in out[d].values())
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--set", "bogus=1", "--json"], "valid parameters"),
-    (["--option", "bogus=1", "--json"], "valid options"),
-    (["--set", "m=abc", "--json"], "not a number"),
-    (["--set", "tau_n=0.99", "--json"], "no equilibrium"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--set", "bogus=1", "--json"], "valid parameters"),
+        (["--option", "bogus=1", "--json"], "valid options"),
+        (["--set", "m=abc", "--json"], "not a number"),
+        (["--set", "tau_n=0.99", "--json"], "no equilibrium"),
+    ],
+)
 def test_cli_errors_exit_2(capsys, argv, needle):
     assert ur.cli_solve(argv) == 2
     err = capsys.readouterr()

@@ -62,9 +62,10 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -85,12 +86,19 @@ RULE_NAMES: dict[str, str] = {
     "T": "Talmud",
 }
 _ALIASES: dict[str, str] = {
-    "p": "P", "prop": "P", "proportional": "P",
-    "cea": "CEA", "constrained_equal_awards": "CEA",
-    "cel": "CEL", "constrained_equal_losses": "CEL",
-    "ce": "CE", "constrained_egalitarian": "CE",
-    "pin": "Pin", "piniles": "Pin",
-    "t": "T", "talmud": "T",
+    "p": "P",
+    "prop": "P",
+    "proportional": "P",
+    "cea": "CEA",
+    "constrained_equal_awards": "CEA",
+    "cel": "CEL",
+    "constrained_equal_losses": "CEL",
+    "ce": "CE",
+    "constrained_egalitarian": "CE",
+    "pin": "Pin",
+    "piniles": "Pin",
+    "t": "T",
+    "talmud": "T",
 }
 #: below this many claimants the breakpoint sums are evaluated densely (O(n^2)); above, by sorting
 _DENSE_MAX_N = 64
@@ -106,8 +114,10 @@ def canonical_rule(rule: str) -> str:
     if key in _ALIASES:
         return _ALIASES[key]
     valid = ", ".join(RULES)
-    raise InputError(f"rule: unknown rule {rule!r}; valid rules: {valid} (or 'all'; long names such as "
-                     f"'talmud', 'piniles', 'proportional' also work)")
+    raise InputError(
+        f"rule: unknown rule {rule!r}; valid rules: {valid} (or 'all'; long names such as "
+        f"'talmud', 'piniles', 'proportional' also work)"
+    )
 
 
 def _rule_list(rule: str | Sequence[str]) -> list[str]:
@@ -173,8 +183,9 @@ def _segment(lo: jax.Array, hi: jax.Array, E: jax.Array, side: int):
     m = b.shape[0]
     k_right = jnp.sum(s <= E)  # first index with s > E (m if none)
     k_left = jnp.sum(s < E)  # first index with s >= E (0 if E <= sum lo)
-    k = jnp.where(jnp.asarray(side) > 0, jnp.where(k_right < m, k_right, k_left),
-                  jnp.where(k_left >= 1, k_left, k_right))
+    k = jnp.where(
+        jnp.asarray(side) > 0, jnp.where(k_right < m, k_right, k_left), jnp.where(k_left >= 1, k_left, k_right)
+    )
     k = jnp.clip(k, 1, m - 1)
     return b[k - 1], b[k]
 
@@ -334,8 +345,18 @@ def smooth_water_fill(lo: Any, hi: Any, E: Any, tau: Any, *, throw: bool = False
     scale = jnp.maximum(jnp.sum(hi_s - lo_s), 1e-300)
     _, lam0 = water_fill(lo_s, hi_s, E_s, return_level=True)
     lam0 = jax.lax.stop_gradient(lam0)
-    sol = solve(_soft_wf_residual, lam0, (lo_s, hi_s, E_s, tau, scale), method="newton", backend="native",
-                line_search=True, tol=1e-14, ftol=SMOOTH_FTOL, max_steps=SMOOTH_MAX_STEPS, throw=throw)
+    sol = solve(
+        _soft_wf_residual,
+        lam0,
+        (lo_s, hi_s, E_s, tau, scale),
+        method="newton",
+        backend="native",
+        line_search=True,
+        tol=1e-14,
+        ftol=SMOOTH_FTOL,
+        max_steps=SMOOTH_MAX_STEPS,
+        throw=throw,
+    )
     x = soft_clip(sol.value, lo, hi, tau)
     x = jnp.where(E <= s_lo, lo, jnp.where(E >= s_hi, hi, x))
     if return_solution:
@@ -425,8 +446,9 @@ def _where(problem: Any) -> str:
     return f" in problem {problem!r}" if isinstance(problem, str) else f" in problem {problem}"
 
 
-def validate_problem(claims: Any, estate: Any, *, problem: Any = None, names: Sequence[Any] | None = None,
-                     rtol: float = 1e-12) -> tuple[np.ndarray, float]:
+def validate_problem(
+    claims: Any, estate: Any, *, problem: Any = None, names: Sequence[Any] | None = None, rtol: float = 1e-12
+) -> tuple[np.ndarray, float]:
     """Check one claims problem and return ``(c, E)`` as float64.
 
     Raises :class:`InputError` naming the problem (and the claimant) for: an empty problem, a
@@ -461,8 +483,10 @@ def validate_problem(claims: Any, estate: Any, *, problem: Any = None, names: Se
         if E <= C * (1 + rtol):
             E = C
         else:
-            raise InputError(f"estate{_where(problem)}: {E} exceeds the total of the claims {C} "
-                             f"(a claims problem needs 0 <= estate <= sum of claims)")
+            raise InputError(
+                f"estate{_where(problem)}: {E} exceeds the total of the claims {C} "
+                f"(a claims problem needs 0 <= estate <= sum of claims)"
+            )
     return c, E
 
 
@@ -477,8 +501,17 @@ def _batched_smooth(c, E, tau, rule):
     return jax.vmap(f, in_axes=(0, 0, None))(c, E, tau)
 
 
-def allocate_batch(claims: Any, estates: Any, rule: str = "T", *, temperature: float | None = None, side: int = 1,
-                   chunk_size: int = 65536, validate: bool = True, progress: bool = False) -> np.ndarray:
+def allocate_batch(
+    claims: Any,
+    estates: Any,
+    rule: str = "T",
+    *,
+    temperature: float | None = None,
+    side: int = 1,
+    chunk_size: int = 65536,
+    validate: bool = True,
+    progress: bool = False,
+) -> np.ndarray:
     """Apply a rule to a batch of problems with the same number of claimants.
 
     **Arguments:**
@@ -520,7 +553,7 @@ def allocate_batch(claims: Any, estates: Any, rule: str = "T", *, temperature: f
     it = _progress(starts, total=len(starts), desc=f"claims {name}") if progress else starts
     failed = 0
     for s in it:
-        cc, ee = c[s:s + chunk], E[s:s + chunk]
+        cc, ee = c[s : s + chunk], E[s : s + chunk]
         m = cc.shape[0]
         if m < chunk:  # pad to the compiled shape
             cc = np.concatenate([cc, np.ones((chunk - m, c.shape[1]))])
@@ -530,15 +563,18 @@ def allocate_batch(claims: Any, estates: Any, rule: str = "T", *, temperature: f
         else:
             x, ok = _batched_smooth(jnp.asarray(cc), jnp.asarray(ee), float(temperature), name)
             failed += int(np.sum(~np.asarray(ok)[:m]))
-        out[s:s + m] = np.asarray(x)[:m]
+        out[s : s + m] = np.asarray(x)[:m]
     if failed:
-        raise ConvergenceError(f"smooth {name} rule: the Newton solve for lambda failed in {failed} of {B} problems "
-                               f"(temperature {temperature}); try a larger temperature")
+        raise ConvergenceError(
+            f"smooth {name} rule: the Newton solve for lambda failed in {failed} of {B} problems "
+            f"(temperature {temperature}); try a larger temperature"
+        )
     return out
 
 
-def allocate(claims: Any, estate: Any, rule: str = "T", *, temperature: float | None = None, side: int = 1,
-             problem: Any = None) -> np.ndarray | pd.Series:
+def allocate(
+    claims: Any, estate: Any, rule: str = "T", *, temperature: float | None = None, side: int = 1, problem: Any = None
+) -> np.ndarray | pd.Series:
     """Split ``estate`` among ``claims`` with one rule.
 
     **Arguments:**
@@ -561,8 +597,9 @@ def allocate(claims: Any, estate: Any, rule: str = "T", *, temperature: float | 
     return x
 
 
-def allocate_all(claims: Any, estate: Any, rules: str | Sequence[str] = "all", *,
-                 temperature: float | None = None) -> pd.DataFrame:
+def allocate_all(
+    claims: Any, estate: Any, rules: str | Sequence[str] = "all", *, temperature: float | None = None
+) -> pd.DataFrame:
     """All (or the chosen) rules for one problem: a DataFrame with one column per rule.
 
     The index is the Series index of ``claims`` if it has one, else ``0..n-1``.
@@ -576,8 +613,14 @@ def allocate_all(claims: Any, estate: Any, rules: str | Sequence[str] = "all", *
 OUTPUT_COLUMNS: tuple[str, ...] = ("problem", "name", "claim", "estate", "rule", "award")
 
 
-def allocate_frame(df: pd.DataFrame, rule: str | Sequence[str] = "all", *, estate: float | None = None,
-                   temperature: float | None = None, source: str = "frame") -> pd.DataFrame:
+def allocate_frame(
+    df: pd.DataFrame,
+    rule: str | Sequence[str] = "all",
+    *,
+    estate: float | None = None,
+    temperature: float | None = None,
+    source: str = "frame",
+) -> pd.DataFrame:
     """Apply rules to every problem of a long table.
 
     **Arguments:**
@@ -595,8 +638,10 @@ def allocate_frame(df: pd.DataFrame, rule: str | Sequence[str] = "all", *, estat
     rules = _rule_list(rule)
     missing = [c for c in ("name", "claim") if c not in df.columns]
     if missing:
-        raise InputError(f"{source}: missing column(s) {', '.join(missing)}; needs name, claim "
-                         f"[, problem, estate]; has {', '.join(map(str, df.columns))}")
+        raise InputError(
+            f"{source}: missing column(s) {', '.join(missing)}; needs name, claim "
+            f"[, problem, estate]; has {', '.join(map(str, df.columns))}"
+        )
     if len(df) == 0:
         raise InputError(f"{source}: no rows (empty problem)")
     has_est = "estate" in df.columns
@@ -610,14 +655,18 @@ def allocate_frame(df: pd.DataFrame, rule: str | Sequence[str] = "all", *, estat
         r = int(np.flatnonzero(problems.isna().to_numpy())[0]) + 1
         raise InputError(f"{source}: column problem is empty in data row {r}")
     if not has_est and problems.nunique() > 1:
-        raise InputError(f"{source}: --estate is for a single-problem table, but it holds "
-                         f"{problems.nunique()} problems; add an 'estate' column instead")
+        raise InputError(
+            f"{source}: --estate is for a single-problem table, but it holds "
+            f"{problems.nunique()} problems; add an 'estate' column instead"
+        )
     claim_num = pd.to_numeric(df["claim"], errors="coerce")
     bad = claim_num.isna() & df["claim"].notna()
     if bad.any():
         r = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"{source}: claim in data row {r + 1} (name {df['name'].iloc[r]!r}) is not a number: "
-                         f"{df['claim'].iloc[r]!r}")
+        raise InputError(
+            f"{source}: claim in data row {r + 1} (name {df['name'].iloc[r]!r}) is not a number: "
+            f"{df['claim'].iloc[r]!r}"
+        )
     blocks = []
     award = {r: np.empty(len(df)) for r in rules}
     est_col = np.empty(len(df))
@@ -631,8 +680,10 @@ def allocate_frame(df: pd.DataFrame, rule: str | Sequence[str] = "all", *, estat
                 raise InputError(f"{source}: problem {p!r} has no estate (data rows {idx[0] + 1}..{idx[-1] + 1})")
             e_ok = e[~np.isnan(e)]
             if not np.all(e_ok == e_ok[0]):
-                raise InputError(f"{source}: problem {p!r} has different estates in its rows "
-                                 f"({', '.join(map(str, sorted(set(e_ok.tolist()))))}); one estate per problem")
+                raise InputError(
+                    f"{source}: problem {p!r} has different estates in its rows "
+                    f"({', '.join(map(str, sorted(set(e_ok.tolist()))))}); one estate per problem"
+                )
             E = e_ok[0]
         else:
             E = estate
@@ -649,15 +700,22 @@ def allocate_frame(df: pd.DataFrame, rule: str | Sequence[str] = "all", *, estat
         cmat = np.stack([g[1] for g in group])
         evec = np.array([g[2] for g in group])
         for r in rules:
-            x = allocate_batch(cmat, evec, r, temperature=temperature, validate=False,
-                               chunk_size=min(len(group), 8192))
-            for (idx, _, _), xr in zip(group, x):
+            x = allocate_batch(cmat, evec, r, temperature=temperature, validate=False, chunk_size=min(len(group), 8192))
+            for (idx, _, _), xr in zip(group, x, strict=False):
                 award[r][idx] = xr
     for r in rules:
-        blocks.append(pd.DataFrame({
-            "problem": problems.to_numpy(), "name": df["name"].to_numpy(), "claim": claim_num.to_numpy(),
-            "estate": est_col, "rule": r, "award": award[r],
-        }))
+        blocks.append(
+            pd.DataFrame(
+                {
+                    "problem": problems.to_numpy(),
+                    "name": df["name"].to_numpy(),
+                    "claim": claim_num.to_numpy(),
+                    "estate": est_col,
+                    "rule": r,
+                    "award": award[r],
+                }
+            )
+        )
     return pd.concat(blocks, ignore_index=True)[list(OUTPUT_COLUMNS)]
 
 
@@ -730,10 +788,12 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="landjax claims",
         description="Split an estate among claimants with bankruptcy (claims-problem) rules "
-                    "(Zuo, Hu & Li 2019, eqs. 1-6).",
+        "(Zuo, Hu & Li 2019, eqs. 1-6).",
     )
     ap.add_argument("--claims", required=True, help="CSV with columns name, claim [, problem, estate]")
-    ap.add_argument("--estate", type=float, default=None, help="estate of a single-problem file without an estate column")
+    ap.add_argument(
+        "--estate", type=float, default=None, help="estate of a single-problem file without an estate column"
+    )
     ap.add_argument("--rule", default="all", help=f"one of {', '.join(RULES)}, or 'all' (default)")
     ap.add_argument("--out", required=True, help="output CSV (problem, name, claim, estate, rule, award)")
     ap.add_argument("--temperature", type=float, default=None, help="use the smooth rules with this temperature")
@@ -755,14 +815,34 @@ def cli_main(argv: Sequence[str] | None = None) -> int:
     if out_path.parent and not out_path.parent.exists():
         out_path.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(out_path, index=False, float_format="%.10g")
-    print(f"wrote {len(out)} rows ({out['problem'].nunique()} problem(s), {out['rule'].nunique()} rule(s)) to {out_path}",
-          file=sys.stderr)
+    print(
+        f"wrote {len(out)} rows ({out['problem'].nunique()} problem(s), {out['rule'].nunique()} rule(s)) to {out_path}",
+        file=sys.stderr,
+    )
     return 0
 
 
 __all__ = [
-    "RULES", "RULE_NAMES", "canonical_rule", "water_fill", "proportional", "cea", "cel", "ce", "piniles",
-    "talmud", "soft_clip", "smooth_water_fill", "smooth_rule", "rule_function", "validate_problem",
-    "allocate", "allocate_batch", "allocate_all", "allocate_frame", "reference_numpy", "cli_main",
+    "RULES",
+    "RULE_NAMES",
+    "canonical_rule",
+    "water_fill",
+    "proportional",
+    "cea",
+    "cel",
+    "ce",
+    "piniles",
+    "talmud",
+    "soft_clip",
+    "smooth_water_fill",
+    "smooth_rule",
+    "rule_function",
+    "validate_problem",
+    "allocate",
+    "allocate_batch",
+    "allocate_all",
+    "allocate_frame",
+    "reference_numpy",
+    "cli_main",
     "OUTPUT_COLUMNS",
 ]

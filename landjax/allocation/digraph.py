@@ -25,7 +25,8 @@ give the paper's Table 6, whose values sum to 40.56.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

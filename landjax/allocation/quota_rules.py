@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -70,8 +70,14 @@ PAPER_TABLE4: dict[str, tuple[float, float, float, float]] = {
 }
 #: The paper's one-at-a-time parameter robustness values (section 5(2)).
 PAPER_ROBUSTNESS: tuple[tuple[str, float], ...] = (
-    ("alpha", 0.83), ("eta", 0.31), ("kappa", 1.5), ("kappa", 4.0),
-    ("sigma", 0.55), ("sigma", 0.75), ("rho", 0.05), ("rho", 0.15),
+    ("alpha", 0.83),
+    ("eta", 0.31),
+    ("kappa", 1.5),
+    ("kappa", 4.0),
+    ("sigma", 0.55),
+    ("sigma", 0.75),
+    ("rho", 0.05),
+    ("rho", 0.15),
 )
 SENSITIVITY_PARAMS: tuple[str, ...] = ("alpha", "eta", "kappa", "sigma", "rho")
 
@@ -251,13 +257,27 @@ def _one_type(w_sell, w_buy, X, R, tau, opts: RuleOptions):
     s_buy = jnp.where(buyer, jax.nn.relu(X @ w_buy), 0.0)
     target = opts.volume_share * jnp.sum(ts)
     if opts.sell_cap_mode == "redistribute":
-        phi_sell = capped_shares(s_sell, jnp.where(seller, ts, 1.0), target, opts.sell_cap,
-                                 eligible=seller if opts.shortfall == "uniform" else None)
+        phi_sell = capped_shares(
+            s_sell,
+            jnp.where(seller, ts, 1.0),
+            target,
+            opts.sell_cap,
+            eligible=seller if opts.shortfall == "uniform" else None,
+        )
         phi_sell = jnp.where(seller, phi_sell, 0.0)
     else:
         phi_sell = jnp.minimum(opts.sell_cap, opts.volume_share * s_sell * safe_div(jnp.sum(ts), jnp.sum(s_sell * ts)))
-    phi_buy = jnp.where(buyer, capped_shares(s_buy, jnp.ones_like(s_buy), jnp.ones(()), opts.buy_cap,
-                                             eligible=buyer if opts.shortfall == "uniform" else None), 0.0)
+    phi_buy = jnp.where(
+        buyer,
+        capped_shares(
+            s_buy,
+            jnp.ones_like(s_buy),
+            jnp.ones(()),
+            opts.buy_cap,
+            eligible=buyer if opts.shortfall == "uniform" else None,
+        ),
+        0.0,
+    )
     absorbed = jnp.sum(phi_buy)  # < 1 only when a buyer cap cannot be met: the pool shrinks accordingly
     sold = phi_sell * ts * absorbed
     volume = jnp.sum(sold)
@@ -298,7 +318,10 @@ def uniform_allocation(baseline: Any, rule: str = "area", options: RuleOptions =
     if rule not in ("area", "proportion"):
         raise InputError(f"uniform_allocation: rule={rule!r}; allowed: area, proportion")
     parts = []
-    for R, tau in ((jnp.asarray(baseline.RY), jnp.asarray(baseline.tauY)), (jnp.asarray(baseline.RH), jnp.asarray(baseline.tauH))):
+    for R, tau in (
+        (jnp.asarray(baseline.RY), jnp.asarray(baseline.tauY)),
+        (jnp.asarray(baseline.RH), jnp.asarray(baseline.tauH)),
+    ):
         seller, buyer = tau < 0, tau > 0
         ts = jnp.where(seller, R if options.ts == "stock" else -tau * R, 0.0)
         phi_sell = jnp.where(seller, options.volume_share, 0.0)
@@ -368,8 +391,9 @@ class Table4Problem:
             object.__setattr__(self, "params", self.model.Params())
         # parameter leaves as float64 arrays: equinox rebuilds the args pytree with boolean leaves
         # (filter specs), which a Params validating Python numbers in __post_init__ would reject
-        object.__setattr__(self, "params", jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64),
-                                                                  self.params))
+        object.__setattr__(
+            self, "params", jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64), self.params)
+        )
 
     # -- evaluation -----------------------------------------------------------------------------
     def shock(self, omega, baseline=None):
@@ -428,8 +452,14 @@ class Table4Problem:
         return h.hexdigest()[:12]
 
 
-def table4_problem(dataset: Any = None, params: Any = None, options: RuleOptions = RuleOptions(), *,
-                   gap: str = "williamson", **build_options: Any) -> Table4Problem:
+def table4_problem(
+    dataset: Any = None,
+    params: Any = None,
+    options: RuleOptions = RuleOptions(),
+    *,
+    gap: str = "williamson",
+    **build_options: Any,
+) -> Table4Problem:
     """The Table 4 problem on a quota-trade dataset (``None``: the default dataset), built with
     ``landjax.models.quota_trade.build_baseline(dataset, params, **build_options)``."""
     from landjax.data.china import load_dataset  # noqa: PLC0415
@@ -582,18 +612,25 @@ def random_search(
     key = (id(problem), batch, slow_batch, int(slow_max_steps))
     if key not in _COMPILED:  # one compilation per problem and batch shape (kept with the problem alive)
         slow_problem = dataclasses.replace(problem, solve_options=(("max_steps", int(slow_max_steps)),))
-        _COMPILED[key] = (problem, {}, jax.jit(jax.vmap(problem.stats)), jax.jit(jax.vmap(slow_problem.stats)),
-                          jax.jit(jax.vmap(problem.likely_infeasible)))
+        _COMPILED[key] = (
+            problem,
+            {},
+            jax.jit(jax.vmap(problem.stats)),
+            jax.jit(jax.vmap(slow_problem.stats)),
+            jax.jit(jax.vmap(problem.likely_infeasible)),
+        )
     _, compiled, fast, slow, screen = _COMPILED[key]
     sizes = {"fast": batch, "slow": slow_batch}
 
     def evaluate(om: np.ndarray) -> np.ndarray:
         pred = np.asarray(screen(om))
         vals = np.full((om.shape[0], 4), np.nan)
-        for idx, fn, size in ((np.flatnonzero(~pred), compiled["fast"], sizes["fast"]),
-                              (np.flatnonzero(pred), compiled["slow"], sizes["slow"])):
+        for idx, fn, size in (
+            (np.flatnonzero(~pred), compiled["fast"], sizes["fast"]),
+            (np.flatnonzero(pred), compiled["slow"], sizes["slow"]),
+        ):
             for s0 in range(0, idx.size, size):
-                sel = idx[s0:s0 + size]
+                sel = idx[s0 : s0 + size]
                 padded = np.concatenate([sel, np.repeat(sel[-1:], size - sel.size)])
                 vals[sel] = np.asarray(fn(om[padded]))[: sel.size]
         return vals
@@ -627,8 +664,15 @@ def random_search(
     if bar is not None:
         bar.close()
     values = np.concatenate(out)[: n_draws if len(chunks) * chunk_size >= n_draws else None]
-    return RandomSearchResult(values=values, chunks=chunks, chunk_size=chunk_size, seed=seed,
-                              seconds=seconds, compile_seconds=compile_s, n_computed_chunks=n_computed)
+    return RandomSearchResult(
+        values=values,
+        chunks=chunks,
+        chunk_size=chunk_size,
+        seed=seed,
+        seconds=seconds,
+        compile_seconds=compile_s,
+        n_computed_chunks=n_computed,
+    )
 
 
 # ---- gradient search -----------------------------------------------------------------------------
@@ -646,10 +690,22 @@ def normalise_omega(omega) -> np.ndarray:
     return (w / np.where(m > 0, m, 1.0)).reshape(12)
 
 
-def gradient_search(problem: Table4Problem, name: str, *, n_screen: int = 64, n_starts: int = 3,
-                    max_iter: int = 60, tol: float = 1e-7, seed: int = 0, x0=None,
-                    progress_bar: bool = True, max_solve_equivalents: float | None = None,
-                    method: str = "bfgs", probe_evals: int | None = None, n_keep: int = 1):
+def gradient_search(
+    problem: Table4Problem,
+    name: str,
+    *,
+    n_screen: int = 64,
+    n_starts: int = 3,
+    max_iter: int = 60,
+    tol: float = 1e-7,
+    seed: int = 0,
+    x0=None,
+    progress_bar: bool = True,
+    max_solve_equivalents: float | None = None,
+    method: str = "bfgs",
+    probe_evals: int | None = None,
+    n_keep: int = 1,
+):
     """Optimise one Table 4 objective over omega with the engine's ``optimize`` (vmapped screen of
     [-1, 1]^12, then multistart polish with implicit gradients).  Returns the engine's
     ``OptimizeResult`` (its ``solve_equivalents`` counts every equilibrium solve).
@@ -666,11 +722,25 @@ def gradient_search(problem: Table4Problem, name: str, *, n_screen: int = 64, n_
     from landjax.engine.optimize import optimize
 
     f, maximize = problem.objective(name)
-    res = optimize(f, -jnp.ones(12), jnp.ones(12), None, maximize=maximize, n_screen=n_screen,
-                   n_starts=n_starts, max_iter=max_iter, tol=tol, seed=seed, x0=x0,
-                   screen_chunk=max(1, min(64, n_screen or 1)), progress_bar=progress_bar,
-                   max_solve_equivalents=max_solve_equivalents, method=method,
-                   probe_evals=probe_evals, n_keep=n_keep)
+    res = optimize(
+        f,
+        -jnp.ones(12),
+        jnp.ones(12),
+        None,
+        maximize=maximize,
+        n_screen=n_screen,
+        n_starts=n_starts,
+        max_iter=max_iter,
+        tol=tol,
+        seed=seed,
+        x0=x0,
+        screen_chunk=max(1, min(64, n_screen or 1)),
+        progress_bar=progress_bar,
+        max_solve_equivalents=max_solve_equivalents,
+        method=method,
+        probe_evals=probe_evals,
+        n_keep=n_keep,
+    )
     if method == "bfgs":
         res = dataclasses.replace(res, x=normalise_omega(res.x))
     return res
@@ -694,7 +764,7 @@ class WeightedPolisher:
 
     ``n_value_and_grad`` counts the value-and-gradient evaluations made so far."""
 
-    def __init__(self, problem: "Table4Problem"):
+    def __init__(self, problem: Table4Problem):
         self.problem = problem
         self._vg = jax.jit(jax.value_and_grad(lambda w, c: jnp.dot(c, problem.guarded_stats(w))))
         self.n_value_and_grad = 0
@@ -714,18 +784,31 @@ class WeightedPolisher:
                 return 1e6, np.zeros(12)
             return v, g
 
-        res = minimize(fun, np.clip(np.asarray(x0, dtype=np.float64), -1, 1), jac=True, method="L-BFGS-B",
-                       bounds=[(-1.0, 1.0)] * 12, options={"maxiter": max_iter, "gtol": tol})
+        res = minimize(
+            fun,
+            np.clip(np.asarray(x0, dtype=np.float64), -1, 1),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-1.0, 1.0)] * 12,
+            options={"maxiter": max_iter, "gtol": tol},
+        )
         x = np.asarray(res.x)
         v, g = fun(x)
         pg = float(np.max(np.abs(x - np.clip(x - g, -1.0, 1.0))))
         return x, v, self.n_value_and_grad - n0, pg
 
 
-def pareto_frontier(problem: "Table4Problem", efficiency: str = "gdp_change", equity: str = "output_gap_change",
-                    *, weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0), x0=None,
-                    max_iter: int = 40, polisher: WeightedPolisher | None = None,
-                    anchors: Sequence[Any] = ()) -> pd.DataFrame:
+def pareto_frontier(
+    problem: Table4Problem,
+    efficiency: str = "gdp_change",
+    equity: str = "output_gap_change",
+    *,
+    weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0),
+    x0=None,
+    max_iter: int = 40,
+    polisher: WeightedPolisher | None = None,
+    anchors: Sequence[Any] = (),
+) -> pd.DataFrame:
     """Trace the efficiency-equity frontier by weighted sums (scalarisation): for t in ``weights``
     minimise ``-(1 - t) * efficiency + t * equity`` (efficiency: a % gain to raise; equity: a %
     gap change to lower) with L-BFGS-B and implicit gradients, warm-started from the previous
@@ -749,9 +832,17 @@ def pareto_frontier(problem: "Table4Problem", efficiency: str = "gdp_change", eq
         x, _, pg = best
         prev = x
         v = np.asarray(problem.stats(jnp.asarray(x)))
-        rows.append({"efficiency": efficiency, "equity": equity, "weight_equity": t, **dict(zip(STATISTICS, v)),
-                     "value_and_grad_evals": n, "projected_grad_norm": pg,
-                     **{f"omega{j + 1}": float(x[j]) for j in range(12)}})
+        rows.append(
+            {
+                "efficiency": efficiency,
+                "equity": equity,
+                "weight_equity": t,
+                **dict(zip(STATISTICS, v, strict=False)),
+                "value_and_grad_evals": n,
+                "projected_grad_norm": pg,
+                **{f"omega{j + 1}": float(x[j]) for j in range(12)},
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -772,8 +863,13 @@ def nondominated(points: np.ndarray) -> np.ndarray:
 # ---- local parameter sensitivities ----------------------------------------------------------------
 
 
-def parameter_sensitivities(problem: Table4Problem, omega, *, names: Sequence[str] = SENSITIVITY_PARAMS,
-                            rebuild: Callable[[Any], Any] | None = None) -> pd.DataFrame:
+def parameter_sensitivities(
+    problem: Table4Problem,
+    omega,
+    *,
+    names: Sequence[str] = SENSITIVITY_PARAMS,
+    rebuild: Callable[[Any], Any] | None = None,
+) -> pd.DataFrame:
     """d(statistic)/d(parameter) at ``omega`` by forward-mode autodiff through the implicit solve.
 
     With ``rebuild=None`` the baseline (data, wedges, G, covariates) is held fixed and only the hat
@@ -794,8 +890,13 @@ def parameter_sensitivities(problem: Table4Problem, omega, *, names: Sequence[st
     return pd.DataFrame(J, index=list(STATISTICS), columns=list(names))
 
 
-def robustness_comparison(problem: Table4Problem, omega, *, rebuild: Callable[[Any], Any] | None = None,
-                          cases: Sequence[tuple[str, float]] = PAPER_ROBUSTNESS) -> pd.DataFrame:
+def robustness_comparison(
+    problem: Table4Problem,
+    omega,
+    *,
+    rebuild: Callable[[Any], Any] | None = None,
+    cases: Sequence[tuple[str, float]] = PAPER_ROBUSTNESS,
+) -> pd.DataFrame:
     """The paper's one-at-a-time parameter changes (section 5(2)) at fixed ``omega``: the re-solved
     statistics beside the first-order prediction ``stat + dstat/dparam * change`` from autodiff."""
     omega = jnp.asarray(omega)
@@ -808,16 +909,45 @@ def robustness_comparison(problem: Table4Problem, omega, *, rebuild: Callable[[A
         new = np.asarray(problem.stats(omega, params=p, baseline=b))
         change = value - float(getattr(problem.params, name))
         for i, st in enumerate(STATISTICS):
-            rows.append({"parameter": name, "value": value, "statistic": st, "baseline": base[i],
-                         "resolved": new[i], "linear_prediction": base[i] + sens.loc[st, name] * change})
+            rows.append(
+                {
+                    "parameter": name,
+                    "value": value,
+                    "statistic": st,
+                    "baseline": base[i],
+                    "resolved": new[i],
+                    "linear_prediction": base[i] + sens.loc[st, name] * change,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 __all__ = [
-    "OMEGA_LABELS", "OBJECTIVES", "STATISTICS", "PAPER_TABLE4", "PAPER_ROBUSTNESS", "RuleOptions",
-    "Allocation", "safe_div", "capped_shares", "covariates", "allocate", "money", "uniform_allocation",
-    "to_shock", "Table4Problem", "draw_omegas", "RandomSearchResult", "random_search", "gradient_search",
+    "OMEGA_LABELS",
+    "OBJECTIVES",
+    "STATISTICS",
+    "PAPER_TABLE4",
+    "PAPER_ROBUSTNESS",
+    "RuleOptions",
+    "Allocation",
+    "safe_div",
+    "capped_shares",
+    "covariates",
+    "allocate",
+    "money",
+    "uniform_allocation",
+    "to_shock",
+    "Table4Problem",
+    "draw_omegas",
+    "RandomSearchResult",
+    "random_search",
+    "gradient_search",
     "normalise_omega",
-    "projected_gradient", "WeightedPolisher", "pareto_frontier", "table4_problem", "nondominated", "parameter_sensitivities",
+    "projected_gradient",
+    "WeightedPolisher",
+    "pareto_frontier",
+    "table4_problem",
+    "nondominated",
+    "parameter_sensitivities",
     "robustness_comparison",
 ]

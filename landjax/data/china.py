@@ -42,7 +42,6 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,7 +108,11 @@ class Dataset:
 
     def describe(self) -> str:
         """One line saying what the dataset is (for reports and plot titles)."""
-        kind = "SYNTHETIC" if self.is_synthetic else "semi-real (synthetic columns: " + ", ".join(self.synthetic_columns) + ")"
+        kind = (
+            "SYNTHETIC"
+            if self.is_synthetic
+            else "semi-real (synthetic columns: " + ", ".join(self.synthetic_columns) + ")"
+        )
         return f"{self.name}: {self.n} cities, {self.cities['province'].nunique()} provinces, {kind}"
 
     def migration_frame(self, min_share: float = 0.0) -> pd.DataFrame:
@@ -136,7 +139,9 @@ def _bool_column(col: pd.Series, file: str) -> np.ndarray:
     return np.array(out, dtype=bool)
 
 
-def validate_tables(cities: pd.DataFrame, migration: pd.DataFrame, meta: dict, *, where: str = "") -> tuple[pd.DataFrame, np.ndarray, dict]:
+def validate_tables(
+    cities: pd.DataFrame, migration: pd.DataFrame, meta: dict, *, where: str = ""
+) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """Validate the three parts of a dataset; return (cities, dense m, meta) or raise InputError.
 
     Checks: required columns present; no NaN or negative values (strictly positive where a
@@ -157,19 +162,25 @@ def validate_tables(cities: pd.DataFrame, migration: pd.DataFrame, meta: dict, *
         raise InputError(f"{fc}: row {i + 1}, column 'city': duplicate city id {dup.iloc[0]!r}")
     for i, r in enumerate(cities["region"].astype(str).tolist()):
         if r not in PV.REGIONS:
-            raise InputError(f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column 'region': {r!r} is not one of {', '.join(PV.REGIONS)}")
+            raise InputError(
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column 'region': {r!r} is not one of {', '.join(PV.REGIONS)}"
+            )
     cities["pilot"] = _bool_column(cities["pilot"], fc)
     for col in POSITIVE_COLUMNS + NONNEGATIVE_COLUMNS:
         vals = pd.to_numeric(cities[col], errors="coerce").to_numpy(dtype=float)
         bad_nan = np.flatnonzero(~np.isfinite(vals))
         if bad_nan.size:
             i = int(bad_nan[0])
-            raise InputError(f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: missing, NaN or non-numeric value {cities[col].iloc[i]!r}")
+            raise InputError(
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: missing, NaN or non-numeric value {cities[col].iloc[i]!r}"
+            )
         bad = np.flatnonzero(vals <= 0) if col in POSITIVE_COLUMNS else np.flatnonzero(vals < 0)
         if bad.size:
             i = int(bad[0])
             need = "positive" if col in POSITIVE_COLUMNS else "non-negative"
-            raise InputError(f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: value {float(vals[i])!r} must be {need}")
+            raise InputError(
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: value {float(vals[i])!r} must be {need}"
+            )
         cities[col] = vals
 
     missing = [c for c in MIGRATION_COLUMNS if c not in migration.columns]
@@ -182,13 +193,15 @@ def validate_tables(cities: pd.DataFrame, migration: pd.DataFrame, meta: dict, *
     share = pd.to_numeric(migration["share"], errors="coerce").to_numpy(dtype=float)
     m = np.zeros((n, n))
     seen = np.zeros((n, n), dtype=bool)
-    for row, (o, d, s) in enumerate(zip(orig, dest, share)):
+    for row, (o, d, s) in enumerate(zip(orig, dest, share, strict=False)):
         if o not in idx:
             raise InputError(f"{fm}: row {row + 1}, column 'origin': unknown city {o!r} (not in cities.csv)")
         if d not in idx:
             raise InputError(f"{fm}: row {row + 1}, column 'destination': unknown city {d!r} (not in cities.csv)")
         if not math.isfinite(s):
-            raise InputError(f"{fm}: row {row + 1}, column 'share': missing or NaN value {migration['share'].iloc[row]!r}")
+            raise InputError(
+                f"{fm}: row {row + 1}, column 'share': missing or NaN value {migration['share'].iloc[row]!r}"
+            )
         if s < 0:
             raise InputError(f"{fm}: row {row + 1}, column 'share': negative share {s!r}")
         i, j = idx[o], idx[d]
@@ -225,7 +238,9 @@ def read_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
     path = Path(path)
     for f in ("cities.csv", "migration.csv", "meta.json"):
         if not (path / f).is_file():
-            raise InputError(f"{path / f}: file not found (a dataset directory needs cities.csv, migration.csv, meta.json)")
+            raise InputError(
+                f"{path / f}: file not found (a dataset directory needs cities.csv, migration.csv, meta.json)"
+            )
     cities = pd.read_csv(path / "cities.csv", dtype={"city": str})
     migration = pd.read_csv(path / "migration.csv", dtype={"origin": str, "destination": str})
     try:
@@ -292,8 +307,15 @@ def haversine_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 
 def gravity_migration(
-    residents: np.ndarray, inshare: np.ndarray, push: np.ndarray, dist: np.ndarray, same_prov: np.ndarray,
-    *, decay_km: float = 450.0, province_boost: float = 4.0, keep: int = 30,
+    residents: np.ndarray,
+    inshare: np.ndarray,
+    push: np.ndarray,
+    dist: np.ndarray,
+    same_prov: np.ndarray,
+    *,
+    decay_km: float = 450.0,
+    province_boost: float = 4.0,
+    keep: int = 30,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic hukou-origin x residence count matrix from a gravity form (SYNTHETIC).
 
@@ -339,7 +361,9 @@ PAPER_SHARE_TAU_H_POSITIVE = 0.6675
 # ------------------------------------------------------------------------------------------------
 
 
-def generate_synthetic(seed: int = 0, n_cities: int | None = None, *, alpha: float = 0.67, sigma: float = 0.65) -> Dataset:
+def generate_synthetic(
+    seed: int = 0, n_cities: int | None = None, *, alpha: float = 0.67, sigma: float = 0.65
+) -> Dataset:
     """A seeded synthetic China-like dataset (SYNTHETIC in every column).
 
     285 cities in 31 provinces (``n_cities`` rescales the per-province counts, e.g. 2,800 for a
@@ -397,8 +421,14 @@ def generate_synthetic(seed: int = 0, n_cities: int | None = None, *, alpha: flo
 
     dist = haversine_km(lon, lat)
     same = prov[:, None] == prov[None, :]
-    inshare = np.clip(0.07 + 0.9 * (np.log(w) - np.mean(np.log(w))) + 0.03 * np.log(residents / np.median(residents))
-                      + rng.normal(0.0, 0.03, n), 0.02, 0.55)
+    inshare = np.clip(
+        0.07
+        + 0.9 * (np.log(w) - np.mean(np.log(w)))
+        + 0.03 * np.log(residents / np.median(residents))
+        + rng.normal(0.0, 0.03, n),
+        0.02,
+        0.55,
+    )
     push = (np.exp(np.mean(np.log(w))) / w) ** 2
     L0, m = gravity_migration(residents, inshare, push, dist, same)
 
@@ -411,27 +441,58 @@ def generate_synthetic(seed: int = 0, n_cities: int | None = None, *, alpha: flo
             "region": region,
             "pilot": np.isin(prov, list(PV.PILOT)),
             "buy_price": [PV.buy_price_of(int(c)) for c in prov],
-            "L0": L0, "w": w, "LY": LY, "LH": LH, "RY": RY, "RH": RH, "Ph": Ph,
-            "lon": lon, "lat": lat,
+            "L0": L0,
+            "w": w,
+            "LY": LY,
+            "LH": LH,
+            "RY": RY,
+            "RH": RH,
+            "Ph": Ph,
+            "lon": lon,
+            "lat": lat,
         }
     )
     meta = {
-        "name": "china_synthetic" if (seed == 0 and n_cities is None) else f"synthetic:{seed}" + (f":{n}" if n_cities else ""),
+        "name": "china_synthetic"
+        if (seed == 0 and n_cities is None)
+        else f"synthetic:{seed}" + (f":{n}" if n_cities else ""),
         "description": "SYNTHETIC China-like city dataset generated by landjax.data.china.generate_synthetic "
-                       f"(seed {seed}); no column is real data.",
+        f"(seed {seed}); no column is real data.",
         "synthetic": True,
-        "synthetic_columns": ["name", "L0", "w", "LY", "LH", "RY", "RH", "Ph", "lon", "lat", "migration", "P_ry", "P_rh"],
+        "synthetic_columns": [
+            "name",
+            "L0",
+            "w",
+            "LY",
+            "LH",
+            "RY",
+            "RH",
+            "Ph",
+            "lon",
+            "lat",
+            "migration",
+            "P_ry",
+            "P_rh",
+        ],
         "real_columns": ["province", "region", "pilot", "buy_price", "sell_price"],
         "seed": seed,
         "year": "synthetic (shaped like 2017)",
-        "P_ry": P_ry, "P_rh": P_rh, "sell_price": PV.SELL_PRICE,
+        "P_ry": P_ry,
+        "P_rh": P_rh,
+        "sell_price": PV.SELL_PRICE,
         "classification_note": "P_ry, P_rh set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares).",
         "units": UNITS,
-        "sources": ["synthetic: landjax.data.china.generate_synthetic",
-                    "province list, regions, pilot provinces and quota prices: Ma & Ni, section 3(1) and footnote on the five pilot provinces"],
+        "sources": [
+            "synthetic: landjax.data.china.generate_synthetic",
+            "province list, regions, pilot provinces and quota prices: Ma & Ni, section 3(1) and footnote on the five pilot provinces",
+        ],
     }
-    cities, m, meta = validate_tables(cities, pd.DataFrame({"origin": [], "destination": [], "share": []}).pipe(
-        lambda _: _migration_long(ids, m)), meta, where="<synthetic>")
+    cities, m, meta = validate_tables(
+        cities,
+        pd.DataFrame({"origin": [], "destination": [], "share": []}).pipe(lambda _: _migration_long(ids, m)),
+        meta,
+        where="<synthetic>",
+    )
     return Dataset(meta["name"], cities, m, meta, None)
 
 
@@ -477,7 +538,9 @@ ATTRIBUTION = [
 ]
 
 
-def build_semireal(raw_dir: str | os.PathLike | None = None, *, seed: int = 2017, alpha: float = 0.67, sigma: float = 0.65) -> Dataset:
+def build_semireal(
+    raw_dir: str | os.PathLike | None = None, *, seed: int = 2017, alpha: float = 0.67, sigma: float = 0.65
+) -> Dataset:
     """Build the semi-real China table from the public files (see module docstring).
 
     Sample: prefecture-level units of the 2020 census (Hong Kong, Macau and Tibet excluded, as in
@@ -503,8 +566,12 @@ def build_semireal(raw_dir: str | os.PathLike | None = None, *, seed: int = 2017
     import sys
 
     csv.field_size_limit(sys.maxsize)
-    census = pd.read_csv(raw / RAW_FILES["census"], usecols=lambda c: c != "coord", encoding="utf-8-sig",
-                         dtype={"city_code": str, "province_code": str})
+    census = pd.read_csv(
+        raw / RAW_FILES["census"],
+        usecols=lambda c: c != "coord",
+        encoding="utf-8-sig",
+        dtype={"city_code": str, "province_code": str},
+    )
     yb = pd.read_csv(raw / RAW_FILES["yearbook"])
     ad = pd.read_csv(raw / RAW_FILES["adcodes"], dtype={"adcode": str})
     census = census[census["city_code"].str[4:6] == "00"]
@@ -537,8 +604,13 @@ def build_semireal(raw_dir: str | os.PathLike | None = None, *, seed: int = 2017
     LH = 0.03 * LY
     region = np.array([PV.region_of(int(c)) for c in pcode])
     tilt = {"east": 0.75, "central": 1.05, "northeast": 1.45, "west": 1.6}
-    R = 3.0e6 * (gdp / np.median(gdp)) ** 0.6 * (workforce / np.median(workforce)) ** 0.2 * np.array([tilt[r] for r in region]) \
+    R = (
+        3.0e6
+        * (gdp / np.median(gdp)) ** 0.6
+        * (workforce / np.median(workforce)) ** 0.2
+        * np.array([tilt[r] for r in region])
         * np.exp(rng.normal(0.0, 0.35, n))
+    )
     res_share = np.clip(rng.normal(0.31, 0.12, n), 0.08, 0.65)
     RY, RH = (1.0 - res_share) * R, res_share * R
     P_ry = _classify_price((1 - alpha) / alpha * w * LY / RY, PAPER_SHARE_TAU_Y_POSITIVE)
@@ -546,7 +618,9 @@ def build_semireal(raw_dir: str | os.PathLike | None = None, *, seed: int = 2017
     Ph = 7000.0 * rel**1.2 * (workforce / np.median(workforce)) ** 0.2 * np.exp(rng.normal(0.0, 0.12, n))
 
     growth = np.log(pop20 / pop10)
-    inshare = np.clip(0.08 + 0.06 * np.log(rel) + 0.8 * (growth - np.median(growth)) + rng.normal(0.0, 0.02, n), 0.02, 0.6)
+    inshare = np.clip(
+        0.08 + 0.06 * np.log(rel) + 0.8 * (growth - np.median(growth)) + rng.normal(0.0, 0.02, n), 0.02, 0.6
+    )
     push = (1.0 / rel) ** 1.5
     dist = haversine_km(df["lon"].to_numpy(), df["lat"].to_numpy())
     same = pcode[:, None] == pcode[None, :]
@@ -560,26 +634,51 @@ def build_semireal(raw_dir: str | os.PathLike | None = None, *, seed: int = 2017
             "region": region,
             "pilot": np.isin(pcode, list(PV.PILOT)),
             "buy_price": [PV.buy_price_of(int(c)) for c in pcode],
-            "L0": L0, "w": w, "LY": LY, "LH": LH, "RY": RY, "RH": RH, "Ph": Ph,
-            "lon": df["lon"].to_numpy(), "lat": df["lat"].to_numpy(),
-            "pop_2010": pop10, "pop_2020": pop20, "gdp_2015": gdp, "workforce": workforce,
+            "L0": L0,
+            "w": w,
+            "LY": LY,
+            "LH": LH,
+            "RY": RY,
+            "RH": RH,
+            "Ph": Ph,
+            "lon": df["lon"].to_numpy(),
+            "lat": df["lat"].to_numpy(),
+            "pop_2010": pop10,
+            "pop_2020": pop20,
+            "gdp_2015": gdp,
+            "workforce": workforce,
             "imputed": imputed,
         }
     )
     meta = {
         "name": "china_semireal",
         "description": "Semi-real China city table (landjax.data.china.build_semireal): real city list, provinces, "
-                       "regions, coordinates, census population, 2015 GDP and urban-unit employment; the columns in "
-                       "synthetic_columns are SYNTHETIC (seeded) because no open data exist for them.",
+        "regions, coordinates, census population, 2015 GDP and urban-unit employment; the columns in "
+        "synthetic_columns are SYNTHETIC (seeded) because no open data exist for them.",
         "synthetic": False,
         "synthetic_columns": ["L0", "w", "LH", "RY", "RH", "Ph", "migration", "P_ry", "P_rh"],
-        "real_columns": ["city", "name", "province", "region", "lon", "lat", "pop_2010", "pop_2020", "gdp_2015", "LY",
-                         "pilot", "buy_price", "sell_price"],
+        "real_columns": [
+            "city",
+            "name",
+            "province",
+            "region",
+            "lon",
+            "lat",
+            "pop_2010",
+            "pop_2020",
+            "gdp_2015",
+            "LY",
+            "pilot",
+            "buy_price",
+            "sell_price",
+        ],
         "imputed_note": "column `imputed` names real columns imputed for a city (Chongqing: LY, from GDP at the sample median employment/GDP ratio).",
         "derived_columns": {"workforce": "2017 resident workforce from real census counts (see build_semireal)"},
         "seed": seed,
         "year": "2015 GDP/employment, census 2010/2020 population, synthetic land shaped like 2017",
-        "P_ry": P_ry, "P_rh": P_rh, "sell_price": PV.SELL_PRICE,
+        "P_ry": P_ry,
+        "P_rh": P_rh,
+        "sell_price": PV.SELL_PRICE,
         "classification_note": "P_ry, P_rh (synthetic) set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares).",
         "units": dict(UNITS, gdp_2015="yuan", pop_2010="persons", pop_2020="persons", workforce="persons"),
         "sources": ATTRIBUTION + ["synthetic columns: landjax.data.china.build_semireal (seeded)"],
@@ -590,10 +689,19 @@ def build_semireal(raw_dir: str | os.PathLike | None = None, *, seed: int = 2017
 
 
 def _readme(ds: Dataset) -> str:
-    lines = [f"# {ds.name}", "", ds.meta.get("description", ""), "",
-             f"{ds.n} cities in {ds.cities['province'].nunique()} provinces. Built by `landjax.data.china` "
-             "(regenerate with `python -m landjax.data.china`).", "",
-             "Synthetic columns (no open data): " + ", ".join(ds.synthetic_columns) + ".", "", "Sources:", ""]
+    lines = [
+        f"# {ds.name}",
+        "",
+        ds.meta.get("description", ""),
+        "",
+        f"{ds.n} cities in {ds.cities['province'].nunique()} provinces. Built by `landjax.data.china` "
+        "(regenerate with `python -m landjax.data.china`).",
+        "",
+        "Synthetic columns (no open data): " + ", ".join(ds.synthetic_columns) + ".",
+        "",
+        "Sources:",
+        "",
+    ]
     lines += [f"- {s}" for s in ds.meta.get("sources", [])]
     return "\n".join(lines) + "\n"
 

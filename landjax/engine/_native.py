@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from landjax.engine.linalg import Dense, BlockTridiagonal
+from landjax.engine.linalg import BlockTridiagonal, Dense
 
 
 def _inf_norm(x):
@@ -75,7 +75,7 @@ def newton(f, y0, *, tol, ftol, max_steps, linear_solver=Dense(), line_search=Fa
 
 
 def broyden(f, y0, *, tol, ftol, max_steps, linear_solver=Dense(), line_search=True):
-    """"Good" Broyden with Sherman-Morrison updates of the inverse Jacobian.
+    """ "Good" Broyden with Sherman-Morrison updates of the inverse Jacobian.
 
     The inverse is initialised from the exact Jacobian at ``y0`` (one dense factorisation), so
     the method needs no user scaling; each later step costs one residual evaluation.

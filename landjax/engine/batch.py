@@ -8,7 +8,8 @@ never contaminates the others.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -99,7 +100,8 @@ def solve_batch(
             return jax.lax.map(lambda c: jax.vmap(one)(c[0], c[1]), (yc, ac))
 
         if n_dev > 1:
-            from jax.sharding import Mesh, PartitionSpec as P
+            from jax.sharding import Mesh
+            from jax.sharding import PartitionSpec as P
 
             mesh = Mesh(np.array(devices), ("d",))
             spec_y = P("d") if batch_y0 else P()

@@ -12,7 +12,8 @@ different magnitudes weigh alike.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +66,7 @@ class CalibrationResult:
 
     def params_dict(self) -> dict[str, float]:
         names = list(self.param_names) or [f"p{i}" for i in range(len(self.params))]
-        return {n: float(v) for n, v in zip(names, self.params)}
+        return {n: float(v) for n, v in zip(names, self.params, strict=False)}
 
 
 def _transforms(lower, upper, n):
@@ -74,12 +75,17 @@ def _transforms(lower, upper, n):
     if np.any(lo >= hi):
         i = int(np.argmax(lo >= hi))
         raise InputError(f"calibrate: lower[{i}]={lo[i]} is not below upper[{i}]={hi[i]}")
-    both, lo_only, hi_only = np.isfinite(lo) & np.isfinite(hi), np.isfinite(lo) & ~np.isfinite(hi), ~np.isfinite(lo) & np.isfinite(hi)
+    both, lo_only, hi_only = (
+        np.isfinite(lo) & np.isfinite(hi),
+        np.isfinite(lo) & ~np.isfinite(hi),
+        ~np.isfinite(lo) & np.isfinite(hi),
+    )
     lo_j, hi_j = jnp.asarray(np.where(np.isfinite(lo), lo, 0.0)), jnp.asarray(np.where(np.isfinite(hi), hi, 1.0))
 
     def to_theta(z):
         return jnp.where(
-            both, lo_j + (hi_j - lo_j) * jax.nn.sigmoid(z),
+            both,
+            lo_j + (hi_j - lo_j) * jax.nn.sigmoid(z),
             jnp.where(lo_only, lo_j + jnp.exp(z), jnp.where(hi_only, hi_j - jnp.exp(z), z)),
         )
 
@@ -89,8 +95,17 @@ def _transforms(lower, upper, n):
             i = int(np.argmax((theta <= lo) | (theta >= hi)))
             raise InputError(f"calibrate: theta0[{i}]={theta[i]} is not strictly inside ({lo[i]}, {hi[i]})")
         u = np.where(both, (theta - np.where(both, lo, 0)) / np.where(both, hi - lo, 1), 0.5)
-        return jnp.asarray(np.where(both, np.log(u / (1 - u)), np.where(lo_only, np.log(np.where(lo_only, theta - lo, 1)),
-                                    np.where(hi_only, np.log(np.where(hi_only, hi - theta, 1)), theta))))
+        return jnp.asarray(
+            np.where(
+                both,
+                np.log(u / (1 - u)),
+                np.where(
+                    lo_only,
+                    np.log(np.where(lo_only, theta - lo, 1)),
+                    np.where(hi_only, np.log(np.where(hi_only, hi - theta, 1)), theta),
+                ),
+            )
+        )
 
     return to_theta, to_z
 
@@ -149,8 +164,18 @@ def calibrate(
     message = ""
     z_best = z0
     if k == m:
-        sol = solve(gaps, z0, args, method="newton", backend="native", line_search=True, tol=tol, ftol=ftol,
-                    max_steps=max_steps, throw=False)
+        sol = solve(
+            gaps,
+            z0,
+            args,
+            method="newton",
+            backend="native",
+            line_search=True,
+            tol=tol,
+            ftol=ftol,
+            max_steps=max_steps,
+            throw=False,
+        )
         steps += int(sol.steps)
         if bool(sol.converged):
             z_best, converged = sol.value, True
@@ -183,7 +208,14 @@ def calibrate(
         name = moment_names[worst] if moment_names else f"moment {worst}"
         message += f"; targets NOT all hit: worst relative gap {rel_inf[worst]:.3e} at {name}"
     return CalibrationResult(
-        params=theta, moments=mom, targets=np.asarray(targets_), converged=converged, exact=exact,
-        residual_norm=float(np.max(rel_inf)) if rel_inf.size else 0.0, steps=steps,
-        message=message, param_names=tuple(param_names), moment_names=tuple(moment_names),
+        params=theta,
+        moments=mom,
+        targets=np.asarray(targets_),
+        converged=converged,
+        exact=exact,
+        residual_norm=float(np.max(rel_inf)) if rel_inf.size else 0.0,
+        steps=steps,
+        message=message,
+        param_names=tuple(param_names),
+        moment_names=tuple(moment_names),
     )

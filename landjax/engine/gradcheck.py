@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -32,8 +32,10 @@ class GradcheckResult:
     atol: float
 
     def __str__(self) -> str:
-        lines = [f"gradcheck ok={self.ok} max_abs_err={self.max_abs_err:.3e} max_rel_err={self.max_rel_err:.3e} "
-                 f"(rtol={self.rtol:g}, atol={self.atol:g})"]
+        lines = [
+            f"gradcheck ok={self.ok} max_abs_err={self.max_abs_err:.3e} max_rel_err={self.max_rel_err:.3e} "
+            f"(rtol={self.rtol:g}, atol={self.atol:g})"
+        ]
         for mode, d in self.ad.items():
             lines.append(f"  {mode}: {np.array2string(np.asarray(d), precision=6, threshold=20)}")
         lines.append(f"  fd : {np.array2string(self.fd, precision=6, threshold=20)}")

@@ -17,7 +17,7 @@ Both are linear in the right-hand side, so they transpose (reverse-mode implicit
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

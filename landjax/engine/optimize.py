@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -391,14 +392,24 @@ def optimize(
         bar.close()
 
     rows, start_rows = [], []
-    for s_idx, (r, (_, screen_val)) in enumerate(zip(runs, candidates)):
+    for s_idx, (r, (_, screen_val)) in enumerate(zip(runs, candidates, strict=False)):
         for it, val, x in r.rows:
             rows.append({"start": s_idx, "iter": it, "value": sign * val, **{f"x{j}": float(x[j]) for j in range(d)}})
         if r.n_evals == 0:
             continue
-        start_rows.append({"start": s_idx, "screen_value": sign * screen_val, "final_value": sign * r.best_f,
-                           "iterations": r.iterations, "evals": r.n_evals, "restarts": r.restarts,
-                           "converged": r.converged, "kept": s_idx in kept, "reason": r.reason})
+        start_rows.append(
+            {
+                "start": s_idx,
+                "screen_value": sign * screen_val,
+                "final_value": sign * r.best_f,
+                "iterations": r.iterations,
+                "evals": r.n_evals,
+                "restarts": r.restarts,
+                "converged": r.converged,
+                "kept": s_idx in kept,
+                "reason": r.reason,
+            }
+        )
     n_grad = n_grad_total()
     polished = [r for r in runs if r.n_evals > 0 and r.best_x is not None]
     if polished:
@@ -423,8 +434,15 @@ def optimize(
     if ratio is None:
         ratio = _cost_ratio(vg_raw, f_jit, [xb]) if measure_grad_cost else 1.0
     return OptimizeResult(
-        x=xb, value=sign * fb, converged=converged, projected_grad_norm=pg,
-        n_value_evals=n_value, n_grad_evals=n_grad, grad_cost_ratio=ratio,
+        x=xb,
+        value=sign * fb,
+        converged=converged,
+        projected_grad_norm=pg,
+        n_value_evals=n_value,
+        n_grad_evals=n_grad,
+        grad_cost_ratio=ratio,
         solve_equivalents=float(solves_per_eval * (n_value + ratio * n_grad)),
-        history=pd.DataFrame(rows), starts=pd.DataFrame(start_rows), message=message,
+        history=pd.DataFrame(rows),
+        starts=pd.DataFrame(start_rows),
+        message=message,
     )

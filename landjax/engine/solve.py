@@ -25,7 +25,8 @@ the same way: the returned value is finite and the max-norm of the residual is a
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -299,8 +300,11 @@ def fixed_point(
 
         def optx_fp(fc, y_init):  # fc(y) = g(y) - y; iterate the damped map, derivative via custom_root
             out = optx.fixed_point(
-                lambda y, _: y + damping * fc(y), optx.FixedPointIteration(rtol=tol, atol=tol), y_init,
-                max_steps=max_steps, throw=False,
+                lambda y, _: y + damping * fc(y),
+                optx.FixedPointIteration(rtol=tol, atol=tol),
+                y_init,
+                max_steps=max_steps,
+                throw=False,
             )
             return out.value, out.stats["num_steps"], _optx_code(out.result)
 
@@ -313,8 +317,13 @@ def fixed_point(
             solver = jaxopt.FixedPointIteration(fixed_point_fun=damped, maxiter=max_steps, tol=tol, implicit_diff=True)
         else:
             solver = jaxopt.AndersonAcceleration(
-                fixed_point_fun=gg, history_size=anderson_memory, beta=damping, maxiter=max_steps, tol=tol,
-                ridge=1e-10, implicit_diff=True,
+                fixed_point_fun=gg,
+                history_size=anderson_memory,
+                beta=damping,
+                maxiter=max_steps,
+                tol=tol,
+                ridge=1e-10,
+                implicit_diff=True,
             )
         out = solver.run(y0, args)
         y, steps = out.params, out.state.iter_num

@@ -30,8 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from landjax._pytree import params_dataclass, static_field
-from landjax.engine import solve
 from landjax.cli import parse_pairs
+from landjax.engine import solve
 from landjax.errors import InputError
 
 MOBILITY = ("immobile", "mobile")
@@ -108,7 +108,7 @@ class Params:
             if getattr(self, name) not in allowed:
                 raise InputError(f"Params.{name}={getattr(self, name)!r}; valid: {', '.join(allowed)}")
 
-    def replace(self, **kw) -> "Params":
+    def replace(self, **kw) -> Params:
         """A copy with some fields changed (clear error for unknown names)."""
         names = {f.name for f in dataclasses.fields(self)}
         bad = sorted(set(kw) - names)
@@ -134,19 +134,30 @@ def validate(p: Params) -> None:
         if v.shape != () or not np.isfinite(v):
             raise InputError(f"Params.{name}: expected one finite number, got {v!r}")
     checks = [
-        ("beta", 0 < float(p.beta) < 1), ("beta_g", 0 < float(p.beta_g) < 1),
+        ("beta", 0 < float(p.beta) < 1),
+        ("beta_g", 0 < float(p.beta_g) < 1),
         ("beta_g", float(p.beta_g) * (1.0 / float(p.beta)) < 1),
-        ("a_n", 0 < float(p.a_n) < 1), ("a_l", 0 < float(p.a_l) < 1 - float(p.a_n)),
+        ("a_n", 0 < float(p.a_n) < 1),
+        ("a_l", 0 < float(p.a_l) < 1 - float(p.a_n)),
         ("sigma", float(p.sigma) > 0 and abs(float(p.sigma) - 1.0) > 1e-8),
-        ("xi", 0 < float(p.xi) < 1), ("lam", 0 < float(p.lam) < 1), ("kappa", float(p.kappa) > 0),
-        ("mu", float(p.mu) >= 1), ("rho_N", 0 < float(p.rho_N) <= 1), ("k_bar", float(p.k_bar) >= 0),
-        ("L", bool(np.all(np.asarray(p.L) > 0))), ("N_bar", bool(np.all(np.asarray(p.N_bar) > 0))),
-        ("A", bool(np.all(np.asarray(p.A) > 0))), ("omega", bool(np.all(np.asarray(p.omega) > 0))),
-        ("s", bool(np.all(np.asarray(p.s) < 1))), ("tau", bool(np.all((np.asarray(p.tau) >= 0) & (np.asarray(p.tau) < 1)))),
+        ("xi", 0 < float(p.xi) < 1),
+        ("lam", 0 < float(p.lam) < 1),
+        ("kappa", float(p.kappa) > 0),
+        ("mu", float(p.mu) >= 1),
+        ("rho_N", 0 < float(p.rho_N) <= 1),
+        ("k_bar", float(p.k_bar) >= 0),
+        ("L", bool(np.all(np.asarray(p.L) > 0))),
+        ("N_bar", bool(np.all(np.asarray(p.N_bar) > 0))),
+        ("A", bool(np.all(np.asarray(p.A) > 0))),
+        ("omega", bool(np.all(np.asarray(p.omega) > 0))),
+        ("s", bool(np.all(np.asarray(p.s) < 1))),
+        ("tau", bool(np.all((np.asarray(p.tau) >= 0) & (np.asarray(p.tau) < 1)))),
     ]
     for name, ok in checks:
         if not ok:
-            raise InputError(f"Params.{name}={getattr(p, name)!r} is outside its admissible range (see Params docstring)")
+            raise InputError(
+                f"Params.{name}={getattr(p, name)!r} is outside its admissible range (see Params docstring)"
+            )
     if abs(float(np.sum(np.asarray(p.N_bar))) - 1.0) > 1e-9:
         raise InputError(f"Params.N_bar must sum to 1 (hukou population shares), got {np.asarray(p.N_bar)}")
 
@@ -232,7 +243,7 @@ def unpack(y, p: Params) -> dict:
     else:
         N1 = p.N_bar[0] + 0.0 * y[0]
     out["N"] = jnp.stack([N1, 1.0 - N1])
-    out["s"] = y[i:i + 2] if p.attraction == "optimal" else p.s + 0.0 * y[0:2]
+    out["s"] = y[i : i + 2] if p.attraction == "optimal" else p.s + 0.0 * y[0:2]
     return out
 
 
@@ -247,8 +258,11 @@ def _attraction_objective(s, s0, pY0, p: Params, Gc, eta_over_lambda):
     K = ak * (1.0 - p.tau) * pY / ((1.0 - s) * rk)
     v = land_value_multiple(p)
     Lam = (1.0 - p.xi) / Gc
-    val = p.xi * jnp.log(pY) + Lam * (p.tau * pY + p.delta_L * v * pY - s * rk * K) \
+    val = (
+        p.xi * jnp.log(pY)
+        + Lam * (p.tau * pY + p.delta_L * v * pY - s * rk * K)
         + Lam * eta_over_lambda / p.beta_g * p.theta_L * v * pY
+    )
     return jnp.sum(val), Lam
 
 
@@ -277,8 +291,36 @@ def ss_blocks(y, p: Params) -> dict:
     B = p.theta_L * V + p.theta_K * (Kp + Ks)
     LR = p.delta_L * V - s * rk * K
     Ip, Is = p.delta_g * Kp, p.delta_g * Ks
-    return dict(lnX=lnX, X=jnp.exp(lnX), lnp=lnp, p=P, Y=Y, pY=pY, Kp=Kp, Ks=Ks, Ke=Ke, Gc=Gc, K=K, N=N, s=s,
-                w=w, R=R, rho_f=rho_f, qf=qf, Ph=Ph, V=V, B=B, LR=LR, Ip=Ip, Is=Is, v=v, Lf=Lf, Lh=Lh, r=r, rk=rk)
+    return dict(
+        lnX=lnX,
+        X=jnp.exp(lnX),
+        lnp=lnp,
+        p=P,
+        Y=Y,
+        pY=pY,
+        Kp=Kp,
+        Ks=Ks,
+        Ke=Ke,
+        Gc=Gc,
+        K=K,
+        N=N,
+        s=s,
+        w=w,
+        R=R,
+        rho_f=rho_f,
+        qf=qf,
+        Ph=Ph,
+        V=V,
+        B=B,
+        LR=LR,
+        Ip=Ip,
+        Is=Is,
+        v=v,
+        Lf=Lf,
+        Lh=Lh,
+        r=r,
+        rk=rk,
+    )
 
 
 def steady_state_residual(y, p: Params):
@@ -290,8 +332,13 @@ def steady_state_residual(y, p: Params):
     r, rk = rates(p)
     ak = a_k(p)
     # (1) production, spec §4 / §8.1
-    res_prod = u["lnY"] - (jnp.log(p.A) + p.gamma * jnp.log(q["Ke"]) + ak * jnp.log(q["K"])
-                           + p.a_n * jnp.log(q["N"]) + p.a_l * jnp.log(q["Lf"]))
+    res_prod = u["lnY"] - (
+        jnp.log(p.A)
+        + p.gamma * jnp.log(q["Ke"])
+        + ak * jnp.log(q["K"])
+        + p.a_n * jnp.log(q["N"])
+        + p.a_l * jnp.log(q["Lf"])
+    )
     # (2) budget, spec §6 / §8.2 (B from the binding collateral constraint; LR = delta_L V - s r^k K)
     gc_implied = p.tau * q["pY"] + q["LR"] - q["Ip"] - q["Is"] - r * q["B"] - p.g_bar * p.N_bar
     res_budget = (q["Gc"] - gc_implied) / q["pY"]
@@ -299,8 +346,9 @@ def steady_state_residual(y, p: Params):
     eta_t = 1.0 - p.beta_g * (1.0 + r)
     D = 1.0 - eta_t * p.theta_K - p.beta_g * (1.0 - p.delta_g)
     phi = fiscal_yield(p, u["s"])
-    rhs = gamma_tilde(p) * ((eta_t * p.theta_L * q["v"] + p.beta_g * phi) * q["pY"]
-                            + p.beta_g * p.xi / (1.0 - p.xi) * q["Gc"])
+    rhs = gamma_tilde(p) * (
+        (eta_t * p.theta_L * q["v"] + p.beta_g * phi) * q["pY"] + p.beta_g * p.xi / (1.0 - p.xi) * q["Gc"]
+    )
     res_foc = jnp.log(q["Ke"] * D) - jnp.log(rhs)
     parts = [res_prod, res_budget, res_foc]
     if p.mobility == "mobile":  # spec §2: N_1 = N*_1(V_1, V_2)
@@ -358,8 +406,10 @@ def _maybe_raise(sol, throw: bool, what: str):
     if throw and not isinstance(sol.converged, jax.core.Tracer) and not bool(sol.converged):
         from landjax.errors import ConvergenceError
 
-        raise ConvergenceError(f"{what} did not converge: residual norm {float(sol.residual_norm):.3e} after "
-                               f"{int(sol.steps)} steps ({sol.message})")
+        raise ConvergenceError(
+            f"{what} did not converge: residual norm {float(sol.residual_norm):.3e} after "
+            f"{int(sol.steps)} steps ({sol.message})"
+        )
     return sol
 
 
@@ -388,20 +438,30 @@ def outcomes(y, p: Params) -> dict:
         "real_wage_gap": real_w[0] / real_w[1],
         "house_price_gap": q["Ph"][0] / q["Ph"][1],
         "land_mpl_gap": q["rho_f"][0] / q["rho_f"][1],
-        "lev1": lev[0], "lev2": lev[1], "lev_gap": lev[1] - lev[0], "rel_lev2": lev[1] / lev[0],
-        "debt_ratio1": q["B"][0] / own_rev[0], "debt_ratio2": q["B"][1] / own_rev[1],
-        "land_dep1": q["LR"][0] / own_rev[0], "land_dep2": q["LR"][1] / own_rev[1],
-        "infra_dep1": (q["Ip"][0] + q["Is"][0]) / q["pY"][0], "infra_dep2": (q["Ip"][1] + q["Is"][1]) / q["pY"][1],
+        "lev1": lev[0],
+        "lev2": lev[1],
+        "lev_gap": lev[1] - lev[0],
+        "rel_lev2": lev[1] / lev[0],
+        "debt_ratio1": q["B"][0] / own_rev[0],
+        "debt_ratio2": q["B"][1] / own_rev[1],
+        "land_dep1": q["LR"][0] / own_rev[0],
+        "land_dep2": q["LR"][1] / own_rev[1],
+        "infra_dep1": (q["Ip"][0] + q["Is"][0]) / q["pY"][0],
+        "infra_dep2": (q["Ip"][1] + q["Is"][1]) / q["pY"][1],
         "consumption": consumption,
         "welfare": jnp.sum(p.N_bar * W),
         "N1": q["N"][0],
-        "p1": q["p"][0], "p2": q["p"][1],
-        "Ph1": q["Ph"][0], "Ph2": q["Ph"][1],
-        "rho_f1": q["rho_f"][0], "rho_f2": q["rho_f"][1],
+        "p1": q["p"][0],
+        "p2": q["p"][1],
+        "Ph1": q["Ph"][0],
+        "Ph2": q["Ph"][1],
+        "rho_f1": q["rho_f"][0],
+        "rho_f2": q["rho_f"][1],
         "debt_gdp": jnp.sum(q["B"]) / q["X"],
         "pubcap_gdp": jnp.sum(q["Kp"] + q["Ks"]) / q["X"],
         "servicing_share": jnp.sum(q["Ks"]) / jnp.sum(q["Kp"] + q["Ks"]),
-        "s1": q["s"][0], "s2": q["s"][1],
+        "s1": q["s"][0],
+        "s2": q["s"][1],
         "eta_over_lambda": 1.0 - p.beta_g * (1.0 + q["r"]) + 0.0 * q["X"],
     }
     return out
@@ -464,8 +524,14 @@ def _calib_residual(z, args):
     lnA1, xi = z[6], jax.nn.sigmoid(z[7])
     kb = p.k_bar * 0.0 if homo else jnp.exp(z[8])
     Y = jnp.exp(z[0:2])
-    pc = p.replace(A=jnp.stack([jnp.exp(lnA1), p.A[1]]), xi=xi, k_bar=kb, omega=Y / jnp.sum(Y),
-                   mobility="immobile", attraction="exogenous")
+    pc = p.replace(
+        A=jnp.stack([jnp.exp(lnA1), p.A[1]]),
+        xi=xi,
+        k_bar=kb,
+        omega=Y / jnp.sum(Y),
+        mobility="immobile",
+        attraction="exogenous",
+    )
     res = steady_state_residual(z[0:6], pc)
     o = ss_blocks(z[0:6], pc)
     gdp_pc = (o["pY"][0] / o["N"][0]) / (o["pY"][1] / o["N"][1])
@@ -477,8 +543,12 @@ def _calib_residual(z, args):
 
 
 def calibration_guess(p: Params):
-    z = [jnp.log(jnp.array([1.37, 1.14])), jnp.log(jnp.array([0.98, 0.80])), jnp.log(jnp.array([0.08, 0.07])),
-         jnp.array([jnp.log(1.35), jnp.log(0.934 / 0.066)])]
+    z = [
+        jnp.log(jnp.array([1.37, 1.14])),
+        jnp.log(jnp.array([0.98, 0.80])),
+        jnp.log(jnp.array([0.08, 0.07])),
+        jnp.array([jnp.log(1.35), jnp.log(0.934 / 0.066)]),
+    ]
     if p.variant != "homothetic":
         z.append(jnp.array([jnp.log(1.2)]))
     return jnp.concatenate(z)
@@ -495,8 +565,10 @@ def calibrate_joint(p: Params, targets=None, z0=None, *, throw: bool = True):
     random-draw robustness recalibrates 40 parameter sets in one batched solve), and p_j = 1 makes
     omega explicit. :func:`calibrate_nested` runs the engine's ``calibrate`` as a cross-check.
     """
-    targets = jnp.asarray([TARGETS["gdp_pc_ratio"], TARGETS["pubcap_gdp"], TARGETS["servicing_share"]]
-                          if targets is None else targets, dtype=jnp.float64)
+    targets = jnp.asarray(
+        [TARGETS["gdp_pc_ratio"], TARGETS["pubcap_gdp"], TARGETS["servicing_share"]] if targets is None else targets,
+        dtype=jnp.float64,
+    )
     z0 = calibration_guess(p) if z0 is None else z0
     opts = dict(SS_SOLVER, max_steps=80)
     sol = _jitted_solve(_calib_residual, tuple(sorted(opts.items())))(z0, (p, targets))
@@ -507,8 +579,9 @@ def calibrate_joint(p: Params, targets=None, z0=None, *, throw: bool = True):
 def params_from_calibration(z, p: Params) -> Params:
     Y = jnp.exp(z[0:2])
     kb = p.k_bar * 0.0 if p.variant == "homothetic" else jnp.exp(z[8])
-    return p.replace(A=jnp.stack([jnp.exp(z[6]), p.A[1] + 0.0 * z[6]]), xi=jax.nn.sigmoid(z[7]), k_bar=kb,
-                     omega=Y / jnp.sum(Y))
+    return p.replace(
+        A=jnp.stack([jnp.exp(z[6]), p.A[1] + 0.0 * z[6]]), xi=jax.nn.sigmoid(z[7]), k_bar=kb, omega=Y / jnp.sum(Y)
+    )
 
 
 def calibrate_nested(p: Params, targets=None):
@@ -519,8 +592,10 @@ def calibrate_nested(p: Params, targets=None):
     engine's calibration report (:meth:`CalibrationResult.to_frame`)."""
     from landjax.engine import calibrate as engine_calibrate
 
-    tg = np.asarray([TARGETS["gdp_pc_ratio"], TARGETS["pubcap_gdp"], TARGETS["servicing_share"]]
-                    if targets is None else targets, float)
+    tg = np.asarray(
+        [TARGETS["gdp_pc_ratio"], TARGETS["pubcap_gdp"], TARGETS["servicing_share"]] if targets is None else targets,
+        float,
+    )
     base = p.replace(mobility="immobile")
 
     def moments(theta, _):
@@ -537,9 +612,16 @@ def calibrate_nested(p: Params, targets=None):
         o = outcomes(y, pc.replace(omega=Y / jnp.sum(Y)))
         return jnp.stack([o["income_gap"], o["pubcap_gdp"], o["servicing_share"]])
 
-    res = engine_calibrate(moments, np.array([1.3, 0.93, 1.2]), tg, None, lower=[0.5, 0.5, 0.0],
-                           upper=[3.0, 0.999, 5.0], param_names=("A_1", "xi", "k_bar"),
-                           moment_names=tuple(TARGETS))
+    res = engine_calibrate(
+        moments,
+        np.array([1.3, 0.93, 1.2]),
+        tg,
+        None,
+        lower=[0.5, 0.5, 0.0],
+        upper=[3.0, 0.999, 5.0],
+        param_names=("A_1", "xi", "k_bar"),
+        moment_names=tuple(TARGETS),
+    )
     return res
 
 
@@ -555,9 +637,32 @@ def baseline(p: Params | None = None, **kw) -> tuple[Params, Any]:
 # command line: landjax solve land_debt [--set NAME=VALUE]... [--option K=V]... --json
 # ---------------------------------------------------------------------------------------------
 
-KEY_STATS = ("X", "output_gap", "income_gap", "real_wage_gap", "house_price_gap", "lev1", "lev2", "lev_gap",
-             "debt_ratio1", "debt_ratio2", "land_dep1", "land_dep2", "infra_dep1", "infra_dep2", "consumption",
-             "welfare", "N1", "p1", "p2", "debt_gdp", "pubcap_gdp", "servicing_share", "s1", "s2")
+KEY_STATS = (
+    "X",
+    "output_gap",
+    "income_gap",
+    "real_wage_gap",
+    "house_price_gap",
+    "lev1",
+    "lev2",
+    "lev_gap",
+    "debt_ratio1",
+    "debt_ratio2",
+    "land_dep1",
+    "land_dep2",
+    "infra_dep1",
+    "infra_dep2",
+    "consumption",
+    "welfare",
+    "N1",
+    "p1",
+    "p2",
+    "debt_gdp",
+    "pubcap_gdp",
+    "servicing_share",
+    "s1",
+    "s2",
+)
 OPTIONS = {"mobility": MOBILITY, "variant": VARIANTS, "attraction": ATTRACTION}
 
 
@@ -601,14 +706,24 @@ def cli_solve(argv: list[str]) -> int:
     ``{"converged", "residual_norm", "steps", "steady_state", "statistics", "options", "params"}``.
     Per-city parameters take two comma-separated values: ``--set L=0.40,0.60``.
     """
-    ap = argparse.ArgumentParser(prog="landjax solve land_debt",
-                                 description="Steady state of the Zhao & Liu (2024) two-city land-debt model.")
-    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                    help="parameter override (per-city: NAME=v1,v2)")
-    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                    help="static option: " + "; ".join(k + " in {" + ",".join(v) + "}" for k, v in OPTIONS.items()))
-    ap.add_argument("--calibrate", action="store_true",
-                    help="recalibrate A_1, xi, k_bar, omega to the targets (immobile baseline) before solving")
+    ap = argparse.ArgumentParser(
+        prog="landjax solve land_debt", description="Steady state of the Zhao & Liu (2024) two-city land-debt model."
+    )
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="parameter override (per-city: NAME=v1,v2)"
+    )
+    ap.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="static option: " + "; ".join(k + " in {" + ",".join(v) + "}" for k, v in OPTIONS.items()),
+    )
+    ap.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="recalibrate A_1, xi, k_bar, omega to the targets (immobile baseline) before solving",
+    )
     ap.add_argument("--json", action="store_true", help="print JSON (the only output format)")
     try:
         args = ap.parse_args(argv)
@@ -629,9 +744,13 @@ def cli_solve(argv: list[str]) -> int:
     conv = bool(sol.converged)
     u = unpack(sol.value, p)
     stats = {k: float(v) for k, v in outcomes(sol.value, p).items() if k in KEY_STATS}
-    ss = {"Y": np.exp(np.asarray(u["lnY"])).tolist(), "Kp": np.exp(np.asarray(u["lnKp"])).tolist(),
-          "Gc": np.exp(np.asarray(u["lnGc"])).tolist(), "N": np.asarray(u["N"]).tolist(),
-          "s": np.asarray(u["s"]).tolist()}
+    ss = {
+        "Y": np.exp(np.asarray(u["lnY"])).tolist(),
+        "Kp": np.exp(np.asarray(u["lnKp"])).tolist(),
+        "Gc": np.exp(np.asarray(u["lnGc"])).tolist(),
+        "N": np.asarray(u["N"]).tolist(),
+        "s": np.asarray(u["s"]).tolist(),
+    }
     if not conv:  # never report numbers from a failed solve as a result
         stats = {k: None for k in stats}
         ss = None
@@ -644,12 +763,25 @@ def cli_solve(argv: list[str]) -> int:
         "steady_state": ss,
         "statistics": stats,
         "options": {k: getattr(p, k) for k in OPTIONS},
-        "params": {f.name: np.asarray(getattr(p, f.name)).tolist() for f in dataclasses.fields(p)
-                   if not f.metadata.get("static")},
+        "params": {
+            f.name: np.asarray(getattr(p, f.name)).tolist()
+            for f in dataclasses.fields(p)
+            if not f.metadata.get("static")
+        },
     }
     print(json.dumps(out, indent=2))
     return 0 if conv else 1
 
 
-__all__ = ["Params", "steady_state_residual", "solve_steady_state", "outcomes", "accounts", "calibrate_joint",
-           "calibrate_nested", "baseline", "cli_solve", "TARGETS"]
+__all__ = [
+    "Params",
+    "steady_state_residual",
+    "solve_steady_state",
+    "outcomes",
+    "accounts",
+    "calibrate_joint",
+    "calibrate_nested",
+    "baseline",
+    "cli_solve",
+    "TARGETS",
+]

@@ -16,8 +16,8 @@ Experiments (steady-state comparisons; the transition module gives the paths bet
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -78,8 +78,17 @@ def experiments_table(pc: ld.Params, y_base, delta=DELTA, **changes) -> pd.DataF
         ok = bool(sol.converged)
         if not ok:
             o = {k: float("nan") for k in o}
-        rows.append({"experiment": name, "mobility": p.mobility, "land_to": {0.0: "-", 1.0: "city2", -1.0: "city1"}[EXPERIMENTS[name][1]],
-                     "converged": ok, "residual_norm": float(sol.residual_norm), "steps": int(sol.steps), **o})
+        rows.append(
+            {
+                "experiment": name,
+                "mobility": p.mobility,
+                "land_to": {0.0: "-", 1.0: "city2", -1.0: "city1"}[EXPERIMENTS[name][1]],
+                "converged": ok,
+                "residual_norm": float(sol.residual_norm),
+                "steps": int(sol.steps),
+                **o,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -109,10 +118,21 @@ def batch_experiment(pcb: ld.Params, yb, name: str, deltas, **changes):
 
 def calibrate_batch(pb: ld.Params, targets):
     """Recalibrate a batch of parameter sets (joint root, :func:`land_debt.calibrate_joint`)."""
-    z0 = jnp.broadcast_to(ld.calibration_guess(jax.tree_util.tree_map(lambda x: x[0], pb)), (targets.shape[0],
-                          len(ld.calibration_guess(jax.tree_util.tree_map(lambda x: x[0], pb)))))
-    sols = solve_batch(ld._calib_residual, z0, (pb, jnp.asarray(targets)), chunk_size=64, backend="native",
-                       line_search=True, tol=1e-13, ftol=1e-10, max_steps=80)
+    z0 = jnp.broadcast_to(
+        ld.calibration_guess(jax.tree_util.tree_map(lambda x: x[0], pb)),
+        (targets.shape[0], len(ld.calibration_guess(jax.tree_util.tree_map(lambda x: x[0], pb)))),
+    )
+    sols = solve_batch(
+        ld._calib_residual,
+        z0,
+        (pb, jnp.asarray(targets)),
+        chunk_size=64,
+        backend="native",
+        line_search=True,
+        tol=1e-13,
+        ftol=1e-10,
+        max_steps=80,
+    )
     z = sols.value_or_nan()
     pcb = jax.vmap(ld.params_from_calibration)(z, pb)
     return pcb, z[:, 0:6], np.asarray(sols.converged)
@@ -138,12 +158,12 @@ def sigma_sweep(pc: ld.Params, y_base, sigmas, delta=DELTA, batched: bool = Fals
     for name in ("immobile_land2", "mobile_land1", "mobile", "immobile_land1"):
         if batched:
             pb = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x), (B,) + jnp.shape(x)), pc)
-            o, sols = batch_experiment(pb.replace(sigma=jnp.asarray(sig)), jnp.broadcast_to(y_base[0:6], (B, 6)),
-                                       name, jnp.full((B,), delta))
+            o, sols = batch_experiment(
+                pb.replace(sigma=jnp.asarray(sig)), jnp.broadcast_to(y_base[0:6], (B, 6)), name, jnp.full((B,), delta)
+            )
             conv = np.asarray(sols.converged)
         else:
             cols, conv = {k: [] for k in keys}, []
-            y_prev = y_base
             for sg in sig:
                 p, sol = solve_experiment(pc, name, y_base, delta, sigma=float(sg))
                 ok = bool(sol.converged)
@@ -165,8 +185,10 @@ def plot_reaction(df: pd.DataFrame, path, title_suffix: str = ""):
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, k, lab in ((axes[0], "rel_wage2", "City 2 relative wage $w_2/w_1$"),
-                       (axes[1], "rel_lev2", "City 2 relative leverage $lev_2/lev_1$")):
+    for ax, k, lab in (
+        (axes[0], "rel_wage2", "City 2 relative wage $w_2/w_1$"),
+        (axes[1], "rel_lev2", "City 2 relative leverage $lev_2/lev_1$"),
+    ):
         ax.plot(df["sigma"], df[f"immobile_land2:{k}"], "o-", label="labour immobile + land to City 2")
         ax.plot(df["sigma"], df[f"mobile_land1:{k}"], "s-", label="labour mobile + land to City 1")
         ax.axhline(float(df[f"baseline:{k}"].iloc[0]), color="k", ls="--", lw=1, label="baseline (immobile)")
@@ -175,8 +197,9 @@ def plot_reaction(df: pd.DataFrame, path, title_suffix: str = ""):
         ax.set_ylabel(lab)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("Reaction diagrams (model steady states; spec-based model, not the paper's figure)" + title_suffix,
-                 fontsize=10)
+    fig.suptitle(
+        "Reaction diagrams (model steady states; spec-based model, not the paper's figure)" + title_suffix, fontsize=10
+    )
     return savefig(fig, path)
 
 
@@ -185,9 +208,14 @@ def plot_reaction(df: pd.DataFrame, path, title_suffix: str = ""):
 # ---------------------------------------------------------------------------------------------
 
 EFFECTS = {  # name -> (statistic, kind): log change of a ratio/level, or difference
-    "output_gap": ("output_gap", "log"), "wage_gap": ("wage_gap", "log"), "real_wage_gap": ("real_wage_gap", "log"),
-    "house_price_gap": ("house_price_gap", "log"), "land_mpl_gap": ("land_mpl_gap", "log"),
-    "consumption": ("consumption", "log"), "leverage_gap": ("lev_gap", "diff"), "total_output": ("X", "log"),
+    "output_gap": ("output_gap", "log"),
+    "wage_gap": ("wage_gap", "log"),
+    "real_wage_gap": ("real_wage_gap", "log"),
+    "house_price_gap": ("house_price_gap", "log"),
+    "land_mpl_gap": ("land_mpl_gap", "log"),
+    "consumption": ("consumption", "log"),
+    "leverage_gap": ("lev_gap", "diff"),
+    "total_output": ("X", "log"),
 }
 
 
@@ -215,11 +243,20 @@ def tax_extension(p: ld.Params, delta=DELTA, attraction: str = "optimal", target
     for regime, tab in tabs.items():
         t = tab.set_index("experiment")
         eff = policy_effects(t.loc["baseline"].to_dict(), t.loc["mobile_land1"].to_dict())
-        rows.append({"regime": regime, "attraction": attraction, **{f"effect:{k}": v for k, v in eff.items()},
-                     "s1_baseline": t.loc["baseline", "s1"], "s2_baseline": t.loc["baseline", "s2"],
-                     "all_converged": bool(t["converged"].all()),
-                     "best_X_policy": t.loc[POLICIES, "X"].idxmax(),
-                     "mobile_land1_lev_gap_below_mobile": bool(t.loc["mobile_land1", "lev_gap"] < t.loc["mobile", "lev_gap"])})
+        rows.append(
+            {
+                "regime": regime,
+                "attraction": attraction,
+                **{f"effect:{k}": v for k, v in eff.items()},
+                "s1_baseline": t.loc["baseline", "s1"],
+                "s2_baseline": t.loc["baseline", "s2"],
+                "all_converged": bool(t["converged"].all()),
+                "best_X_policy": t.loc[POLICIES, "X"].idxmax(),
+                "mobile_land1_lev_gap_below_mobile": bool(
+                    t.loc["mobile_land1", "lev_gap"] < t.loc["mobile", "lev_gap"]
+                ),
+            }
+        )
     return pd.DataFrame(rows), tabs
 
 
@@ -236,60 +273,148 @@ def _gt(a, b):
 
 
 CLAIMS: list[tuple[str, str, Callable[[Stats], Any]]] = [
-    ("c01", "City 2 relies more on land finance than City 1 (steady state: LR/(tax+LR))",
-     lambda S: _gt(S["baseline"]["land_dep2"], S["baseline"]["land_dep1"])),
-    ("c02", "City 2 has higher debt pressure: leverage B/pY and debt ratio B/(tax+LR) above City 1's",
-     lambda S: _gt(S["baseline"]["lev2"], S["baseline"]["lev1"]) & _gt(S["baseline"]["debt_ratio2"], S["baseline"]["debt_ratio1"])),
-    ("c03", "City 2 depends more on infrastructure investment ((I^p+I^s)/pY above City 1's)",
-     lambda S: _gt(S["baseline"]["infra_dep2"], S["baseline"]["infra_dep1"])),
-    ("c04", "Labour immobile, land to City 2: total-output gap and per-capita income gap narrow",
-     lambda S: _gt(S["baseline"]["output_gap"], S["immobile_land2"]["output_gap"]) & _gt(S["baseline"]["income_gap"], S["immobile_land2"]["income_gap"])),
-    ("c05", "Labour immobile, land to City 2: leverage gap and house-price gap widen",
-     lambda S: _gt(S["immobile_land2"]["lev_gap"], S["baseline"]["lev_gap"]) & _gt(S["immobile_land2"]["house_price_gap"], S["baseline"]["house_price_gap"])),
-    ("c06", "Labour immobile, land to City 2: aggregate output X falls",
-     lambda S: _gt(S["baseline"]["X"], S["immobile_land2"]["X"])),
-    ("c07", "Land to City 1 (immobile): aggregate output rises and the income gap widens",
-     lambda S: _gt(S["immobile_land1"]["X"], S["baseline"]["X"]) & _gt(S["immobile_land1"]["income_gap"], S["baseline"]["income_gap"])),
-    ("c08", "Free labour mobility: smaller per-capita income gap and more aggregate output",
-     lambda S: _gt(S["baseline"]["income_gap"], S["mobile"]["income_gap"]) & _gt(S["mobile"]["X"], S["baseline"]["X"])),
-    ("c09", "Free labour mobility: larger leverage gap and house-price gap",
-     lambda S: _gt(S["mobile"]["lev_gap"], S["baseline"]["lev_gap"]) & _gt(S["mobile"]["house_price_gap"], S["baseline"]["house_price_gap"])),
-    ("c10a", "Land + labour to City 1: smaller leverage gap than mobility alone",
-     lambda S: _gt(S["mobile"]["lev_gap"], S["mobile_land1"]["lev_gap"])),
-    ("c10b", "Land + labour to City 1: smaller house-price gap than mobility alone",
-     lambda S: _gt(S["mobile"]["house_price_gap"], S["mobile_land1"]["house_price_gap"])),
-    ("c10c", "Land + labour to City 1: smaller per-capita income gap than mobility alone",
-     lambda S: _gt(S["mobile"]["income_gap"], S["mobile_land1"]["income_gap"])),
-    ("c11", "Land + labour to City 1: highest aggregate output of all policies",
-     lambda S: np.all(np.stack([_gt(S["mobile_land1"]["X"], S[e]["X"]) for e in POLICIES if e != "mobile_land1"]), axis=0)),
-    ("c12", "Land + labour to City 1 beats 'immobile, land to City 2' on the leverage gap",
-     lambda S: _gt(S["immobile_land2"]["lev_gap"], S["mobile_land1"]["lev_gap"])),
-    ("c13", "Land + labour to City 1 beats 'immobile, land to City 2' on the house-price gap",
-     lambda S: _gt(S["immobile_land2"]["house_price_gap"], S["mobile_land1"]["house_price_gap"])),
-    ("c14", "Land + labour to City 1: some leverage differentiation persists versus the immobile baseline",
-     lambda S: _gt(S["mobile_land1"]["lev_gap"], S["baseline"]["lev_gap"])),
-    ("c15", "Land + labour to City 1 restrains the total-output gap (p1Y1/p2Y2 not above baseline)",
-     lambda S: ~_gt(S["mobile_land1"]["output_gap"], S["baseline"]["output_gap"])),
-    ("c16", "Land + labour to City 1: City 2's relative wage is higher at low sigma (0.5) than at high sigma (12)",
-     lambda S: _gt(S["sigma_low"]["rel_wage2"], S["sigma_high"]["rel_wage2"])),
-    ("c17", "Land + labour to City 1: high sigma (12) raises City 2's relative leverage versus low sigma (0.5)",
-     lambda S: _gt(S["sigma_high"]["rel_lev2"], S["sigma_low"]["rel_lev2"])),
-    ("c18", "Land + labour to City 1 at low sigma (0.5) brings the leverage gap below the immobile baseline (spec §13 note)",
-     lambda S: _gt(S["baseline"]["lev_gap"], S["sigma_low"]["lev_gap"])),
+    (
+        "c01",
+        "City 2 relies more on land finance than City 1 (steady state: LR/(tax+LR))",
+        lambda S: _gt(S["baseline"]["land_dep2"], S["baseline"]["land_dep1"]),
+    ),
+    (
+        "c02",
+        "City 2 has higher debt pressure: leverage B/pY and debt ratio B/(tax+LR) above City 1's",
+        lambda S: (
+            _gt(S["baseline"]["lev2"], S["baseline"]["lev1"])
+            & _gt(S["baseline"]["debt_ratio2"], S["baseline"]["debt_ratio1"])
+        ),
+    ),
+    (
+        "c03",
+        "City 2 depends more on infrastructure investment ((I^p+I^s)/pY above City 1's)",
+        lambda S: _gt(S["baseline"]["infra_dep2"], S["baseline"]["infra_dep1"]),
+    ),
+    (
+        "c04",
+        "Labour immobile, land to City 2: total-output gap and per-capita income gap narrow",
+        lambda S: (
+            _gt(S["baseline"]["output_gap"], S["immobile_land2"]["output_gap"])
+            & _gt(S["baseline"]["income_gap"], S["immobile_land2"]["income_gap"])
+        ),
+    ),
+    (
+        "c05",
+        "Labour immobile, land to City 2: leverage gap and house-price gap widen",
+        lambda S: (
+            _gt(S["immobile_land2"]["lev_gap"], S["baseline"]["lev_gap"])
+            & _gt(S["immobile_land2"]["house_price_gap"], S["baseline"]["house_price_gap"])
+        ),
+    ),
+    (
+        "c06",
+        "Labour immobile, land to City 2: aggregate output X falls",
+        lambda S: _gt(S["baseline"]["X"], S["immobile_land2"]["X"]),
+    ),
+    (
+        "c07",
+        "Land to City 1 (immobile): aggregate output rises and the income gap widens",
+        lambda S: (
+            _gt(S["immobile_land1"]["X"], S["baseline"]["X"])
+            & _gt(S["immobile_land1"]["income_gap"], S["baseline"]["income_gap"])
+        ),
+    ),
+    (
+        "c08",
+        "Free labour mobility: smaller per-capita income gap and more aggregate output",
+        lambda S: (
+            _gt(S["baseline"]["income_gap"], S["mobile"]["income_gap"]) & _gt(S["mobile"]["X"], S["baseline"]["X"])
+        ),
+    ),
+    (
+        "c09",
+        "Free labour mobility: larger leverage gap and house-price gap",
+        lambda S: (
+            _gt(S["mobile"]["lev_gap"], S["baseline"]["lev_gap"])
+            & _gt(S["mobile"]["house_price_gap"], S["baseline"]["house_price_gap"])
+        ),
+    ),
+    (
+        "c10a",
+        "Land + labour to City 1: smaller leverage gap than mobility alone",
+        lambda S: _gt(S["mobile"]["lev_gap"], S["mobile_land1"]["lev_gap"]),
+    ),
+    (
+        "c10b",
+        "Land + labour to City 1: smaller house-price gap than mobility alone",
+        lambda S: _gt(S["mobile"]["house_price_gap"], S["mobile_land1"]["house_price_gap"]),
+    ),
+    (
+        "c10c",
+        "Land + labour to City 1: smaller per-capita income gap than mobility alone",
+        lambda S: _gt(S["mobile"]["income_gap"], S["mobile_land1"]["income_gap"]),
+    ),
+    (
+        "c11",
+        "Land + labour to City 1: highest aggregate output of all policies",
+        lambda S: np.all(
+            np.stack([_gt(S["mobile_land1"]["X"], S[e]["X"]) for e in POLICIES if e != "mobile_land1"]), axis=0
+        ),
+    ),
+    (
+        "c12",
+        "Land + labour to City 1 beats 'immobile, land to City 2' on the leverage gap",
+        lambda S: _gt(S["immobile_land2"]["lev_gap"], S["mobile_land1"]["lev_gap"]),
+    ),
+    (
+        "c13",
+        "Land + labour to City 1 beats 'immobile, land to City 2' on the house-price gap",
+        lambda S: _gt(S["immobile_land2"]["house_price_gap"], S["mobile_land1"]["house_price_gap"]),
+    ),
+    (
+        "c14",
+        "Land + labour to City 1: some leverage differentiation persists versus the immobile baseline",
+        lambda S: _gt(S["mobile_land1"]["lev_gap"], S["baseline"]["lev_gap"]),
+    ),
+    (
+        "c15",
+        "Land + labour to City 1 restrains the total-output gap (p1Y1/p2Y2 not above baseline)",
+        lambda S: ~_gt(S["mobile_land1"]["output_gap"], S["baseline"]["output_gap"]),
+    ),
+    (
+        "c16",
+        "Land + labour to City 1: City 2's relative wage is higher at low sigma (0.5) than at high sigma (12)",
+        lambda S: _gt(S["sigma_low"]["rel_wage2"], S["sigma_high"]["rel_wage2"]),
+    ),
+    (
+        "c17",
+        "Land + labour to City 1: high sigma (12) raises City 2's relative leverage versus low sigma (0.5)",
+        lambda S: _gt(S["sigma_high"]["rel_lev2"], S["sigma_low"]["rel_lev2"]),
+    ),
+    (
+        "c18",
+        "Land + labour to City 1 at low sigma (0.5) brings the leverage gap below the immobile baseline (spec §13 note)",
+        lambda S: _gt(S["baseline"]["lev_gap"], S["sigma_low"]["lev_gap"]),
+    ),
 ]
 
 TAX_CLAIMS: list[tuple[str, str, Callable[[dict, dict], Any]]] = [
-    (f"t_{k}", f"Ignoring tax differences over-states the policy's effect on {k.replace('_', ' ')}",
-     (lambda k: lambda E, D: np.abs(E[k]) > np.abs(D[k]) + EPS)(k))
+    (
+        f"t_{k}",
+        f"Ignoring tax differences over-states the policy's effect on {k.replace('_', ' ')}",
+        (lambda k: lambda E, D: np.abs(E[k]) > np.abs(D[k]) + EPS)(k),
+    )
     for k in ("output_gap", "wage_gap", "real_wage_gap", "house_price_gap", "land_mpl_gap", "consumption")
 ] + [
-    (f"t_{k}", f"Ignoring tax differences under-states the policy's effect on {k.replace('_', ' ')}",
-     (lambda k: lambda E, D: np.abs(E[k]) + EPS < np.abs(D[k]))(k))
+    (
+        f"t_{k}",
+        f"Ignoring tax differences under-states the policy's effect on {k.replace('_', ' ')}",
+        (lambda k: lambda E, D: np.abs(E[k]) + EPS < np.abs(D[k]))(k),
+    )
     for k in ("leverage_gap", "total_output")
 ]
 
 TRANSITION_CLAIMS = [
-    ("tr1", "Quota inflow to City 2 (immobile): City 2's land-finance dependence exceeds City 1's during the inflow years"),
+    (
+        "tr1",
+        "Quota inflow to City 2 (immobile): City 2's land-finance dependence exceeds City 1's during the inflow years",
+    ),
     ("tr2", "Quota inflow to City 2: the leverage gap overshoots its new steady state during the inflow"),
     ("tr3", "Mobility opens (land to City 1): the receiving city's leverage first jumps above its old steady state"),
 ]
@@ -306,7 +431,7 @@ def transition_claims(path_in: dict, ss_in_new: dict, path_mob: dict, ss_old: di
     gap = np.asarray(path_in["lev_gap"])
     return {
         "tr1": np.mean(ld2 - ld1, axis=-1) > EPS,
-        "tr2": np.max(gap[..., :ramp + 5], axis=-1) > np.asarray(ss_in_new["lev_gap"]) + EPS,
+        "tr2": np.max(gap[..., : ramp + 5], axis=-1) > np.asarray(ss_in_new["lev_gap"]) + EPS,
         "tr3": np.asarray(path_mob["lev1"])[..., 0] > np.asarray(ss_old["lev1"]) + EPS,
     }
 
@@ -316,10 +441,20 @@ def transition_claims(path_in: dict, ss_in_new: dict, path_mob: dict, ss_old: di
 # ---------------------------------------------------------------------------------------------
 
 DRAW_RANGES = {
-    "gamma": (0.04, 0.12), "sigma": (1.5, 6.0), "kappa": (1.0, 3.0), "theta_L": (0.02, 0.08),
-    "theta_K": (0.15, 0.35), "beta_g": (0.86, 0.93), "psi_s": (0.25, 0.75), "delta_g": (0.03, 0.07),
-    "lam": (0.6, 0.8), "a_l": (0.07, 0.13), "housing_share": (0.10, 0.16),
-    "target_gdp_pc_ratio": (1.5, 2.1), "target_pubcap_gdp": (0.9, 1.5), "target_servicing_share": (0.3, 0.5),
+    "gamma": (0.04, 0.12),
+    "sigma": (1.5, 6.0),
+    "kappa": (1.0, 3.0),
+    "theta_L": (0.02, 0.08),
+    "theta_K": (0.15, 0.35),
+    "beta_g": (0.86, 0.93),
+    "psi_s": (0.25, 0.75),
+    "delta_g": (0.03, 0.07),
+    "lam": (0.6, 0.8),
+    "a_l": (0.07, 0.13),
+    "housing_share": (0.10, 0.16),
+    "target_gdp_pc_ratio": (1.5, 2.1),
+    "target_pubcap_gdp": (0.9, 1.5),
+    "target_servicing_share": (0.3, 0.5),
     "delta": (0.03, 0.08),
 }
 
@@ -331,15 +466,27 @@ def draw_parameters(p: ld.Params, n: int, seed: int = 2024):
     d = {k: rng.uniform(lo, hi, n) for k, (lo, hi) in DRAW_RANGES.items()}
     pb = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(jnp.asarray(x, jnp.float64), (n,) + jnp.shape(x)), p)
     hs = d["housing_share"]
-    pb = pb.replace(**{k: jnp.asarray(d[k]) for k in ("gamma", "sigma", "kappa", "theta_L", "theta_K", "beta_g",
-                                                      "psi_s", "delta_g", "lam", "a_l")},
-                    chi=jnp.asarray(hs / (1.0 - hs)))
+    pb = pb.replace(
+        **{
+            k: jnp.asarray(d[k])
+            for k in ("gamma", "sigma", "kappa", "theta_L", "theta_K", "beta_g", "psi_s", "delta_g", "lam", "a_l")
+        },
+        chi=jnp.asarray(hs / (1.0 - hs)),
+    )
     targets = jnp.asarray(np.stack([d["target_gdp_pc_ratio"], d["target_pubcap_gdp"], d["target_servicing_share"]], 1))
     return pb, targets, jnp.asarray(d["delta"]), pd.DataFrame(d)
 
 
-def robustness(p: ld.Params, n: int = 40, seed: int = 2024, sigma_low: float = 0.5, sigma_high: float = 12.0,
-               transitions: bool = True, T: int = 150, ramp: int = 10) -> dict:
+def robustness(
+    p: ld.Params,
+    n: int = 40,
+    seed: int = 2024,
+    sigma_low: float = 0.5,
+    sigma_high: float = 12.0,
+    transitions: bool = True,
+    T: int = 150,
+    ramp: int = 10,
+) -> dict:
     """Recalibrate ``n`` random draws and evaluate every claim on each (batched solves)."""
     pb, targets, deltas, draws = draw_parameters(p.replace(mobility="immobile", attraction="exogenous"), n, seed)
     pcb, yb, cal_ok = calibrate_batch(pb, targets)
@@ -395,8 +542,13 @@ def _loop_transition_claims(pcb, yb, deltas, T: int, ramp: int):
     return results, oks
 
 
-def claims_frame(base_claims: dict, rob: dict | None, tax_base: dict | None = None, tax_rob: tuple | None = None,
-                 trans_base: dict | None = None) -> pd.DataFrame:
+def claims_frame(
+    base_claims: dict,
+    rob: dict | None,
+    tax_base: dict | None = None,
+    tax_rob: tuple | None = None,
+    trans_base: dict | None = None,
+) -> pd.DataFrame:
     """claims.csv: claim, holds_baseline, draws_held, draws_total (draws where every solve converged)."""
     rows = []
     for cid, text, _ in CLAIMS:
@@ -404,23 +556,44 @@ def claims_frame(base_claims: dict, rob: dict | None, tax_base: dict | None = No
         if rob is not None:
             ok = rob["ok"]
             held, total = int(np.sum(rob["claims"][cid] & ok)), int(np.sum(ok))
-        rows.append({"id": cid, "claim": text, "holds_baseline": bool(base_claims[cid]), "draws_held": held,
-                     "draws_total": total})
+        rows.append(
+            {
+                "id": cid,
+                "claim": text,
+                "holds_baseline": bool(base_claims[cid]),
+                "draws_held": held,
+                "draws_total": total,
+            }
+        )
     for cid, text in TRANSITION_CLAIMS:
         held = total = 0
         if rob is not None and "transition_claims" in rob:
             ok = rob["transition_ok"]
             held, total = int(np.sum(rob["transition_claims"][cid] & ok)), int(np.sum(ok))
-        rows.append({"id": cid, "claim": text, "holds_baseline": bool(trans_base[cid]) if trans_base else None,
-                     "draws_held": held, "draws_total": total})
+        rows.append(
+            {
+                "id": cid,
+                "claim": text,
+                "holds_baseline": bool(trans_base[cid]) if trans_base else None,
+                "draws_held": held,
+                "draws_total": total,
+            }
+        )
     if tax_base is not None:
         for cid, text, f in TAX_CLAIMS:
             held = total = 0
             if tax_rob is not None:
                 E, D, ok = tax_rob
                 held, total = int(np.sum(np.asarray(f(E, D)) & ok)), int(np.sum(ok))
-            rows.append({"id": cid, "claim": text, "holds_baseline": bool(f(*tax_base)), "draws_held": held,
-                         "draws_total": total})
+            rows.append(
+                {
+                    "id": cid,
+                    "claim": text,
+                    "holds_baseline": bool(f(*tax_base)),
+                    "draws_held": held,
+                    "draws_total": total,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landjax._pytree import params_dataclass, static_field
-from landjax.engine import BlockTridiagonal, solve
+from landjax.engine import BlockTridiagonal
 from landjax.models import land_debt as ld
 
 N_PER_PERIOD = 11
@@ -51,8 +51,16 @@ def ss_to_period(y_ss, p: ld.Params):
     """Steady state (spec §8 unknowns) -> one period vector of the transition layout."""
     q = ld.ss_blocks(y_ss, p)
     N1 = q["N"][0]
-    return jnp.concatenate([jnp.log(q["Y"]), jnp.log(q["Kp"]), jnp.log(q["Gc"]), jnp.log(q["qf"]),
-                            jnp.log(q["Ph"]), jnp.reshape(jnp.log(N1 / (1.0 - N1)), (1,))])
+    return jnp.concatenate(
+        [
+            jnp.log(q["Y"]),
+            jnp.log(q["Kp"]),
+            jnp.log(q["Gc"]),
+            jnp.log(q["qf"]),
+            jnp.log(q["Ph"]),
+            jnp.reshape(jnp.log(N1 / (1.0 - N1)), (1,)),
+        ]
+    )
 
 
 def land_path(a: TransitionArgs):
@@ -95,14 +103,43 @@ def _blocks(y, a: TransitionArgs) -> dict:
     R = hs * w * N / ((1.0 - lam) * L_cur)
     V_cur = qf * lam * L_cur + Ph * (1.0 - lam) * L_cur
     V_next = qf_next * lam * L_next + Ph_next * (1.0 - lam) * L_next
-    B = p.theta_L * V_next + p.theta_K * (Kp_next + kb * L_next)            # binding collateral, spec §6
+    B = p.theta_L * V_next + p.theta_K * (Kp_next + kb * L_next)  # binding collateral, spec §6
     B_prev = jnp.where(first, a.B_old[None, :], p.theta_L * V_cur + p.theta_K * (Kp + kb * L_cur))
     LR = (qf * lam + Ph * (1.0 - lam)) * (p.delta_L * L_prev + (L_cur - L_prev)) - p.s * rk * K  # spec §5
     Ip = Kp_next - (1.0 - p.delta_g) * Kp
     Is = kb * (L_next - (1.0 - p.delta_g) * L_cur)
-    return dict(lnX=lnX, lnp=lnp, lnY=lnY, pY=pY, pY_next=pY_next, Kp=Kp, Kp_next=Kp_next, Gc=Gc, Gc_next=Gc_next,
-                qf=qf, qf_next=qf_next, Ph=Ph, Ph_next=Ph_next, N=N, N1_next=N1_next, K=K, Ke=Ke, Ke_next=Ke_next,
-                rho_f=rho_f, w=w, R=R, V=V_cur, B=B, B_prev=B_prev, LR=LR, Ip=Ip, Is=Is, L=L_cur, r=r, rk=rk)
+    return dict(
+        lnX=lnX,
+        lnp=lnp,
+        lnY=lnY,
+        pY=pY,
+        pY_next=pY_next,
+        Kp=Kp,
+        Kp_next=Kp_next,
+        Gc=Gc,
+        Gc_next=Gc_next,
+        qf=qf,
+        qf_next=qf_next,
+        Ph=Ph,
+        Ph_next=Ph_next,
+        N=N,
+        N1_next=N1_next,
+        K=K,
+        Ke=Ke,
+        Ke_next=Ke_next,
+        rho_f=rho_f,
+        w=w,
+        R=R,
+        V=V_cur,
+        B=B,
+        B_prev=B_prev,
+        LR=LR,
+        Ip=Ip,
+        Is=Is,
+        L=L_cur,
+        r=r,
+        rk=rk,
+    )
 
 
 def transition_residual(y, a: TransitionArgs):
@@ -112,10 +149,16 @@ def transition_residual(y, a: TransitionArgs):
     q = _blocks(y, a)
     ak = ld.a_k(p)
     r = q["r"]
-    res_prod = q["lnY"] - (jnp.log(p.A) + p.gamma * jnp.log(q["Ke"]) + ak * jnp.log(q["K"])
-                           + p.a_n * jnp.log(q["N"]) + p.a_l * jnp.log(p.lam * q["L"]))
-    res_budget = (q["Gc"] + q["Ip"] + q["Is"] + (1.0 + r) * q["B_prev"] + p.g_bar * p.N_bar
-                  - p.tau * q["pY"] - q["LR"] - q["B"]) / q["pY"]
+    res_prod = q["lnY"] - (
+        jnp.log(p.A)
+        + p.gamma * jnp.log(q["Ke"])
+        + ak * jnp.log(q["K"])
+        + p.a_n * jnp.log(q["N"])
+        + p.a_l * jnp.log(p.lam * q["L"])
+    )
+    res_budget = (
+        q["Gc"] + q["Ip"] + q["Is"] + (1.0 + r) * q["B_prev"] + p.g_bar * p.N_bar - p.tau * q["pY"] - q["LR"] - q["B"]
+    ) / q["pY"]
     Lam, Lam_next = (1.0 - p.xi) / q["Gc"], (1.0 - p.xi) / q["Gc_next"]
     eta = Lam - p.beta_g * (1.0 + r) * Lam_next
     v = ld.land_value_multiple(p)
@@ -123,7 +166,8 @@ def transition_residual(y, a: TransitionArgs):
     phi = ld.fiscal_yield(p, p.s)
     mpk = gt * q["pY_next"] / q["Ke_next"]
     rhs = eta * (p.theta_K + p.theta_L * v * mpk) + p.beta_g * (
-        p.xi * gt / q["Ke_next"] + Lam_next * (phi * mpk + 1.0 - p.delta_g))
+        p.xi * gt / q["Ke_next"] + Lam_next * (phi * mpk + 1.0 - p.delta_g)
+    )
     res_foc = rhs / Lam - 1.0
     disc = p.beta * (1.0 - p.delta_L)
     res_q = jnp.log(q["qf"]) - jnp.log(q["rho_f"] + disc * q["qf_next"])
@@ -147,16 +191,24 @@ def path_statistics(y, a: TransitionArgs) -> dict:
     own = p.tau * q["pY"] + q["LR"]
     return {
         "t": jnp.arange(a.T),
-        "lev1": lev[:, 0], "lev2": lev[:, 1], "lev_gap": lev[:, 1] - lev[:, 0],
-        "Ph1": q["Ph"][:, 0], "Ph2": q["Ph"][:, 1], "house_price_gap": q["Ph"][:, 0] / q["Ph"][:, 1],
-        "X": jnp.exp(q["lnX"]), "pY1": q["pY"][:, 0], "pY2": q["pY"][:, 1],
+        "lev1": lev[:, 0],
+        "lev2": lev[:, 1],
+        "lev_gap": lev[:, 1] - lev[:, 0],
+        "Ph1": q["Ph"][:, 0],
+        "Ph2": q["Ph"][:, 1],
+        "house_price_gap": q["Ph"][:, 0] / q["Ph"][:, 1],
+        "X": jnp.exp(q["lnX"]),
+        "pY1": q["pY"][:, 0],
+        "pY2": q["pY"][:, 1],
         "output_gap": q["pY"][:, 0] / q["pY"][:, 1],
         "income_gap": (q["pY"][:, 0] / q["N"][:, 0]) / (q["pY"][:, 1] / q["N"][:, 1]),
         "N1": q["N"][:, 0],
-        "land_dep1": q["LR"][:, 0] / own[:, 0], "land_dep2": q["LR"][:, 1] / own[:, 1],
+        "land_dep1": q["LR"][:, 0] / own[:, 0],
+        "land_dep2": q["LR"][:, 1] / own[:, 1],
         "eta_over_lambda1": 1.0 - p.beta_g * (1.0 + q["r"]) * q["Gc"][:, 0] / q["Gc_next"][:, 0],
         "eta_over_lambda2": 1.0 - p.beta_g * (1.0 + q["r"]) * q["Gc"][:, 1] / q["Gc_next"][:, 1],
-        "L1": q["L"][:, 0], "L2": q["L"][:, 1],
+        "L1": q["L"][:, 0],
+        "L2": q["L"][:, 1],
     }
 
 
@@ -166,8 +218,16 @@ path_statistics_jit = jax.jit(path_statistics)
 def make_args(p_old: ld.Params, y_old, p_new: ld.Params, y_new, *, T: int = 150, ramp: int = 10) -> TransitionArgs:
     """Boundary conditions from the old and new steady states (spec §9)."""
     qo = ld.ss_blocks(y_old, p_old)
-    return TransitionArgs(p=p_new, x_old=ss_to_period(y_old, p_old), x_new=ss_to_period(y_new, p_new),
-                          B_old=qo["B"], K_old=qo["K"], L_old=p_old.L, T=int(T), ramp=int(ramp))
+    return TransitionArgs(
+        p=p_new,
+        x_old=ss_to_period(y_old, p_old),
+        x_new=ss_to_period(y_new, p_new),
+        B_old=qo["B"],
+        K_old=qo["K"],
+        L_old=p_old.L,
+        T=int(T),
+        ramp=int(ramp),
+    )
 
 
 def initial_path(a: TransitionArgs, decay: float = 0.85):
@@ -185,21 +245,43 @@ def linear_solver_for(name: str):
     raise ValueError(f"linear_solver must be 'block' or 'dense', got {name!r}")
 
 
-def solve_transition(a: TransitionArgs, y0=None, *, linear_solver: str = "block", throw: bool = True,
-                     ftol: float = 1e-10, max_steps: int = 40):
+def solve_transition(
+    a: TransitionArgs,
+    y0=None,
+    *,
+    linear_solver: str = "block",
+    throw: bool = True,
+    ftol: float = 1e-10,
+    max_steps: int = 40,
+):
     """Solve the stacked system by Newton (engine, native backend) with implicit differentiation.
 
     ``linear_solver='block'`` (default) uses :class:`landjax.engine.BlockTridiagonal`; ``'dense'``
     materialises the full ``(11 T)^2`` Jacobian (acceptable for T <= 200, used for comparison)."""
     y0 = initial_path(a) if y0 is None else y0
-    opts = dict(method="newton", backend="native", linear_solver=linear_solver_for(linear_solver), tol=1e-14,
-                ftol=ftol, max_steps=max_steps)
+    opts = dict(
+        method="newton",
+        backend="native",
+        linear_solver=linear_solver_for(linear_solver),
+        tol=1e-14,
+        ftol=ftol,
+        max_steps=max_steps,
+    )
     sol = ld._jitted_solve(transition_residual, tuple(sorted(opts.items())))(y0, a)
     return ld._maybe_raise(sol, throw, f"land_debt transition (T={a.T})")
 
 
-def run_transition(p_old: ld.Params, p_new: ld.Params, *, T: int = 150, ramp: int = 10, y_old=None, y_new=None,
-                   linear_solver: str = "block", throw: bool = True):
+def run_transition(
+    p_old: ld.Params,
+    p_new: ld.Params,
+    *,
+    T: int = 150,
+    ramp: int = 10,
+    y_old=None,
+    y_new=None,
+    linear_solver: str = "block",
+    throw: bool = True,
+):
     """Old steady state -> new steady state -> transition. Returns ``(solution, args, y_old, y_new)``.
 
     Differentiable end to end (each solve carries implicit differentiation)."""
@@ -213,8 +295,16 @@ def run_transition(p_old: ld.Params, p_new: ld.Params, *, T: int = 150, ramp: in
     return sol, a, y_old, y_new
 
 
-def statistic_after(stat: str, years: int, p_old: ld.Params, p_new: ld.Params, *, T: int = 150, ramp: int = 10,
-                    linear_solver: str = "block"):
+def statistic_after(
+    stat: str,
+    years: int,
+    p_old: ld.Params,
+    p_new: ld.Params,
+    *,
+    T: int = 150,
+    ramp: int = 10,
+    linear_solver: str = "block",
+):
     """A path statistic in year ``years`` (e.g. the leverage gap after 10 years); pure JAX, so it is
     differentiable in every array leaf of ``p_old``/``p_new`` through three implicit solves."""
     sol, a, _, _ = run_transition(p_old, p_new, T=T, ramp=ramp, linear_solver=linear_solver, throw=False)
@@ -228,9 +318,24 @@ def scipy_root_transition(a: TransitionArgs, y0=None, method: str = "hybr"):
     f = jax.jit(lambda y: transition_residual(y, a))
     jac = jax.jit(jax.jacfwd(lambda y: transition_residual(y, a)))
     y0 = np.asarray(initial_path(a) if y0 is None else y0)
-    return root(lambda y: np.asarray(f(jnp.asarray(y))), y0, jac=lambda y: np.asarray(jac(jnp.asarray(y))),
-                method=method, tol=1e-12)
+    return root(
+        lambda y: np.asarray(f(jnp.asarray(y))),
+        y0,
+        jac=lambda y: np.asarray(jac(jnp.asarray(y))),
+        method=method,
+        tol=1e-12,
+    )
 
 
-__all__ = ["TransitionArgs", "transition_residual", "path_statistics", "make_args", "solve_transition",
-           "run_transition", "statistic_after", "ss_to_period", "scipy_root_transition", "N_PER_PERIOD"]
+__all__ = [
+    "TransitionArgs",
+    "transition_residual",
+    "path_statistics",
+    "make_args",
+    "solve_transition",
+    "run_transition",
+    "statistic_after",
+    "ss_to_period",
+    "scipy_root_transition",
+    "N_PER_PERIOD",
+]

@@ -62,8 +62,21 @@ from landjax.cli import parse_pairs
 from landjax.errors import ConvergenceError, InputError
 
 __all__ = [
-    "Params", "Baseline", "Shock", "Equilibrium", "build_baseline", "zero_shock", "solve", "statistics",
-    "diagnostics", "city_table", "tfp_root", "hat_map", "migration_shares", "cli_solve", "STATISTICS",
+    "Params",
+    "Baseline",
+    "Shock",
+    "Equilibrium",
+    "build_baseline",
+    "zero_shock",
+    "solve",
+    "statistics",
+    "diagnostics",
+    "city_table",
+    "tfp_root",
+    "hat_map",
+    "migration_shares",
+    "cli_solve",
+    "STATISTICS",
     "TENURE_FACTOR",
 ]
 
@@ -190,8 +203,14 @@ class Equilibrium:
 REGION_CODES = {"east": 0, "central": 1, "west": 2, "northeast": 3}
 
 
-def build_baseline(dataset: Any = None, params: Params = Params(), *, labour_split: str = "data",
-                   tenure: bool = False, land_rate: float = 0.05) -> Baseline:
+def build_baseline(
+    dataset: Any = None,
+    params: Params = Params(),
+    *,
+    labour_split: str = "data",
+    tenure: bool = False,
+    land_rate: float = 0.05,
+) -> Baseline:
     """Baseline levels from a dataset (spec section 1.1; eqs. (1)-(17)).
 
     **Arguments:**
@@ -237,9 +256,31 @@ def build_baseline(dataset: Any = None, params: Params = Params(), *, labour_spl
     W = V * jnp.diag(m) ** (-1.0 / ka)
     provs = {p: i for i, p in enumerate(dict.fromkeys(c["province"].astype(str)))}
     return Baseline(
-        L0=L0, m=m, L=L, LY=LY, LH=LH, w=w, Y=Y, RY=RY, RH=RH, Ph=Ph, GY=GY, GH=GH, G=G, tauY=tauY,
-        tauH=tauH, A=A, Abar=Abar, V=V, W=W, lam=L0 / jnp.sum(L0), PhH=et * w * L,
-        buy_price=f64("buy_price"), sell_price=jnp.asarray(float(ds.meta["sell_price"])), P_ry=P_ry, P_rh=P_rh,
+        L0=L0,
+        m=m,
+        L=L,
+        LY=LY,
+        LH=LH,
+        w=w,
+        Y=Y,
+        RY=RY,
+        RH=RH,
+        Ph=Ph,
+        GY=GY,
+        GH=GH,
+        G=G,
+        tauY=tauY,
+        tauH=tauH,
+        A=A,
+        Abar=Abar,
+        V=V,
+        W=W,
+        lam=L0 / jnp.sum(L0),
+        PhH=et * w * L,
+        buy_price=f64("buy_price"),
+        sell_price=jnp.asarray(float(ds.meta["sell_price"])),
+        P_ry=P_ry,
+        P_rh=P_rh,
         pilot=jnp.asarray(c["pilot"].to_numpy(dtype=bool)),
         province=jnp.asarray(np.array([provs[p] for p in c["province"].astype(str)], dtype=np.int32)),
         region=jnp.asarray(np.array([REGION_CODES[r] for r in c["region"]], dtype=np.int32)),
@@ -350,7 +391,7 @@ def hat_map(x, args):
 
 
 def _equilibrium(x, sol, baseline, shock, params, Mt) -> Equilibrium:
-    al, et, ka, si, rh = params.alpha, params.eta, params.kappa, params.sigma, params.rho
+    _al, _et, ka, si, rh = params.alpha, params.eta, params.kappa, params.sigma, params.rho
     b = _block(x, baseline, shock, params, Mt)
     Lh, Yh, wh = b["Lh"], b["Yh"], b["wh"]
     Vh = jnp.exp(b["logV"])
@@ -359,10 +400,24 @@ def _equilibrium(x, sol, baseline, shock, params, Mt) -> Equilibrium:
     H_hat = Lh**si * shock.RH_hat ** (1.0 - si)
     feas = jnp.all(b["feas"])
     return Equilibrium(
-        L_hat=Lh, Y_hat=Yh, w_hat=wh, V_hat=Vh, W_hat=D ** (1.0 / ka), Ph_hat=Ph_hat, H_hat=H_hat,
-        G_hat=b["Gh"], A_hat=b["Gh"] ** rh, Pry_hat=Yh / shock.RY_hat, Prh_hat=wh * Lh / shock.RH_hat, D=D,
-        feasible_city=b["feas"], feasible=feas, converged=sol.converged, residual_norm=sol.residual_norm,
-        steps=sol.steps, code=sol.code,
+        L_hat=Lh,
+        Y_hat=Yh,
+        w_hat=wh,
+        V_hat=Vh,
+        W_hat=D ** (1.0 / ka),
+        Ph_hat=Ph_hat,
+        H_hat=H_hat,
+        G_hat=b["Gh"],
+        A_hat=b["Gh"] ** rh,
+        Pry_hat=Yh / shock.RY_hat,
+        Prh_hat=wh * Lh / shock.RH_hat,
+        D=D,
+        feasible_city=b["feas"],
+        feasible=feas,
+        converged=sol.converged,
+        residual_norm=sol.residual_norm,
+        steps=sol.steps,
+        code=sol.code,
     )
 
 
@@ -375,10 +430,14 @@ def _check_shock(baseline: Baseline, shock: Shock) -> None:
         if not isinstance(v, jax.core.Tracer):
             a = np.asarray(v)
             if not np.all(np.isfinite(a)):
-                raise InputError(f"Shock.{name}: contains NaN or inf (first at index {int(np.argmax(~np.isfinite(a)))})")
+                raise InputError(
+                    f"Shock.{name}: contains NaN or inf (first at index {int(np.argmax(~np.isfinite(a)))})"
+                )
             if name != "f" and np.any(a <= 0):
-                raise InputError(f"Shock.{name}: land hats must be positive (a city cannot sell all its land); "
-                                 f"first bad city index {int(np.argmax(a <= 0))}")
+                raise InputError(
+                    f"Shock.{name}: land hats must be positive (a city cannot sell all its land); "
+                    f"first bad city index {int(np.argmax(a <= 0))}"
+                )
 
 
 def _solve_impl(baseline, shock, params, damping, tol, ftol, max_steps, method, tangent, backend):
@@ -386,8 +445,19 @@ def _solve_impl(baseline, shock, params, damping, tol, ftol, max_steps, method, 
 
     Mt = _migration_weights(baseline, shock, params.kappa)
     x0 = jnp.zeros_like(baseline.L0)
-    sol = fixed_point(hat_map, x0, (baseline, shock, params, Mt), method=method, damping=damping, tol=tol, ftol=ftol,
-                      max_steps=max_steps, tangent=tangent, backend=backend, throw=False)
+    sol = fixed_point(
+        hat_map,
+        x0,
+        (baseline, shock, params, Mt),
+        method=method,
+        damping=damping,
+        tol=tol,
+        ftol=ftol,
+        max_steps=max_steps,
+        tangent=tangent,
+        backend=backend,
+        throw=False,
+    )
     return _equilibrium(sol.value, sol, baseline, shock, params, Mt)
 
 
@@ -395,9 +465,20 @@ def _solve_impl(baseline, shock, params, damping, tol, ftol, max_steps, method, 
 _solve_jit = jax.jit(_solve_impl, static_argnums=(3, 4, 5, 6, 7, 8, 9))
 
 
-def solve(baseline: Baseline, shock: Shock, params: Params = Params(), *, throw: bool = True, damping: float = 0.7,
-          tol: float = 1e-13, ftol: float = 1e-10, max_steps: int = 1000, method: str = "picard",
-          tangent: str = "dense", backend: str | None = None) -> Equilibrium:
+def solve(
+    baseline: Baseline,
+    shock: Shock,
+    params: Params = Params(),
+    *,
+    throw: bool = True,
+    damping: float = 0.7,
+    tol: float = 1e-13,
+    ftol: float = 1e-10,
+    max_steps: int = 1000,
+    method: str = "picard",
+    tangent: str = "dense",
+    backend: str | None = None,
+) -> Equilibrium:
     """Counterfactual equilibrium of the hat system H1-H8 (spec section 2).
 
     Damped Picard iteration on ``x = log L-hat`` (``x <- x + damping (log H6(x) - x)``, spec: 0.7)
@@ -419,9 +500,12 @@ def solve(baseline: Baseline, shock: Shock, params: Params = Params(), *, throw:
         if traced:
             import equinox as eqx
 
-            L_hat = eqx.error_if(eq.L_hat, ~(eq.converged & eq.feasible),
-                                 "quota_trade.solve: no equilibrium (not converged, or a buyer's quota payment exceeds "
-                                 "its feasible land revenue, spec A25); call with throw=False to inspect the flags")
+            L_hat = eqx.error_if(
+                eq.L_hat,
+                ~(eq.converged & eq.feasible),
+                "quota_trade.solve: no equilibrium (not converged, or a buyer's quota payment exceeds "
+                "its feasible land revenue, spec A25); call with throw=False to inspect the flags",
+            )
             eq = Equilibrium(**{**{k: getattr(eq, k) for k in eq.__dataclass_fields__}, "L_hat": L_hat})
         else:
             if not bool(eq.feasible):
@@ -449,8 +533,16 @@ def migration_shares(baseline: Baseline, shock: Shock, eq: Equilibrium, params: 
 # ------------------------------------------------------------------------------------------------
 
 
-def statistics(baseline: Baseline, shock: Shock, eq: Equilibrium, gap: str = "williamson", *, gdp: str = "goods",
-               welfare: str = "levels", welfare_gap: str = "origin") -> dict[str, jax.Array]:
+def statistics(
+    baseline: Baseline,
+    shock: Shock,
+    eq: Equilibrium,
+    gap: str = "williamson",
+    *,
+    gdp: str = "goods",
+    welfare: str = "levels",
+    welfare_gap: str = "origin",
+) -> dict[str, jax.Array]:
     """The four reported statistics in percent (spec S1-S4; Ma & Ni Tables 1-4).
 
     - ``gdp_change`` (S1): 100 (sum Y' / sum Y - 1); ``gdp="real_housing"`` adds housing at base
@@ -529,13 +621,24 @@ def city_table(baseline: Baseline, shock: Shock, eq: Equilibrium, dataset: Any =
     import pandas as pd
 
     b = baseline
-    df = pd.DataFrame({
-        "RY_hat": np.asarray(shock.RY_hat), "RH_hat": np.asarray(shock.RH_hat), "f": np.asarray(shock.f),
-        "tauY": np.asarray(b.tauY), "tauH": np.asarray(b.tauH),
-        "L_hat": np.asarray(eq.L_hat), "Y_hat": np.asarray(eq.Y_hat), "w_hat": np.asarray(eq.w_hat),
-        "V_hat": np.asarray(eq.V_hat), "W_hat": np.asarray(eq.W_hat), "Ph_hat": np.asarray(eq.Ph_hat),
-        "G_hat": np.asarray(eq.G_hat), "A_hat": np.asarray(eq.A_hat), "feasible": np.asarray(eq.feasible_city),
-    })
+    df = pd.DataFrame(
+        {
+            "RY_hat": np.asarray(shock.RY_hat),
+            "RH_hat": np.asarray(shock.RH_hat),
+            "f": np.asarray(shock.f),
+            "tauY": np.asarray(b.tauY),
+            "tauH": np.asarray(b.tauH),
+            "L_hat": np.asarray(eq.L_hat),
+            "Y_hat": np.asarray(eq.Y_hat),
+            "w_hat": np.asarray(eq.w_hat),
+            "V_hat": np.asarray(eq.V_hat),
+            "W_hat": np.asarray(eq.W_hat),
+            "Ph_hat": np.asarray(eq.Ph_hat),
+            "G_hat": np.asarray(eq.G_hat),
+            "A_hat": np.asarray(eq.A_hat),
+            "feasible": np.asarray(eq.feasible_city),
+        }
+    )
     if dataset is not None:
         c = dataset.cities
         df.insert(0, "province", c["province"].to_numpy())
@@ -563,14 +666,19 @@ def cli_solve(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(
         prog="landjax solve quota_trade",
         description="Solve one quota-trade scenario of Ma & Ni. NAME is 'none' or "
-                    "{intra|inter}_{pilot|all}_{area|proportion}_{productive|residential|both}.",
+        "{intra|inter}_{pilot|all}_{area|proportion}_{productive|residential|both}.",
     )
     ap.add_argument("--data", default=None, help="dataset directory or name (default: china_semireal)")
     ap.add_argument("--scenario", default="none")
-    ap.add_argument("--option", action="append", default=[], metavar="K=V",
-                    help="scenario options (share, prices, ts, pilot_pool, migration_cut, cost_factor), parameters "
-                         "(alpha, eta, kappa, sigma, rho, closure), baseline options (labour_split, tenure, land_rate), "
-                         "statistics options (gap, gdp, welfare, welfare_gap) or solver options (damping, tol, max_steps)")
+    ap.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="scenario options (share, prices, ts, pilot_pool, migration_cut, cost_factor), parameters "
+        "(alpha, eta, kappa, sigma, rho, closure), baseline options (labour_split, tenure, land_rate), "
+        "statistics options (gap, gdp, welfare, welfare_gap) or solver options (damping, tol, max_steps)",
+    )
     ap.add_argument("--json", action="store_true", help="print JSON (the only output format)")
     ap.add_argument("--city-out", default=None, help="write city-level hats to this CSV")
     a = ap.parse_args(argv)
@@ -580,8 +688,11 @@ def cli_solve(argv: list[str]) -> int:
         bk = {k: _BASELINE_OPTIONS[k](v) for k, v in opts.items() if k in _BASELINE_OPTIONS}
         sk = {k: _STAT_OPTIONS[k](v) for k, v in opts.items() if k in _STAT_OPTIONS}
         vk = {k: _SOLVER_OPTIONS[k](v) for k, v in opts.items() if k in _SOLVER_OPTIONS}
-        scen_opts = {k: v for k, v in opts.items() if k not in {**_PARAM_OPTIONS, **_BASELINE_OPTIONS, **_STAT_OPTIONS,
-                                                                 **_SOLVER_OPTIONS}}
+        scen_opts = {
+            k: v
+            for k, v in opts.items()
+            if k not in {**_PARAM_OPTIONS, **_BASELINE_OPTIONS, **_STAT_OPTIONS, **_SOLVER_OPTIONS}
+        }
         scenario = Q.Scenario.from_name(a.scenario, **scen_opts)
         ds = load_dataset(a.data)
         params = Params(**pk)
@@ -610,15 +721,25 @@ def cli_solve(argv: list[str]) -> int:
         "feasible": bool(eq.feasible),
         "statistics": {k: py(v) for k, v in st.items()},
         "diagnostics": {k: py(v) for k, v in dg.items()},
-        "options": {"dataset": ds.name, "dataset_description": ds.describe(), "scenario": scenario.describe(),
-                    **{k: getattr(params, k) for k in ("alpha", "eta", "kappa", "sigma", "rho", "closure")},
-                    "labour_split": bk.get("labour_split", "data"), "tenure": bk.get("tenure", False),
-                    "gap": sk.get("gap", "williamson"), "gdp": sk.get("gdp", "goods"),
-                    "welfare": sk.get("welfare", "levels"), "welfare_gap": sk.get("welfare_gap", "origin")},
+        "options": {
+            "dataset": ds.name,
+            "dataset_description": ds.describe(),
+            "scenario": scenario.describe(),
+            **{k: getattr(params, k) for k in ("alpha", "eta", "kappa", "sigma", "rho", "closure")},
+            "labour_split": bk.get("labour_split", "data"),
+            "tenure": bk.get("tenure", False),
+            "gap": sk.get("gap", "williamson"),
+            "gdp": sk.get("gdp", "goods"),
+            "welfare": sk.get("welfare", "levels"),
+            "welfare_gap": sk.get("welfare_gap", "origin"),
+        },
     }
     if not ok:
-        out["message"] = ("no equilibrium: " + ("a buyer has no TFP root (A25)" if not bool(eq.feasible) else
-                          f"not converged, residual {float(eq.residual_norm):.3e} after {int(eq.steps)} steps"))
+        out["message"] = "no equilibrium: " + (
+            "a buyer has no TFP root (A25)"
+            if not bool(eq.feasible)
+            else f"not converged, residual {float(eq.residual_norm):.3e} after {int(eq.steps)} steps"
+        )
     if a.city_out:
         city_table(base, shock, eq, ds).to_csv(a.city_out, index=False)
         out["city_out"] = a.city_out

@@ -93,17 +93,29 @@ PARAM_NAMES = tuple(f.name for f in dataclasses.fields(Params))
 #: option name -> (allowed values, default first; one-line reason). Spec section 9.
 OPTION_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
     "numeraire": (("p_a",), "A1: p_a = 1 (p_a is not among the unknowns); A_a = 1 is a parameter default"),
-    "closure": (("ag", "nonag", "rebate_u"), "A2: 7 equations for 6 unknowns; impose the ag market (22), the non-ag market (23), or rebate the (1-mu) leak to urban natives"),
+    "closure": (
+        ("ag", "nonag", "rebate_u"),
+        "A2: 7 equations for 6 unknowns; impose the ag market (22), the non-ag market (23), or rebate the (1-mu) leak to urban natives",
+    ),
     "rratio": (("net", "gross"), "A3: R_ratio = R_u/((1-tau_n)R_n) (appendix) or R_u/R_n (main text)"),
     "yratio": (("value", "qty"), "A4: Y_ratio = p_n Y_n / (p_a Y_a) or Y_n / Y_a"),
-    "loss": (("sub", "div", "shift"), "A5: migrant capital h - phi, h / phi, or h - phi with the code's hbar a threshold on h - phi"),
+    "loss": (
+        ("sub", "div", "shift"),
+        "A5: migrant capital h - phi, h / phi, or h - phi with the code's hbar a threshold on h - phi",
+    ),
     "Eu": (("post", "pre"), "A6: E_u h averages migrants' capital after (h - phi) or before the loss"),
     "Omega": (("sum", "one"), "A7: total land = sum of Table-1 stocks (0.703) or 1"),
     "lr": (("post", "pre"), "A8: rural utility (6) uses l'_r of (21) or the initial l_r"),
     "rural_inc": (("full", "wage"), "A9: rural income includes farmland rent R_a l'_a (eq. 2) or only the wage"),
     "theta": (("goods", "swap"), "A10: theta = 0.83 is the goods share (text) or the housing share"),
-    "bounds": (("corrected",), "A11: integration-bound typos read as natives h_low..inf, stayers h_low..hbar, migrants hbar..inf"),
-    "left_behind": (("paper",), "A12: a migrant's l_r stays in Omega_r, (1-omega_a) l_a is redistributed, compensation on initial l_a, l_0"),
+    "bounds": (
+        ("corrected",),
+        "A11: integration-bound typos read as natives h_low..inf, stayers h_low..hbar, migrants hbar..inf",
+    ),
+    "left_behind": (
+        ("paper",),
+        "A12: a migrant's l_r stays in Omega_r, (1-omega_a) l_a is redistributed, compensation on initial l_a, l_0",
+    ),
     "welfare": (("sum",), "A13: TU = literal sum of cardinal utilities"),
     "share_target": (("printed", "annual"), "A14: migrant-share target 0.2744 as printed, or 0.02744 per year"),
     "table4": (("both",), "A15: Table 4 optima computed one at a time and jointly"),
@@ -174,8 +186,20 @@ def make_options(**kw: str) -> Options:
     return Options(**kw)
 
 
-_SHARES = ("theta", "epsilon", "beta_a", "beta_n", "omega_a", "omega_0", "sigma_c", "sigma_z", "m", "mu",
-           "phi_r", "alpha")
+_SHARES = (
+    "theta",
+    "epsilon",
+    "beta_a",
+    "beta_n",
+    "omega_a",
+    "omega_0",
+    "sigma_c",
+    "sigma_z",
+    "m",
+    "mu",
+    "phi_r",
+    "alpha",
+)
 _OPEN_SHARES = ("theta", "beta_a", "beta_n", "alpha")  # must be strictly inside (0, 1)
 _LANDS = ("Omega_a", "Omega_r", "Omega_n", "Omega_u", "Omega_0")
 
@@ -284,8 +308,23 @@ def land(s, p: Params, o: Options) -> dict:
     On = p.sigma_c * S + p.sigma_z * Delta  # supply side of (17)
     Ou = (1.0 - p.sigma_c) * S + (1.0 - p.sigma_z) * Delta  # supply side of (18)
     O0 = p.Omega_0 - p.omega_0 * l_0 * p.N_r * s
-    return dict(Omega=Om, S=S, l_a=l_a, l_r=l_r, l_0=l_0, c=c, phi_c=phi_c, Delta=Delta, Oa=Oa, la_p=la_p,
-                Or=Or, lr_p=lr_p, On=On, Ou=Ou, O0=O0)
+    return dict(
+        Omega=Om,
+        S=S,
+        l_a=l_a,
+        l_r=l_r,
+        l_0=l_0,
+        c=c,
+        phi_c=phi_c,
+        Delta=Delta,
+        Oa=Oa,
+        la_p=la_p,
+        Or=Or,
+        lr_p=lr_p,
+        On=On,
+        Ou=Ou,
+        O0=O0,
+    )
 
 
 def _productivity(pop: dict, p: Params, o: Options):
@@ -293,7 +332,7 @@ def _productivity(pop: dict, p: Params, o: Options):
     H_u = p.N_u * pop["Ebar"] + p.N_r * pop["H_m"]
     L_u = p.N_u + p.N_r * pop["s"]
     H_avg = H_u if o.Eu == "post" else p.N_u * pop["Ebar"] + p.N_r * pop["Hplus"]
-    A_n = p.A_bar * (H_avg / L_u) ** p.psi * L_u ** p.gamma
+    A_n = p.A_bar * (H_avg / L_u) ** p.psi * L_u**p.gamma
     return H_u, L_u, A_n
 
 
@@ -311,7 +350,7 @@ def state(x, p: Params, o: Options) -> dict:
     w_a = p.beta_a * P_A * p.A_a * kap_a ** (1.0 - p.beta_a)
     # urban producer, eqs. (3)-(5)
     H_u, L_u, A_n = _productivity(pop, p, o)
-    geps = g_u ** p.epsilon
+    geps = g_u**p.epsilon
     kap_n = ((1.0 - p.beta_n) * p_n * A_n * geps / ((1.0 - p.tau_n) * R_n)) ** (1.0 / p.beta_n)
     w_n = p.beta_n * p_n * A_n * kap_n ** (1.0 - p.beta_n) * geps
     Rz = p.sigma_z * R_n + (1.0 - p.sigma_z) * R_u
@@ -330,16 +369,45 @@ def state(x, p: Params, o: Options) -> dict:
     gov = p.mu * L["S"] * Rc + (1.0 - p.m) * L["Delta"] * Rz - p.tau_n * R_n * kap_n * H_u  # eq. (13) RHS
     # utilities, eqs. (6)-(10)
     Psi_r = ((p.alpha / P_A) ** p.alpha * ((1.0 - p.alpha) / p_n) ** (1.0 - p.alpha)) ** th
-    Psi_u = (((p.alpha * th / P_A) ** p.alpha * ((1.0 - p.alpha) * th / p_n) ** (1.0 - p.alpha)) ** th
-             * ((1.0 - th) / R_u) ** (1.0 - th))
+    Psi_u = ((p.alpha * th / P_A) ** p.alpha * ((1.0 - p.alpha) * th / p_n) ** (1.0 - p.alpha)) ** th * (
+        (1.0 - th) / R_u
+    ) ** (1.0 - th)
     lr_u = L["lr_p"] if o.lr == "post" else L["l_r"]
     pi_m_bar = w_n * pop["hm_bar"] + C
     pi_r_bar = w_a * hbar + rent_b
     unpaid = (0.0 if o.closure == "rebate_u" else leak) + (0.0 if o.rural_inc == "full" else R_a * L["Oa"])
-    return dict(pop=pop, land=L, th=th, kap_a=kap_a, w_a=w_a, H_u=H_u, L_u=L_u, A_n=A_n, kap_n=kap_n, w_n=w_n,
-                C=C, Rz=Rz, Rc=Rc, Y_a=Y_a, Y_n=Y_n, leak=leak, rebate=rebate, rent_b=rent_b, I_r=I_r, I_u=I_u,
-                D_a=D_a, D_n=D_n, gov=gov, Psi_r=Psi_r, Psi_u=Psi_u, lr_u=lr_u, pi_m_bar=pi_m_bar,
-                pi_r_bar=pi_r_bar, unpaid=unpaid, x=x)
+    return dict(
+        pop=pop,
+        land=L,
+        th=th,
+        kap_a=kap_a,
+        w_a=w_a,
+        H_u=H_u,
+        L_u=L_u,
+        A_n=A_n,
+        kap_n=kap_n,
+        w_n=w_n,
+        C=C,
+        Rz=Rz,
+        Rc=Rc,
+        Y_a=Y_a,
+        Y_n=Y_n,
+        leak=leak,
+        rebate=rebate,
+        rent_b=rent_b,
+        I_r=I_r,
+        I_u=I_u,
+        D_a=D_a,
+        D_n=D_n,
+        gov=gov,
+        Psi_r=Psi_r,
+        Psi_u=Psi_u,
+        lr_u=lr_u,
+        pi_m_bar=pi_m_bar,
+        pi_r_bar=pi_r_bar,
+        unpaid=unpaid,
+        x=x,
+    )
 
 
 def residual_levels(x, p: Params, o: Options = Options()):
@@ -378,7 +446,7 @@ def residual(z, p: Params, o: Options = Options()):
     return residual_levels(to_levels(z, p), p, o)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def residual_fn(o: Options):
     """``fn(z, params)`` for the engine, one cached function object per option set."""
 
@@ -409,8 +477,11 @@ def reduced(hbar, p: Params, o: Options = Options()):
     rb = 1.0 if o.closure == "rebate_u" else 0.0
     lk = (1.0 - p.mu) * L["S"]
     rn = (1.0 - p.beta_n) / ((1.0 - p.tau_n) * L["On"])
-    ru = ((1.0 - th) * (p.beta_n + (p.m * L["Delta"] * p.sigma_z + rb * lk * p.sigma_c) * rn)
-          / (L["Ou"] - (1.0 - th) * (p.m * L["Delta"] * (1.0 - p.sigma_z) + rb * lk * (1.0 - p.sigma_c))))
+    ru = (
+        (1.0 - th)
+        * (p.beta_n + (p.m * L["Delta"] * p.sigma_z + rb * lk * p.sigma_c) * rn)
+        / (L["Ou"] - (1.0 - th) * (p.m * L["Delta"] * (1.0 - p.sigma_z) + rb * lk * (1.0 - p.sigma_c)))
+    )
     rz = p.sigma_z * rn + (1.0 - p.sigma_z) * ru
     rc = p.sigma_c * rn + (1.0 - p.sigma_c) * ru
     iota = p.beta_n + p.m * L["Delta"] * rz + rb * lk * rc
@@ -422,7 +493,7 @@ def reduced(hbar, p: Params, o: Options = Options()):
         X = (1.0 - p.alpha * rho) * P_A * Y_a / (p.alpha * th * iota)
     # step 6: non-agricultural output with g_u = gam Y_n
     H_u, L_u, A_n = _productivity(pop, p, o)
-    Y_n = (A_n * gam ** p.epsilon * H_u ** p.beta_n * L["On"] ** (1.0 - p.beta_n)) ** (1.0 / (1.0 - p.epsilon))
+    Y_n = (A_n * gam**p.epsilon * H_u**p.beta_n * L["On"] ** (1.0 - p.beta_n)) ** (1.0 / (1.0 - p.epsilon))
     p_n = X / Y_n
     R_n, R_u = rn * X, ru * X
     g_u = gam * Y_n
@@ -431,7 +502,7 @@ def reduced(hbar, p: Params, o: Options = Options()):
     pi_m = w_n * pop["hm_bar"] + C
     pi_r = w_a * hbar + (R_a * L["la_p"] if o.rural_inc == "full" else 0.0)
     lr_u = L["lr_p"] if o.lr == "post" else L["l_r"]
-    ratio = th ** th * ((1.0 - th) / R_u) ** (1.0 - th) * pi_m / (pi_r ** th * lr_u ** (1.0 - th))
+    ratio = th**th * ((1.0 - th) / R_u) ** (1.0 - th) * pi_m / (pi_r**th * lr_u ** (1.0 - th))
     x = jnp.stack([jnp.asarray(hbar, dtype=float) * jnp.ones_like(p_n), p_n, R_a * jnp.ones_like(p_n), R_n, R_u, g_u])
     return ratio - 1.0, x
 
@@ -479,7 +550,7 @@ def initial_guess(p: Params, o: Options = Options()):
     return z0, found & jnp.all(jnp.isfinite(x)) & jnp.all(x > 0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reduced_fn(o: Options):
     """``fn(t, params)``: the reduced equation E1 in ``t = log(hbar - h_low)`` (for the engine)."""
 
@@ -531,9 +602,9 @@ def rural_welfare_integral_2f1(a, b, th, hbar, p: Params) -> float:
     k, hl = float(p.k), float(p.h_low)
 
     def G(x):
-        return a ** th * x ** (th - k) / (k - th) * hyp2f1(-th, k - th, k - th + 1.0, -b / (a * x))
+        return a**th * x ** (th - k) / (k - th) * hyp2f1(-th, k - th, k - th + 1.0, -b / (a * x))
 
-    return k * hl ** k * (G(hl) - G(hbar))
+    return k * hl**k * (G(hl) - G(hbar))
 
 
 def sorting_ratios(x, p: Params, o: Options = Options(), n: int = 64):
@@ -547,7 +618,7 @@ def sorting_ratios(x, p: Params, o: Options = Options(), n: int = 64):
     hbar = x[0]
     u = jnp.linspace(0.0, 1.0, n)
     below = p.h_low * (hbar * (1 - 1e-6) / p.h_low) ** u
-    above = hbar * (1 + 1e-6) * 1000.0 ** u
+    above = hbar * (1 + 1e-6) * 1000.0**u
     hs = jnp.concatenate([below, above])
     if o.loss == "div":
         hm = hs / p.phi
@@ -585,11 +656,22 @@ def outcomes(x, p: Params, o: Options = Options()) -> dict:
     _, ratios, n = sorting_ratios(x, p, o)
     sorting_ok = jnp.all(ratios[:n] < 0) & jnp.all(ratios[n:] > 0)
     return dict(
-        Y_ratio=Y_ratio, R_ratio=R_ratio, migrant_share=share,
-        TU=TU, TU_r=TU_r, TU_m=TU_m, TU_u=TU_u, Y_a=st["Y_a"], Y_n=st["Y_n"],
+        Y_ratio=Y_ratio,
+        R_ratio=R_ratio,
+        migrant_share=share,
+        TU=TU,
+        TU_r=TU_r,
+        TU_m=TU_m,
+        TU_u=TU_u,
+        Y_a=st["Y_a"],
+        Y_n=st["Y_n"],
         walras_gap=excess_a + excess_n + st["unpaid"],  # identity of spec section 5 (0 up to rounding)
-        excess_ag=excess_a, excess_nonag=excess_n, leak_unpaid=st["unpaid"],
-        land_total=land_total, land_Omega=L["Omega"], s=pop["s"],
+        excess_ag=excess_a,
+        excess_nonag=excess_n,
+        leak_unpaid=st["unpaid"],
+        land_total=land_total,
+        land_Omega=L["Omega"],
+        s=pop["s"],
         gamma_g=st["gov"] / (p_n * g_u) if False else g_u * p_n / (p_n * st["Y_n"]),
         sorting_ok=sorting_ok,
     )
@@ -658,8 +740,10 @@ def diagnose_no_equilibrium(p: Params, o: Options) -> str:
     fin = np.isfinite(F) & np.all(np.isfinite(x), axis=1) & np.all(x > 0, axis=1)
     rng = f"hbar in [{float(hb[0]):.6g}, {float(hb[-1]):.4g}]"
     if not fin.any():
-        return (f"no equilibrium with g_u > 0: the government budget (13) is negative for every {rng} "
-                f"(the production-land subsidy tau_n={float(p.tau_n):g} costs more than the land revenue it can use)")
+        return (
+            f"no equilibrium with g_u > 0: the government budget (13) is negative for every {rng} "
+            f"(the production-land subsidy tau_n={float(p.tau_n):g} costs more than the land revenue it can use)"
+        )
     if np.all(F[fin] > 0):
         return f"no interior equilibrium: every rural resident prefers to migrate (U_m > U_r) for every {rng}"
     if np.all(F[fin] < 0):
@@ -687,7 +771,9 @@ def solve_equilibrium(p: Params | None = None, o: Options | None = None, *, thro
     if not conv and throw:
         why = []
         if not bool(out["solver_converged"]):
-            why.append(f"Newton did not converge (residual norm {vals['residual_norm']:.3e} after {int(out['steps'])} steps)")
+            why.append(
+                f"Newton did not converge (residual norm {vals['residual_norm']:.3e} after {int(out['steps'])} steps)"
+            )
         if not finite:
             why.append("non-finite outcome")
         raise ConvergenceError("urban_rural: " + "; ".join(why) + f"; options: {o.label()}")
@@ -695,7 +781,7 @@ def solve_equilibrium(p: Params | None = None, o: Options | None = None, *, thro
         raise InputError("urban_rural: the equilibrium has non-finite outcomes for these parameters: " + _param_str(p))
     return Equilibrium(
         converged=conv,
-        unknowns={k: float(v) for k, v in zip(UNKNOWNS, xs)},
+        unknowns={k: float(v) for k, v in zip(UNKNOWNS, xs, strict=False)},
         moments={k: vals[k] for k in MOMENTS},
         welfare={k: vals[k] for k in WELFARE},
         output={k: vals[k] for k in OUTPUT},
@@ -704,15 +790,21 @@ def solve_equilibrium(p: Params | None = None, o: Options | None = None, *, thro
         walras_gap=vals["walras_gap"],
         residual_norm=vals["residual_norm"],
         steps=int(out["steps"]),
-        extra={"excess_ag": vals["excess_ag"], "excess_nonag": vals["excess_nonag"],
-               "leak_unpaid": vals["leak_unpaid"], "land_total": vals["land_total"],
-               "land_Omega": vals["land_Omega"]},
+        extra={
+            "excess_ag": vals["excess_ag"],
+            "excess_nonag": vals["excess_nonag"],
+            "leak_unpaid": vals["leak_unpaid"],
+            "land_total": vals["land_total"],
+            "land_Omega": vals["land_Omega"],
+        },
     )
 
 
 def _param_str(p: Params) -> str:
     d = Params()
-    diff = {n: getattr(p, n) for n in PARAM_NAMES if np.ndim(getattr(p, n)) == 0 and float(getattr(p, n)) != getattr(d, n)}
+    diff = {
+        n: getattr(p, n) for n in PARAM_NAMES if np.ndim(getattr(p, n)) == 0 and float(getattr(p, n)) != getattr(d, n)
+    }
     return "Table 1 defaults" if not diff else ", ".join(f"{k}={float(v):g}" for k, v in diff.items())
 
 
@@ -726,11 +818,14 @@ def cli_solve(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(
         prog="landjax solve urban_rural",
         description="Cheng & Liu (2021) urban-rural spatial equilibrium. Parameters: "
-        + ", ".join(PARAM_NAMES) + ". Options: "
+        + ", ".join(PARAM_NAMES)
+        + ". Options: "
         + "; ".join(f"{k} in {{{','.join(v[0])}}}" for k, v in OPTION_CHOICES.items()),
     )
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a Table-1 parameter")
-    ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="pick a reading (spec section 9)")
+    ap.add_argument(
+        "--option", action="append", default=[], metavar="NAME=VALUE", help="pick a reading (spec section 9)"
+    )
     ap.add_argument("--json", action="store_true", help="print JSON (the only output format)")
     try:
         args = ap.parse_args(argv)
@@ -779,7 +874,7 @@ def with_values(p: Params, **kw) -> Params:
     return dataclasses.replace(p, **kw)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def moments_fn(o: Options):
     """``moments(theta, p)`` for :func:`landjax.engine.calibrate`: theta = (alpha, phi, tau_n)."""
 
@@ -801,8 +896,17 @@ def calibrate_table2(o: Options = Options(), p: Params | None = None, theta0=Non
     p = p or Params()
     check_params(p, o)
     theta0 = np.array([p.alpha, p.phi, p.tau_n]) if theta0 is None else np.asarray(theta0, float)
-    return calibrate(moments_fn(o), theta0, targets(o), p, lower=CALIB_LOWER, upper=CALIB_UPPER,
-                     max_steps=max_steps, param_names=CALIB_NAMES, moment_names=MOMENTS)
+    return calibrate(
+        moments_fn(o),
+        theta0,
+        targets(o),
+        p,
+        lower=CALIB_LOWER,
+        upper=CALIB_UPPER,
+        max_steps=max_steps,
+        param_names=CALIB_NAMES,
+        moment_names=MOMENTS,
+    )
 
 
 def _reduced_calib_residual(o: Options):
@@ -842,8 +946,11 @@ def calibrate_reduced(o: Options = Options(), p: Params | None = None, starts: i
     t_share = math.log(max(float(p.h_low) * s_t ** (-1.0 / float(p.k)) - float(p.h_low), 1e-6))
     cands = [np.array([float(p.alpha), float(p.phi), float(p.tau_n), t_share])]
     for _ in range(starts - 1):
-        cands.append(np.array([rng.uniform(0.05, 0.6), rng.uniform(0.0, 6.0), rng.uniform(-6.0, 0.95),
-                               t_share + rng.normal(0.0, 0.7)]))
+        cands.append(
+            np.array(
+                [rng.uniform(0.05, 0.6), rng.uniform(0.0, 6.0), rng.uniform(-6.0, 0.95), t_share + rng.normal(0.0, 0.7)]
+            )
+        )
     best = None
 
     def fun(v):
@@ -867,8 +974,14 @@ def calibrate_reduced(o: Options = Options(), p: Params | None = None, starts: i
     v = best.x
     gaps = fun(v)
     theta = v[:3]
-    info = dict(params=theta, hbar=float(p.h_low + np.exp(v[3])), cost=float(best.cost), E1=float(gaps[0]),
-                rel_gaps=gaps[1:], moments=np.asarray(tg) * (1 + gaps[1:]))
+    info = dict(
+        params=theta,
+        hbar=float(p.h_low + np.exp(v[3])),
+        cost=float(best.cost),
+        E1=float(gaps[0]),
+        rel_gaps=gaps[1:],
+        moments=np.asarray(tg) * (1 + gaps[1:]),
+    )
     exact = bool(np.max(np.abs(gaps)) < 1e-9)
     if not exact:  # nothing to verify: the reduced-form fit already misses a target
         info.update(verified=False, verified_gap=float("nan"), sorting_ok=False, exact=False)
@@ -877,8 +990,13 @@ def calibrate_reduced(o: Options = Options(), p: Params | None = None, starts: i
     try:
         eq = solve_equilibrium(with_values(p, alpha=float(theta[0]), phi=float(theta[1]), tau_n=float(theta[2])), o)
         m = np.array([eq.moments[k] for k in MOMENTS])
-        info.update(verified_moments=m, verified_gap=float(np.max(np.abs(m - np.asarray(tg)) / np.asarray(tg))),
-                    sorting_ok=eq.sorting_ok, verified=True, hbar_full=eq.unknowns["hbar"])
+        info.update(
+            verified_moments=m,
+            verified_gap=float(np.max(np.abs(m - np.asarray(tg)) / np.asarray(tg))),
+            sorting_ok=eq.sorting_ok,
+            verified=True,
+            hbar_full=eq.unknowns["hbar"],
+        )
         exact = exact and info["verified_gap"] < 1e-8 and eq.sorting_ok
     except (InputError, ConvergenceError) as exc:
         info.update(verified=False, verified_gap=float("nan"), sorting_ok=False, verify_error=str(exc))
@@ -908,7 +1026,7 @@ def batch_params(p: Params, n: int, **columns) -> Params:
     return Params(**leaves)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _batch_fns(o: Options):
     guess = jax.jit(jax.vmap(lambda q: initial_guess(q, o)))
     outs = jax.jit(jax.vmap(lambda z, q: outcomes(to_levels(z, q), q, o)))
@@ -925,7 +1043,9 @@ def solve_many(pb: Params, o: Options = Options(), *, chunk_size: int = 256):
     check_params(pb, o)
     guess, outs = _batch_fns(o)
     z0, found = guess(pb)
-    sols = solve_batch(residual_fn(o), z0, pb, chunk_size=chunk_size, backend="native", tol=1e-12, ftol=1e-9, max_steps=50)
+    sols = solve_batch(
+        residual_fn(o), z0, pb, chunk_size=chunk_size, backend="native", tol=1e-12, ftol=1e-9, max_steps=50
+    )
     x = jax.vmap(to_levels)(sols.value, pb)
     out = outs(sols.value, pb)
     conv = np.asarray(sols.converged) & np.asarray(found) & np.all(np.isfinite(np.asarray(x)), axis=1)
@@ -982,7 +1102,7 @@ def classify_shape(y, rel_tol: float = 1e-9) -> str:
     return "non-monotone"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def policy_objective(names: tuple[str, ...], target: str, o: Options):
     """``objective(x, p)`` = outcome ``target`` (e.g. 'TU' or 'Y_n') at policy values ``x`` for the
     parameters ``names``; NaN where no equilibrium is found (counts as worst in the engine)."""
@@ -995,9 +1115,20 @@ def policy_objective(names: tuple[str, ...], target: str, o: Options):
     return objective
 
 
-def optimal_policy(names, target: str = "TU", p: Params | None = None, o: Options = Options(), *,
-                   lower=None, upper=None, n_screen: int = 64, n_starts: int = 2, max_iter: int = 60,
-                   x0=None, measure_grad_cost: bool = True):
+def optimal_policy(
+    names,
+    target: str = "TU",
+    p: Params | None = None,
+    o: Options = Options(),
+    *,
+    lower=None,
+    upper=None,
+    n_screen: int = 64,
+    n_starts: int = 2,
+    max_iter: int = 60,
+    x0=None,
+    measure_grad_cost: bool = True,
+):
     """Maximise ``target`` over the policies ``names`` with :func:`landjax.engine.optimize`
     (vmapped screen, then L-BFGS-B with implicit gradients). Bounds default to the paper's ranges."""
     from landjax.engine import optimize
@@ -1005,12 +1136,24 @@ def optimal_policy(names, target: str = "TU", p: Params | None = None, o: Option
     names = tuple(names)
     bad = [n_ for n_ in names if n_ not in PARAM_NAMES]
     if bad or target not in (*WELFARE, *OUTPUT, *MOMENTS):
-        raise InputError(f"optimal_policy: unknown names {bad or target}; parameters: {', '.join(PARAM_NAMES)}; "
-                         f"targets: {', '.join((*WELFARE, *OUTPUT, *MOMENTS))}")
+        raise InputError(
+            f"optimal_policy: unknown names {bad or target}; parameters: {', '.join(PARAM_NAMES)}; "
+            f"targets: {', '.join((*WELFARE, *OUTPUT, *MOMENTS))}"
+        )
     p = p or Params()
     lo = np.array([POLICY_RANGES.get(n_, (0.0, 1.0))[0] for n_ in names]) if lower is None else np.asarray(lower, float)
     hi = np.array([POLICY_RANGES.get(n_, (0.0, 1.0))[1] for n_ in names]) if upper is None else np.asarray(upper, float)
-    return optimize(policy_objective(names, target, o), lo, hi, p, maximize=True, n_screen=n_screen,
-                    n_starts=n_starts, max_iter=max_iter, tol=1e-9,
-                    x0=np.array([float(getattr(p, n_)) for n_ in names]) if x0 is None else np.asarray(x0, float),
-                    progress_bar=False, measure_grad_cost=measure_grad_cost)
+    return optimize(
+        policy_objective(names, target, o),
+        lo,
+        hi,
+        p,
+        maximize=True,
+        n_screen=n_screen,
+        n_starts=n_starts,
+        max_iter=max_iter,
+        tol=1e-9,
+        x0=np.array([float(getattr(p, n_)) for n_ in names]) if x0 is None else np.asarray(x0, float),
+        progress_bar=False,
+        measure_grad_cost=measure_grad_cost,
+    )

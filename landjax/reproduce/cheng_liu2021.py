@@ -44,18 +44,30 @@ for _fig, _pol, _sign in (("Fig. 3", "m", "down"), ("Fig. 5", "omega_a", "down")
 for _v in ("hbar", "p_n", "R_a", "R_n", "R_u", "g_u"):
     CLAIMS.append(("Fig. 4", "phi_r", _v, "up"))
 CLAIMS += [
-    ("Fig. 7", "m", "TU", "inverted U"), ("Fig. 7", "m", "TU_r", "inverted U"),
-    ("Fig. 7", "m", "TU_u", "down"), ("Fig. 7", "m", "TU_m", "up"),
-    ("Fig. 8", "phi_r", "TU", "down"), ("Fig. 8", "phi_r", "TU_r", "up"),
-    ("Fig. 8", "phi_r", "TU_u", "up"), ("Fig. 8", "phi_r", "TU_m", "down"),
-    ("Fig. 9", "omega_a", "TU", "up"), ("Fig. 9", "omega_a", "TU_r", "inverted U"),
-    ("Fig. 9", "omega_a", "TU_u", "down"), ("Fig. 9", "omega_a", "TU_m", "up"),
-    ("Fig. 10", "omega_0", "TU", "up"), ("Fig. 10", "omega_0", "TU_r", "inverted U"),
-    ("Fig. 10", "omega_0", "TU_u", "down"), ("Fig. 10", "omega_0", "TU_m", "up"),
-    ("Fig. 11", "m", "Y_a", "down"), ("Fig. 11", "phi_r", "Y_a", "up"),
-    ("Fig. 11", "omega_a", "Y_a", "down"), ("Fig. 11", "omega_0", "Y_a", "down"),
-    ("Fig. 12", "m", "Y_n", "inverted U"), ("Fig. 12", "phi_r", "Y_n", "down"),
-    ("Fig. 12", "omega_a", "Y_n", "inverted U"), ("Fig. 12", "omega_0", "Y_n", "inverted U"),
+    ("Fig. 7", "m", "TU", "inverted U"),
+    ("Fig. 7", "m", "TU_r", "inverted U"),
+    ("Fig. 7", "m", "TU_u", "down"),
+    ("Fig. 7", "m", "TU_m", "up"),
+    ("Fig. 8", "phi_r", "TU", "down"),
+    ("Fig. 8", "phi_r", "TU_r", "up"),
+    ("Fig. 8", "phi_r", "TU_u", "up"),
+    ("Fig. 8", "phi_r", "TU_m", "down"),
+    ("Fig. 9", "omega_a", "TU", "up"),
+    ("Fig. 9", "omega_a", "TU_r", "inverted U"),
+    ("Fig. 9", "omega_a", "TU_u", "down"),
+    ("Fig. 9", "omega_a", "TU_m", "up"),
+    ("Fig. 10", "omega_0", "TU", "up"),
+    ("Fig. 10", "omega_0", "TU_r", "inverted U"),
+    ("Fig. 10", "omega_0", "TU_u", "down"),
+    ("Fig. 10", "omega_0", "TU_m", "up"),
+    ("Fig. 11", "m", "Y_a", "down"),
+    ("Fig. 11", "phi_r", "Y_a", "up"),
+    ("Fig. 11", "omega_a", "Y_a", "down"),
+    ("Fig. 11", "omega_0", "Y_a", "down"),
+    ("Fig. 12", "m", "Y_n", "inverted U"),
+    ("Fig. 12", "phi_r", "Y_n", "down"),
+    ("Fig. 12", "omega_a", "Y_n", "inverted U"),
+    ("Fig. 12", "omega_0", "Y_n", "inverted U"),
 ]
 
 #: option sets screened for an exact Table-2 calibration (full run; quick runs the first two)
@@ -113,36 +125,91 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     rows = []
     for k in ur.MOMENTS:
         paper_v = tg[k]["data"]
-        rows.append(dict(quantity=f"{k} at Table-1 parameters", paper=paper_v, ours=base.moments[k],
-                         gap=base.moments[k] - paper_v, options="default", exact=False))
+        rows.append(
+            dict(
+                quantity=f"{k} at Table-1 parameters",
+                paper=paper_v,
+                ours=base.moments[k],
+                gap=base.moments[k] - paper_v,
+                options="default",
+                exact=False,
+            )
+        )
     for k, pv in PAPER["table1_calibrated"].items():
-        rows.append(dict(quantity=f"{k} (engine calibrate, best fit)", paper=pv,
-                         ours=float(eng.params[ur.CALIB_NAMES.index(k)]),
-                         gap=float(eng.params[ur.CALIB_NAMES.index(k)]) - pv, options="default", exact=eng.exact))
+        rows.append(
+            dict(
+                quantity=f"{k} (engine calibrate, best fit)",
+                paper=pv,
+                ours=float(eng.params[ur.CALIB_NAMES.index(k)]),
+                gap=float(eng.params[ur.CALIB_NAMES.index(k)]) - pv,
+                options="default",
+                exact=eng.exact,
+            )
+        )
     for i, k in enumerate(ur.MOMENTS):
         pv = float(ur.targets(o0)[i])
-        rows.append(dict(quantity=f"{k} (engine calibrate, best fit)", paper=pv, ours=float(eng.moments[i]),
-                         gap=float(eng.moments[i]) - pv, options="default", exact=eng.exact))
+        rows.append(
+            dict(
+                quantity=f"{k} (engine calibrate, best fit)",
+                paper=pv,
+                ours=float(eng.moments[i]),
+                gap=float(eng.moments[i]) - pv,
+                options="default",
+                exact=eng.exact,
+            )
+        )
     for o, r in screens:
         tgo = ur.targets(o)
         for i, k in enumerate(ur.CALIB_NAMES):
             pv = PAPER["table1_calibrated"][k]
-            rows.append(dict(quantity=f"{k} (screen)", paper=pv, ours=float(r["params"][i]),
-                             gap=float(r["params"][i]) - pv, options=o.label(), exact=r["exact"]))
+            rows.append(
+                dict(
+                    quantity=f"{k} (screen)",
+                    paper=pv,
+                    ours=float(r["params"][i]),
+                    gap=float(r["params"][i]) - pv,
+                    options=o.label(),
+                    exact=r["exact"],
+                )
+            )
         mom = r.get("verified_moments", r["moments"])
         for i, k in enumerate(ur.MOMENTS):
-            rows.append(dict(quantity=f"{k} (screen)", paper=float(tgo[i]), ours=float(mom[i]),
-                             gap=float(mom[i]) - float(tgo[i]), options=o.label(), exact=r["exact"]))
+            rows.append(
+                dict(
+                    quantity=f"{k} (screen)",
+                    paper=float(tgo[i]),
+                    ours=float(mom[i]),
+                    gap=float(mom[i]) - float(tgo[i]),
+                    options=o.label(),
+                    exact=r["exact"],
+                )
+            )
     if eng_exact is not None:
         o_ex, res, th0 = eng_exact
         for i, k in enumerate(ur.CALIB_NAMES):
             pv = PAPER["table1_calibrated"][k]
-            rows.append(dict(quantity=f"{k} (engine calibrate)", paper=pv, ours=float(res.params[i]),
-                             gap=float(res.params[i]) - pv, options=o_ex.label(), exact=res.exact))
+            rows.append(
+                dict(
+                    quantity=f"{k} (engine calibrate)",
+                    paper=pv,
+                    ours=float(res.params[i]),
+                    gap=float(res.params[i]) - pv,
+                    options=o_ex.label(),
+                    exact=res.exact,
+                )
+            )
         for i, k in enumerate(ur.MOMENTS):
             pv = float(ur.targets(o_ex)[i])
-            rows.append(dict(quantity=f"{k} (engine calibrate)", paper=pv, ours=float(res.moments[i]),
-                             gap=float(res.moments[i]) - pv, options=o_ex.label(), exact=res.exact))
+            rows.append(
+                dict(
+                    quantity=f"{k} (engine calibrate)",
+                    paper=pv,
+                    ours=float(res.moments[i]),
+                    gap=float(res.moments[i]) - pv,
+                    options=o_ex.label(),
+                    exact=res.exact,
+                )
+            )
     t2 = pd.DataFrame(rows)
     t2.to_csv(d / "table2.csv", index=False)
     files.append(f"{PAPER_ID}/table2.csv")
@@ -163,18 +230,17 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     shape_rows = []
     for fig, pol, var, claim in CLAIMS:
         ours = ur.classify_shape(sweeps[pol][var].to_numpy())
-        shape_rows.append(dict(figure=fig, policy=pol, variable=var, paper_claim=claim, ours=ours,
-                               holds=ours == claim))
+        shape_rows.append(dict(figure=fig, policy=pol, variable=var, paper_claim=claim, ours=ours, holds=ours == claim))
     shapes = pd.DataFrame(shape_rows)
     shapes.to_csv(d / "shapes.csv", index=False)
     files.append(f"{PAPER_ID}/shapes.csv")
 
     plt = pyplot()
     labels = {"m": "m", "phi_r": "phi_r", "omega_a": "omega_a", "omega_0": "omega_0"}
-    for fig_no, pol in zip((3, 4, 5, 6), ur.POLICY_RANGES):
+    for fig_no, pol in zip((3, 4, 5, 6), ur.POLICY_RANGES, strict=False):
         df = sweeps[pol]
         fig, axes = plt.subplots(2, 3, figsize=(11, 6))
-        for ax, v in zip(axes.ravel(), ur.UNKNOWNS):
+        for ax, v in zip(axes.ravel(), ur.UNKNOWNS, strict=False):
             ax.plot(df["value"], df[v])
             ax.set_title(v)
             ax.set_xlabel(labels[pol])
@@ -182,10 +248,10 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         fig.tight_layout()
         savefig(fig, d / f"fig{fig_no}_{pol}_unknowns.png")
         files.append(f"{PAPER_ID}/fig{fig_no}_{pol}_unknowns.png")
-    for fig_no, pol in zip((7, 8, 9, 10), ur.POLICY_RANGES):
+    for fig_no, pol in zip((7, 8, 9, 10), ur.POLICY_RANGES, strict=False):
         df = sweeps[pol]
         fig, axes = plt.subplots(2, 2, figsize=(8, 6))
-        for ax, v in zip(axes.ravel(), ("TU", "TU_r", "TU_u", "TU_m")):
+        for ax, v in zip(axes.ravel(), ("TU", "TU_r", "TU_u", "TU_m"), strict=False):
             ax.plot(df["value"], df[v])
             ax.set_title(v)
             ax.set_xlabel(pol)
@@ -195,7 +261,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         files.append(f"{PAPER_ID}/fig{fig_no}_{pol}_welfare.png")
     for fig_no, var in ((11, "Y_a"), (12, "Y_n")):
         fig, axes = plt.subplots(2, 2, figsize=(8, 6))
-        for ax, pol in zip(axes.ravel(), ("m", "phi_r", "omega_a", "omega_0")):
+        for ax, pol in zip(axes.ravel(), ("m", "phi_r", "omega_a", "omega_0"), strict=False):
             df = sweeps[pol]
             ax.plot(df["value"], df[var])
             ax.set_title(f"{var} vs {pol}")
@@ -219,6 +285,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
 
     t = time.perf_counter()
     opt_rows3, opt_rows4 = [], []
+
     def x0_grid(pol, var):
         df = sweeps[pol]
         return [float(df["value"].iloc[int(np.nanargmax(df[var].to_numpy()))])]
@@ -226,21 +293,55 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     # start L-BFGS-B at the coarse sweep's argmax (no random screen: its compile costs more than it adds)
     r3 = ur.optimal_policy(["m"], "TU", n_screen=0, n_starts=1, x0=x0_grid("m", "TU"))
     gx, gv, step = grid_argmax("m", "TU", float(r3.x[0]))
-    opt_rows3.append(dict(quantity="m maximising TU", paper=PAPER["table3"]["m_optimal"], ours=float(r3.x[0]),
-                          gap=float(r3.x[0]) - PAPER["table3"]["m_optimal"], options="default",
-                          grid_argmax=gx, grid_step=step, engine_converged=r3.converged,
-                          value=float(r3.value), grid_value=gv, solve_equivalents=r3.solve_equivalents))
-    opt_rows3.append(dict(quantity="m actual (Table 1)", paper=PAPER["table3"]["m_actual"], ours=float(p0.m),
-                          gap=0.0, options="input", grid_argmax=np.nan, grid_step=np.nan, engine_converged=True,
-                          value=base.welfare["TU"], grid_value=np.nan, solve_equivalents=np.nan))
+    opt_rows3.append(
+        dict(
+            quantity="m maximising TU",
+            paper=PAPER["table3"]["m_optimal"],
+            ours=float(r3.x[0]),
+            gap=float(r3.x[0]) - PAPER["table3"]["m_optimal"],
+            options="default",
+            grid_argmax=gx,
+            grid_step=step,
+            engine_converged=r3.converged,
+            value=float(r3.value),
+            grid_value=gv,
+            solve_equivalents=r3.solve_equivalents,
+        )
+    )
+    opt_rows3.append(
+        dict(
+            quantity="m actual (Table 1)",
+            paper=PAPER["table3"]["m_actual"],
+            ours=float(p0.m),
+            gap=0.0,
+            options="input",
+            grid_argmax=np.nan,
+            grid_step=np.nan,
+            engine_converged=True,
+            value=base.welfare["TU"],
+            grid_value=np.nan,
+            solve_equivalents=np.nan,
+        )
+    )
     for pol in ("m", "omega_a", "omega_0"):
         r = ur.optimal_policy([pol], "Y_n", n_screen=0, n_starts=1, x0=x0_grid(pol, "Y_n"), measure_grad_cost=False)
         gx, gv, step = grid_argmax(pol, "Y_n", float(r.x[0]))
         pv = PAPER["table4"][pol][1]
-        opt_rows4.append(dict(quantity=f"{pol} maximising Y_n (one at a time)", paper=pv, ours=float(r.x[0]),
-                              gap=float(r.x[0]) - pv, options="default", grid_argmax=gx, grid_step=step,
-                              engine_converged=r.converged, value=float(r.value), grid_value=gv,
-                              solve_equivalents=r.solve_equivalents))
+        opt_rows4.append(
+            dict(
+                quantity=f"{pol} maximising Y_n (one at a time)",
+                paper=pv,
+                ours=float(r.x[0]),
+                gap=float(r.x[0]) - pv,
+                options="default",
+                grid_argmax=gx,
+                grid_step=step,
+                engine_converged=r.converged,
+                value=float(r.value),
+                grid_value=gv,
+                solve_equivalents=r.solve_equivalents,
+            )
+        )
     joint = None
     if not quick:
         names = ("m", "omega_a", "omega_0")
@@ -260,10 +361,21 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         best_grid = max(best_grid, float(np.nanmax(res["Y_n"])))
         for i, k in enumerate(names):
             pv = PAPER["table4"][k][1]
-            opt_rows4.append(dict(quantity=f"{k} maximising Y_n (jointly)", paper=pv, ours=float(joint.x[i]),
-                                  gap=float(joint.x[i]) - pv, options="default", grid_argmax=np.nan,
-                                  grid_step=np.nan, engine_converged=joint.converged, value=float(joint.value),
-                                  grid_value=best_grid, solve_equivalents=joint.solve_equivalents))
+            opt_rows4.append(
+                dict(
+                    quantity=f"{k} maximising Y_n (jointly)",
+                    paper=pv,
+                    ours=float(joint.x[i]),
+                    gap=float(joint.x[i]) - pv,
+                    options="default",
+                    grid_argmax=np.nan,
+                    grid_step=np.nan,
+                    engine_converged=joint.converged,
+                    value=float(joint.value),
+                    grid_value=best_grid,
+                    solve_equivalents=joint.solve_equivalents,
+                )
+            )
     timings["optimal policy (engine optimize + grids)"] = time.perf_counter() - t
     t3 = pd.DataFrame(opt_rows3)
     t4 = pd.DataFrame(opt_rows4)
@@ -281,21 +393,57 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         f"{eng.moments[1]:.3f} (identity of spec 8.1 binds)",
         "option sets that calibrate exactly: " + ("; ".join(exact_labels) if exact_labels else "none screened"),
         f"Table 3: welfare-maximising m = {float(r3.x[0]):.4f} (paper 0.5091)",
-        "Table 4 (one at a time): " + ", ".join(
-            f"{row['quantity'].split()[0]} = {row['ours']:.4f} (paper {row['paper']})" for row in opt_rows4[:3]),
+        "Table 4 (one at a time): "
+        + ", ".join(
+            f"{row['quantity'].split()[0]} = {row['ours']:.4f} (paper {row['paper']})" for row in opt_rows4[:3]
+        ),
         f"Figures 3-12: {n_hold} of {len(shapes)} qualitative claims hold in our model",
         f"checks: all sweep points converged={sw_ok}, sorting holds={sort_ok}, max |Walras gap|={walras_max:.1e}, "
         f"max land gap={land_max:.1e}",
     ]
     timings["total"] = time.perf_counter() - t_start
-    _write_report(d, base, eng, screens, eng_exact, t2, shapes, t3, t4, joint, headline, timings, quick,
-                  sw_ok, sort_ok, walras_max, land_max)
+    _write_report(
+        d,
+        base,
+        eng,
+        screens,
+        eng_exact,
+        t2,
+        shapes,
+        t3,
+        t4,
+        joint,
+        headline,
+        timings,
+        quick,
+        sw_ok,
+        sort_ok,
+        walras_max,
+        land_max,
+    )
     files.append(f"{PAPER_ID}/report.md")
     return {"title": TITLE, "files": files, "headline": headline}
 
 
-def _write_report(d, base, eng, screens, eng_exact, t2, shapes, t3, t4, joint, headline, timings, quick,
-                  sw_ok, sort_ok, walras_max, land_max):
+def _write_report(
+    d,
+    base,
+    eng,
+    screens,
+    eng_exact,
+    t2,
+    shapes,
+    t3,
+    t4,
+    joint,
+    headline,
+    timings,
+    quick,
+    sw_ok,
+    sort_ok,
+    walras_max,
+    land_max,
+):
     from landjax.models import urban_rural as ur
 
     L = [f"# {TITLE}", ""]
@@ -314,67 +462,117 @@ def _write_report(d, base, eng, screens, eng_exact, t2, shapes, t3, t4, joint, h
         "",
     ]
     L += ["## Baseline at Table-1 parameters (default options)", ""]
-    bl = pd.DataFrame([{"variable": k, "value": v} for k, v in
-                       {**base.unknowns, **base.moments, **base.welfare, **base.output}.items()])
+    bl = pd.DataFrame(
+        [
+            {"variable": k, "value": v}
+            for k, v in {**base.unknowns, **base.moments, **base.welfare, **base.output}.items()
+        ]
+    )
     L += [markdown_table(bl, digits=6), ""]
-    L += [f"Newton residual {base.residual_norm:.2e} in {base.steps} step(s); sorting holds: {base.sorting_ok}; "
-          f"Walras identity gap (spec §5) {base.walras_gap:.1e}; the unimposed non-agricultural market is off by "
-          f"{base.extra['excess_nonag']:.4f} = minus the unpaid land-operation cost (1-mu) S (...) "
-          f"{base.extra['leak_unpaid']:.4f} (ambiguity A2).", ""]
+    L += [
+        f"Newton residual {base.residual_norm:.2e} in {base.steps} step(s); sorting holds: {base.sorting_ok}; "
+        f"Walras identity gap (spec §5) {base.walras_gap:.1e}; the unimposed non-agricultural market is off by "
+        f"{base.extra['excess_nonag']:.4f} = minus the unpaid land-operation cost (1-mu) S (...) "
+        f"{base.extra['leak_unpaid']:.4f} (ambiguity A2).",
+        "",
+    ]
     L += ["## Table 2: calibration of (alpha, phi, tau_n)", ""]
     L += [f"Engine `calibrate` with default options (printed equations): exact = **{eng.exact}**. {eng.message}.", ""]
-    L += ["Best moments reached: " + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.MOMENTS, eng.moments))
-          + " at " + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.CALIB_NAMES, eng.params)) + ".", ""]
-    L += ["**Which identity binds.** Under the `ag` closure, E3 and E2 give "
-          "R_u/((1-tau_n) R_n) = (1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u (spec §8.1), where "
-          "iota = I_u/(p_n Y_n) is about 0.9-1.05; tau_n enters only through the small compensation term in iota, "
-          "and raising tau_n soon makes the government budget (13) negative (no equilibrium with g_u > 0). "
-          "So R_ratio cannot exceed about 2 while the target is 10.27; the least-squares fit trades the "
-          "other two moments against it. The product Y_ratio * R_ratio = (1-alpha)(1-theta)/(alpha theta (1-beta_n)) "
-          "* Omega'_n/Omega'_u is independent of tau_n and phi (spec §8.4).", ""]
-    L += ["Option sets screened with the reduced-form calibration (least squares over alpha, phi, tau_n, hbar "
-          "with scipy, several starts; every exact answer verified by the full six-equation solve):", ""]
-    sc = pd.DataFrame([{
-        "options": o.label(), "exact": r["exact"], "alpha": r["params"][0], "phi": r["params"][1],
-        "tau_n": r["params"][2], "hbar": r["hbar"],
-        "Y_ratio": r.get("verified_moments", r["moments"])[0], "R_ratio": r.get("verified_moments", r["moments"])[1],
-        "share": r.get("verified_moments", r["moments"])[2],
-        "full-solve check": ("gap %.1e" % r["verified_gap"]) if r.get("verified") else (
-            "no equilibrium at the fit" if "verify_error" in r else "not needed (reduced fit misses)"),
-    } for o, r in screens])
+    L += [
+        "Best moments reached: "
+        + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.MOMENTS, eng.moments, strict=False))
+        + " at "
+        + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.CALIB_NAMES, eng.params, strict=False))
+        + ".",
+        "",
+    ]
+    L += [
+        "**Which identity binds.** Under the `ag` closure, E3 and E2 give "
+        "R_u/((1-tau_n) R_n) = (1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u (spec §8.1), where "
+        "iota = I_u/(p_n Y_n) is about 0.9-1.05; tau_n enters only through the small compensation term in iota, "
+        "and raising tau_n soon makes the government budget (13) negative (no equilibrium with g_u > 0). "
+        "So R_ratio cannot exceed about 2 while the target is 10.27; the least-squares fit trades the "
+        "other two moments against it. The product Y_ratio * R_ratio = (1-alpha)(1-theta)/(alpha theta (1-beta_n)) "
+        "* Omega'_n/Omega'_u is independent of tau_n and phi (spec §8.4).",
+        "",
+    ]
+    L += [
+        "Option sets screened with the reduced-form calibration (least squares over alpha, phi, tau_n, hbar "
+        "with scipy, several starts; every exact answer verified by the full six-equation solve):",
+        "",
+    ]
+    sc = pd.DataFrame(
+        [
+            {
+                "options": o.label(),
+                "exact": r["exact"],
+                "alpha": r["params"][0],
+                "phi": r["params"][1],
+                "tau_n": r["params"][2],
+                "hbar": r["hbar"],
+                "Y_ratio": r.get("verified_moments", r["moments"])[0],
+                "R_ratio": r.get("verified_moments", r["moments"])[1],
+                "share": r.get("verified_moments", r["moments"])[2],
+                "full-solve check": ("gap %.1e" % r["verified_gap"])
+                if r.get("verified")
+                else ("no equilibrium at the fit" if "verify_error" in r else "not needed (reduced fit misses)"),
+            }
+            for o, r in screens
+        ]
+    )
     L += [markdown_table(sc, digits=4), ""]
     if eng_exact is not None:
         o_ex, res, th0 = eng_exact
-        L += [f"Engine `calibrate` for `{o_ex.label()}`, started 5 % away from the screen's answer "
-              f"({', '.join(f'{v:.4f}' for v in th0)}): exact = **{res.exact}**; parameters "
-              + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.CALIB_NAMES, res.params))
-              + f"; {res.message}.", ""]
+        L += [
+            f"Engine `calibrate` for `{o_ex.label()}`, started 5 % away from the screen's answer "
+            f"({', '.join(f'{v:.4f}' for v in th0)}): exact = **{res.exact}**; parameters "
+            + ", ".join(f"{k} = {v:.4f}" for k, v in zip(ur.CALIB_NAMES, res.params, strict=False))
+            + f"; {res.message}.",
+            "",
+        ]
     L += ["Full rows (paper, ours, gap, options): `table2.csv`.", ""]
     L += ["## Tables 3-4: optimal policy by gradients", ""]
-    L += ["`landjax.engine.optimize`: L-BFGS-B with implicit gradients through the equilibrium, started at "
-          "the coarse sweep's argmax (the joint problem adds a vmapped random screen of 64 points), checked "
-          "against a fine grid (`grid_argmax`: the sweep's argmax refined on a grid of the same size around it).", ""]
+    L += [
+        "`landjax.engine.optimize`: L-BFGS-B with implicit gradients through the equilibrium, started at "
+        "the coarse sweep's argmax (the joint problem adds a vmapped random screen of 64 points), checked "
+        "against a fine grid (`grid_argmax`: the sweep's argmax refined on a grid of the same size around it).",
+        "",
+    ]
     L += [markdown_table(t3, digits=4), "", markdown_table(t4, digits=4), ""]
     if joint is not None:
-        L += [f"Joint optimum (m, omega_a, omega_0) = ({', '.join(f'{v:.4f}' for v in joint.x)}), Y_n = "
-              f"{joint.value:.2f}; best Y_n on the check grids (coordinate lines through the optimum and "
-              f"random points of the box): {t4['grid_value'].iloc[-1]:.2f}.", ""]
+        L += [
+            f"Joint optimum (m, omega_a, omega_0) = ({', '.join(f'{v:.4f}' for v in joint.x)}), Y_n = "
+            f"{joint.value:.2f}; best Y_n on the check grids (coordinate lines through the optimum and "
+            f"random points of the box): {t4['grid_value'].iloc[-1]:.2f}.",
+            "",
+        ]
     L += ["## Figures 3-12: qualitative claims", ""]
-    L += [f"Sweeps over the paper's ranges (m, phi_r in [0, 1]; omega_a, omega_0 in [0, 0.1]), default "
-          f"options, with `landjax.engine.solve_batch`. All points converged: {sw_ok}; sorting holds everywhere: "
-          f"{sort_ok}; max |Walras identity gap| {walras_max:.1e}; max land-conservation gap {land_max:.1e}.", ""]
+    L += [
+        f"Sweeps over the paper's ranges (m, phi_r in [0, 1]; omega_a, omega_0 in [0, 0.1]), default "
+        f"options, with `landjax.engine.solve_batch`. All points converged: {sw_ok}; sorting holds everywhere: "
+        f"{sort_ok}; max |Walras identity gap| {walras_max:.1e}; max land-conservation gap {land_max:.1e}.",
+        "",
+    ]
     L += [markdown_table(shapes), ""]
-    L += ["Shapes are classified on the sweep grid ('up'/'down' = monotone; 'inverted U' = rises to an interior "
-          "maximum, then falls).", ""]
-    L += ["## Why the numbers differ", "",
-          "- The printed system has seven equations for six unknowns (the (1-mu) stock-rent leak breaks Walras' law, "
-          "spec §5); we impose the agricultural market (option `closure`).",
-          "- With the printed equations, Table 2 cannot be hit (above), so the model at Table-1 parameters is not the "
-          "paper's calibrated economy: its migrant share is about 5 % rather than 27 %, and every policy experiment "
-          "inherits this.",
-          "- Welfare TU sums cardinal utilities of different degree (U_r ~ pi^theta, U_u ~ pi), so its argmax "
-          "depends on units (A13).", "",
-          "## Runtime", ""]
+    L += [
+        "Shapes are classified on the sweep grid ('up'/'down' = monotone; 'inverted U' = rises to an interior "
+        "maximum, then falls).",
+        "",
+    ]
+    L += [
+        "## Why the numbers differ",
+        "",
+        "- The printed system has seven equations for six unknowns (the (1-mu) stock-rent leak breaks Walras' law, "
+        "spec §5); we impose the agricultural market (option `closure`).",
+        "- With the printed equations, Table 2 cannot be hit (above), so the model at Table-1 parameters is not the "
+        "paper's calibrated economy: its migrant share is about 5 % rather than 27 %, and every policy experiment "
+        "inherits this.",
+        "- Welfare TU sums cardinal utilities of different degree (U_r ~ pi^theta, U_u ~ pi), so its argmax "
+        "depends on units (A13).",
+        "",
+        "## Runtime",
+        "",
+    ]
     L += [f"- {k}: {v:.1f} s" for k, v in timings.items()]
     L += ["", "(Measured on a shared 2-core machine; compile time dominates.)", ""]
     (d / "report.md").write_text("\n".join(L))

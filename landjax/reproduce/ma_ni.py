@@ -31,8 +31,12 @@ from landjax.scenarios import quota as Q
 
 PAPER_ID = "ma_ni"
 STATS = M.STATISTICS
-STAT_LABEL = {"gdp_change": "GDP", "output_gap_change": "output gap", "welfare_change": "welfare",
-              "welfare_gap_change": "welfare gap"}
+STAT_LABEL = {
+    "gdp_change": "GDP",
+    "output_gap_change": "output gap",
+    "welfare_change": "welfare",
+    "welfare_gap_change": "welfare gap",
+}
 LANDS = ("productive", "residential", "both")
 
 # ------------------------------------------------------------------------------------------------
@@ -52,38 +56,60 @@ def _panel(rows: dict[str, tuple[float, ...]], market_prefix: str) -> dict:
 
 #: Table 2 (intra-province trade), Panel A (equal area) and Panel B (equal proportion).
 PAPER_TABLE2 = {
-    "area": _panel({
-        "gdp_change": (0.116, 1.915, 0.126, 2.365, 0.144, 2.551),
-        "output_gap_change": (-0.404, -1.290, -0.341, -1.728, -0.372, -1.745),
-        "welfare_change": (0.363, 2.526, 0.328, 3.129, 0.381, 3.294),
-        "welfare_gap_change": (-0.013, -0.035, -0.011, -0.056, -0.011, -0.057),
-    }, "intra"),
-    "proportion": _panel({
-        "gdp_change": (0.168, 1.964, 0.140, 2.488, 0.154, 2.659),
-        "output_gap_change": (-0.257, -0.987, -0.278, -1.299, -0.272, -1.211),
-        "welfare_change": (0.314, 2.394, 0.298, 3.063, 0.312, 3.158),
-        "welfare_gap_change": (-0.009, -0.032, -0.008, -0.041, -0.008, -0.038),
-    }, "intra"),
+    "area": _panel(
+        {
+            "gdp_change": (0.116, 1.915, 0.126, 2.365, 0.144, 2.551),
+            "output_gap_change": (-0.404, -1.290, -0.341, -1.728, -0.372, -1.745),
+            "welfare_change": (0.363, 2.526, 0.328, 3.129, 0.381, 3.294),
+            "welfare_gap_change": (-0.013, -0.035, -0.011, -0.056, -0.011, -0.057),
+        },
+        "intra",
+    ),
+    "proportion": _panel(
+        {
+            "gdp_change": (0.168, 1.964, 0.140, 2.488, 0.154, 2.659),
+            "output_gap_change": (-0.257, -0.987, -0.278, -1.299, -0.272, -1.211),
+            "welfare_change": (0.314, 2.394, 0.298, 3.063, 0.312, 3.158),
+            "welfare_gap_change": (-0.009, -0.032, -0.008, -0.041, -0.008, -0.038),
+        },
+        "intra",
+    ),
 }
 #: Table 3 (inter-province trade), Panel A (equal area) and Panel B (equal proportion).
 PAPER_TABLE3 = {
-    "area": _panel({
-        "gdp_change": (0.024, 2.499, 0.078, 2.906, 0.184, 3.178),
-        "output_gap_change": (-0.185, -1.918, -0.245, -1.588, -0.284, -1.624),
-        "welfare_change": (0.315, 3.263, 0.400, 3.547, 0.532, 3.812),
-        "welfare_gap_change": (-0.005, -0.065, -0.006, -0.057, -0.006, -0.058),
-    }, "inter"),
-    "proportion": _panel({
-        "gdp_change": (0.086, 2.735, 0.213, 3.227, 0.322, 3.456),
-        "output_gap_change": (-0.044, -0.995, -0.032, -0.806, 0.028, -0.651),
-        "welfare_change": (0.312, 3.099, 0.416, 3.504, 0.542, 3.624),
-        "welfare_gap_change": (0.001, -0.041, 0.003, -0.031, 0.006, -0.027),
-    }, "inter"),
+    "area": _panel(
+        {
+            "gdp_change": (0.024, 2.499, 0.078, 2.906, 0.184, 3.178),
+            "output_gap_change": (-0.185, -1.918, -0.245, -1.588, -0.284, -1.624),
+            "welfare_change": (0.315, 3.263, 0.400, 3.547, 0.532, 3.812),
+            "welfare_gap_change": (-0.005, -0.065, -0.006, -0.057, -0.006, -0.058),
+        },
+        "inter",
+    ),
+    "proportion": _panel(
+        {
+            "gdp_change": (0.086, 2.735, 0.213, 3.227, 0.322, 3.456),
+            "output_gap_change": (-0.044, -0.995, -0.032, -0.806, 0.028, -0.651),
+            "welfare_change": (0.312, 3.099, 0.416, 3.504, 0.542, 3.624),
+            "welfare_gap_change": (0.001, -0.041, 0.003, -0.031, 0.006, -0.027),
+        },
+        "inter",
+    ),
 }
 #: Table 1 (2023 intra-province trades in five provinces): productive / residential / half-half.
 PAPER_TABLE1 = {
-    "productive": {"gdp_change": 0.049, "output_gap_change": 0.100, "welfare_change": -0.024, "welfare_gap_change": 0.005},
-    "residential": {"gdp_change": 0.002, "output_gap_change": 0.000, "welfare_change": -0.007, "welfare_gap_change": 0.000},
+    "productive": {
+        "gdp_change": 0.049,
+        "output_gap_change": 0.100,
+        "welfare_change": -0.024,
+        "welfare_gap_change": 0.005,
+    },
+    "residential": {
+        "gdp_change": 0.002,
+        "output_gap_change": 0.000,
+        "welfare_change": -0.007,
+        "welfare_gap_change": 0.000,
+    },
     "half": {"gdp_change": 0.024, "output_gap_change": 0.041, "welfare_change": -0.009, "welfare_gap_change": 0.002},
 }
 #: Section 5(1) text (appendix table 1 not in the text): share 20 % vs 15 %, inter-province, all
@@ -126,9 +152,18 @@ def tables23(base, params=M.Params(), scenario_kw: dict | None = None, **stat_op
             sc = dataclasses.replace(sc, **scenario_kw)
         r = evaluate(base, sc, params, **stat_opts)
         for s in STATS:
-            rows.append({"land": sc.land, "market": sc.market, "allocation": sc.allocation, "statistic": s,
-                         "ours": r[s], "paper": paper_value(sc.land, sc.market, sc.allocation, s),
-                         "converged": bool(r["converged"]) and bool(r["feasible"]), "steps": int(r["steps"])})
+            rows.append(
+                {
+                    "land": sc.land,
+                    "market": sc.market,
+                    "allocation": sc.allocation,
+                    "statistic": s,
+                    "ours": r[s],
+                    "paper": paper_value(sc.land, sc.market, sc.allocation, s),
+                    "converged": bool(r["converged"]) and bool(r["feasible"]),
+                    "steps": int(r["steps"]),
+                }
+            )
     df = pd.DataFrame(rows)
     df["gap"] = df["ours"] - df["paper"]
     return df
@@ -149,25 +184,43 @@ MARKETS = ("intra_pilot", "intra_all", "inter_pilot", "inter_all")
 def _claims_checks(v: dict, share20: dict | None = None) -> dict[str, list[bool]]:
     """Each claim as a list of comparisons on a (land, market, allocation, statistic) -> value map."""
     c: dict[str, list[bool]] = {}
-    c["cross_beats_intra_gdp"] = [v[(l, "inter_all", a, "gdp_change")] > v[(l, "intra_all", a, "gdp_change")]
-                                  for l in LANDS for a in ALLOCS]
-    c["cross_beats_intra_welfare"] = [v[(l, "inter_all", a, "welfare_change")] > v[(l, "intra_all", a, "welfare_change")]
-                                      for l in LANDS for a in ALLOCS]
-    c["cross_narrows_output_gap_more"] = [v[(l, "inter_all", a, "output_gap_change")] < v[(l, "intra_all", a, "output_gap_change")]
-                                          for l in LANDS for a in ALLOCS]
-    c["residential_beats_productive_gdp"] = [v[("residential", m, a, "gdp_change")] > v[("productive", m, a, "gdp_change")]
-                                             for m in MARKETS for a in ALLOCS]
-    c["residential_beats_productive_welfare"] = [v[("residential", m, a, "welfare_change")] > v[("productive", m, a, "welfare_change")]
-                                                 for m in MARKETS for a in ALLOCS]
+    c["cross_beats_intra_gdp"] = [
+        v[(l, "inter_all", a, "gdp_change")] > v[(l, "intra_all", a, "gdp_change")] for l in LANDS for a in ALLOCS
+    ]
+    c["cross_beats_intra_welfare"] = [
+        v[(l, "inter_all", a, "welfare_change")] > v[(l, "intra_all", a, "welfare_change")]
+        for l in LANDS
+        for a in ALLOCS
+    ]
+    c["cross_narrows_output_gap_more"] = [
+        v[(l, "inter_all", a, "output_gap_change")] < v[(l, "intra_all", a, "output_gap_change")]
+        for l in LANDS
+        for a in ALLOCS
+    ]
+    c["residential_beats_productive_gdp"] = [
+        v[("residential", m, a, "gdp_change")] > v[("productive", m, a, "gdp_change")] for m in MARKETS for a in ALLOCS
+    ]
+    c["residential_beats_productive_welfare"] = [
+        v[("residential", m, a, "welfare_change")] > v[("productive", m, a, "welfare_change")]
+        for m in MARKETS
+        for a in ALLOCS
+    ]
     c["trade_raises_gdp"] = [v[(l, m, a, "gdp_change")] > 0 for l in LANDS for m in MARKETS for a in ALLOCS]
     c["trade_raises_welfare"] = [v[(l, m, a, "welfare_change")] > 0 for l in LANDS for m in MARKETS for a in ALLOCS]
     c["output_gap_narrows"] = [v[(l, m, a, "output_gap_change")] < 0 for l in LANDS for m in MARKETS for a in ALLOCS]
     c["welfare_gap_narrows"] = [v[(l, m, a, "welfare_gap_change")] < 0 for l in LANDS for m in MARKETS for a in ALLOCS]
-    c["opening_all_beats_pilot_gdp"] = [v[(l, f"{k}_all", a, "gdp_change")] > v[(l, f"{k}_pilot", a, "gdp_change")]
-                                        for l in LANDS for k in ("intra", "inter") for a in ALLOCS]
-    c["both_types_beat_single_gdp"] = [v[("both", m, a, "gdp_change")] > max(v[("productive", m, a, "gdp_change")],
-                                                                              v[("residential", m, a, "gdp_change")])
-                                       for m in MARKETS for a in ALLOCS]
+    c["opening_all_beats_pilot_gdp"] = [
+        v[(l, f"{k}_all", a, "gdp_change")] > v[(l, f"{k}_pilot", a, "gdp_change")]
+        for l in LANDS
+        for k in ("intra", "inter")
+        for a in ALLOCS
+    ]
+    c["both_types_beat_single_gdp"] = [
+        v[("both", m, a, "gdp_change")]
+        > max(v[("productive", m, a, "gdp_change")], v[("residential", m, a, "gdp_change")])
+        for m in MARKETS
+        for a in ALLOCS
+    ]
     if share20 is not None:
         c["larger_share_amplifies"] = [share20["gdp_change"] > 0, share20["welfare_change"] > 0]
     return c
@@ -260,7 +313,9 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     files.append(f"{PAPER_ID}/gap_measures.csv")
     sign_agree = (
         gm.assign(agree=np.sign(gm["ours"]) == np.sign(gm["paper"]))
-        .groupby(["gap_measure", "statistic"])["agree"].sum().unstack()
+        .groupby(["gap_measure", "statistic"])["agree"]
+        .sum()
+        .unstack()
     )
 
     # option variants (Tables 2-3 under each ambiguity option) and claims
@@ -296,28 +351,68 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
                     paper = np.nan
                     if label == "share=0.20" and key[:3] == ("both", "inter_all", "area") and s in PAPER_SHARE20_DELTA:
                         paper = paper_value(*key) + PAPER_SHARE20_DELTA[s]
-                    rob_rows.append({"check": label, "land": sc.land, "market": sc.market, "allocation": sc.allocation,
-                                     "statistic": s, "ours": r[s], "ours_benchmark": base_ref[key],
-                                     "ours_delta": r[s] - base_ref[key], "paper": paper,
-                                     "paper_benchmark": paper_value(*key), "converged": bool(r["converged"] and r["feasible"]),
-                                     "reference": ref})
+                    rob_rows.append(
+                        {
+                            "check": label,
+                            "land": sc.land,
+                            "market": sc.market,
+                            "allocation": sc.allocation,
+                            "statistic": s,
+                            "ours": r[s],
+                            "ours_benchmark": base_ref[key],
+                            "ours_delta": r[s] - base_ref[key],
+                            "paper": paper,
+                            "paper_benchmark": paper_value(*key),
+                            "converged": bool(r["converged"] and r["feasible"]),
+                            "reference": ref,
+                        }
+                    )
         sc = Q.Scenario.from_name("inter_all_area_both")
         for label, cut in COST_CUTS:
             r = evaluate(base, dataclasses.replace(sc, migration_cut=cut), M.Params())
             for s in STATS:
                 key = (sc.land, sc.market, sc.allocation, s)
-                rob_rows.append({"check": label, "land": sc.land, "market": sc.market, "allocation": sc.allocation,
-                                 "statistic": s, "ours": r[s], "ours_benchmark": base_ref[key],
-                                 "ours_delta": r[s] - base_ref[key], "paper": np.nan,
-                                 "paper_benchmark": paper_value(*key), "converged": bool(r["converged"] and r["feasible"]),
-                                 "reference": "section 6(1), appendix table 4"})
+                rob_rows.append(
+                    {
+                        "check": label,
+                        "land": sc.land,
+                        "market": sc.market,
+                        "allocation": sc.allocation,
+                        "statistic": s,
+                        "ours": r[s],
+                        "ours_benchmark": base_ref[key],
+                        "ours_delta": r[s] - base_ref[key],
+                        "paper": np.nan,
+                        "paper_benchmark": paper_value(*key),
+                        "converged": bool(r["converged"] and r["feasible"]),
+                        "reference": "section 6(1), appendix table 4",
+                    }
+                )
         rob = pd.DataFrame(rob_rows)
-        sh20 = rob[(rob["check"] == "share=0.20") & (rob["land"] == "both") & (rob["market"] == "inter_all")
-                   & (rob["allocation"] == "area")].set_index("statistic")["ours_delta"]
+        sh20 = rob[
+            (rob["check"] == "share=0.20")
+            & (rob["land"] == "both")
+            & (rob["market"] == "inter_all")
+            & (rob["allocation"] == "area")
+        ].set_index("statistic")["ours_delta"]
         share20 = sh20.to_dict()
     else:
-        rob = pd.DataFrame(columns=["check", "land", "market", "allocation", "statistic", "ours", "ours_benchmark",
-                                    "ours_delta", "paper", "paper_benchmark", "converged", "reference"])
+        rob = pd.DataFrame(
+            columns=[
+                "check",
+                "land",
+                "market",
+                "allocation",
+                "statistic",
+                "ours",
+                "ours_benchmark",
+                "ours_delta",
+                "paper",
+                "paper_benchmark",
+                "converged",
+                "reference",
+            ]
+        )
     rob.to_csv(d / "robustness.csv", index=False)
     files.append(f"{PAPER_ID}/robustness.csv")
 
@@ -341,15 +436,19 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
             continue
         tried = [vn for vn, ch in var_checks.items() if cname in ch]
         holds_under = [vn for vn in tried if all(var_checks[vn][cname])]
-        claim_rows.append({
-            "claim": cname, "statement": text,
-            "paper_own_tables": _score(paper_checks[cname]) if cname in paper_checks else "—",
-            "ours_semireal": _score(ours_checks[cname]) if cname in ours_checks else "—",
-            "holds_semireal": bool(all(ours_checks[cname])) if cname in ours_checks else None,
-            "ours_synthetic": _score(synth_checks[cname]) if cname in synth_checks else "—",
-            "holds_under_options": "; ".join(holds_under) if holds_under else
-            ("none of the options tried" if tried else "not evaluated under options"),
-        })
+        claim_rows.append(
+            {
+                "claim": cname,
+                "statement": text,
+                "paper_own_tables": _score(paper_checks[cname]) if cname in paper_checks else "—",
+                "ours_semireal": _score(ours_checks[cname]) if cname in ours_checks else "—",
+                "holds_semireal": bool(all(ours_checks[cname])) if cname in ours_checks else None,
+                "ours_synthetic": _score(synth_checks[cname]) if cname in synth_checks else "—",
+                "holds_under_options": "; ".join(holds_under)
+                if holds_under
+                else ("none of the options tried" if tried else "not evaluated under options"),
+            }
+        )
     claims = pd.DataFrame(claim_rows)
     claims.to_csv(d / "claims.csv", index=False)
     files.append(f"{PAPER_ID}/claims.csv")
@@ -380,12 +479,16 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     # report
     seconds = time.perf_counter() - t_start
     headline = _headline(default, claims, ds)
-    report = _report(ds, base, default, sign_agree, claims, rob, options_df, synth, quick, seconds, mean_steps,
-                     t4_md, headline)
+    report = _report(
+        ds, base, default, sign_agree, claims, rob, options_df, synth, quick, seconds, mean_steps, t4_md, headline
+    )
     (d / "report.md").write_text(report, encoding="utf-8")
     files.insert(0, f"{PAPER_ID}/report.md")
-    return {"title": "Ma & Ni: N-city quota-trade spatial GE, Tables 2-4, robustness",
-            "files": files, "headline": headline + t4_head}
+    return {
+        "title": "Ma & Ni: N-city quota-trade spatial GE, Tables 2-4, robustness",
+        "files": files,
+        "headline": headline + t4_head,
+    }
 
 
 def _headline(default: pd.DataFrame, claims: pd.DataFrame, ds) -> list[str]:
@@ -410,7 +513,7 @@ def _figures(d: Path, ds, base, default: pd.DataFrame) -> list[str]:
     files = []
     label = f"data: {ds.name} (semi-real; migration, land, wages SYNTHETIC)"
     fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
-    for ax, s in zip(axes, STATS):
+    for ax, s in zip(axes, STATS, strict=False):
         t = default[default["statistic"] == s]
         for mk, c in (("intra", "tab:blue"), ("inter", "tab:red")):
             tt = t[t["market"].str.startswith(mk)]
@@ -430,8 +533,10 @@ def _figures(d: Path, ds, base, default: pd.DataFrame) -> list[str]:
 
     c = ds.cities
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-    for ax, tau, name, ps in ((axes[0], base.tauY, "productive", PAPER_TAU_SHARES["tauY"]),
-                              (axes[1], base.tauH, "residential", PAPER_TAU_SHARES["tauH"])):
+    for ax, tau, name, ps in (
+        (axes[0], base.tauY, "productive", PAPER_TAU_SHARES["tauY"]),
+        (axes[1], base.tauH, "residential", PAPER_TAU_SHARES["tauH"]),
+    ):
         t = np.asarray(tau)
         ax.scatter(c["lon"], c["lat"], c=np.where(t > 0, "tab:red", "tab:blue"), s=10)
         ax.set_title(f"{name} land: red = short (tau>0) {np.mean(t > 0):.1%} (paper 2017: {ps:.2%})", fontsize=9)
@@ -461,71 +566,116 @@ def _fmt_table(df: pd.DataFrame, market_prefix: str) -> str:
     return markdown_table(t, digits=3)
 
 
-def _report(ds, base, default, sign_agree, claims, rob, options_df, synth, quick, seconds, mean_steps, t4_md,
-            headline) -> str:
+def _report(
+    ds, base, default, sign_agree, claims, rob, options_df, synth, quick, seconds, mean_steps, t4_md, headline
+) -> str:
     L = []
     L += ["# Ma & Ni: quota trade in an N-city spatial GE — reproduction report", ""]
-    L += ["Generated by `landjax reproduce ma_ni`" + (" (quick mode: fewer variants, no robustness)" if quick else "") + ".", ""]
-    L += ["## Data", "", f"**{ds.describe()}**", "",
-          "The paper's city data (2017 land supply and prices, wages, census micro-data migration) are not public. "
-          "The numbers below come from landjax's semi-real China table: real city list, provinces, regions, "
-          "coordinates, census population (2010/2020), 2015 GDP and urban-unit employment; SYNTHETIC (seeded) "
-          f"migration matrix, land supply and its split, land prices, wages, house prices, real-estate employment "
-          f"(columns: {', '.join(ds.synthetic_columns)}). National land prices are set so that "
-          f"{float(jnp.mean(base.tauY > 0)):.1%} / {float(jnp.mean(base.tauH > 0)):.1%} of cities are short of "
-          "productive / residential land, the paper's 2017 shares (80.20 % / 66.75 %) — a calibration to a "
-          "published number, stated here. Sources and licences: `docs/ma_ni.md`.", ""]
+    L += [
+        "Generated by `landjax reproduce ma_ni`"
+        + (" (quick mode: fewer variants, no robustness)" if quick else "")
+        + ".",
+        "",
+    ]
+    L += [
+        "## Data",
+        "",
+        f"**{ds.describe()}**",
+        "",
+        "The paper's city data (2017 land supply and prices, wages, census micro-data migration) are not public. "
+        "The numbers below come from landjax's semi-real China table: real city list, provinces, regions, "
+        "coordinates, census population (2010/2020), 2015 GDP and urban-unit employment; SYNTHETIC (seeded) "
+        f"migration matrix, land supply and its split, land prices, wages, house prices, real-estate employment "
+        f"(columns: {', '.join(ds.synthetic_columns)}). National land prices are set so that "
+        f"{float(jnp.mean(base.tauY > 0)):.1%} / {float(jnp.mean(base.tauH > 0)):.1%} of cities are short of "
+        "productive / residential land, the paper's 2017 shares (80.20 % / 66.75 %) — a calibration to a "
+        "published number, stated here. Sources and licences: `docs/ma_ni.md`.",
+        "",
+    ]
     L += ["## Headline", ""] + [f"- {h}" for h in headline] + [""]
-    L += ["## What reproduces and what does not", "",
-          "- **Solver and accounting**: every Table 2/3 scenario converges (damped Picard, "
-          f"{mean_steps:.0f} steps on average to 1e-13); the spec's level identities hold to 1e-10 "
-          "(tests); zero shock returns all hats = 1.",
-          "- **Magnitudes**: not reproducible without the paper's data. Our GDP and welfare effects are smaller "
-          "(see the gap column). Effects scale with how unequal land per worker is across sellers and buyers, "
-          "which is synthetic here.",
-          "- **Residential vs productive land (A24)**: in the printed equations residential land reaches GDP only "
-          "through migration and local land revenue, so residential-only trades move GDP by ~0; the paper "
-          "reports them *larger* than productive trades. Not reproducible with eqs. (1)-(20).",
-          "- **Gap measures (A16)**: the paper does not define its gap. We use the population-weighted CV "
-          "(Williamson); the sign agreement with the paper under each measure is below.",
-          "- **Table 1** (2023 trades in five provinces) needs the disclosed trade lists, which are not in our data: "
-          "not reproduced. `landjax.scenarios.quota.trades_to_shock` takes such a list (seller, buyer, area, price).",
-          ""]
+    L += [
+        "## What reproduces and what does not",
+        "",
+        "- **Solver and accounting**: every Table 2/3 scenario converges (damped Picard, "
+        f"{mean_steps:.0f} steps on average to 1e-13); the spec's level identities hold to 1e-10 "
+        "(tests); zero shock returns all hats = 1.",
+        "- **Magnitudes**: not reproducible without the paper's data. Our GDP and welfare effects are smaller "
+        "(see the gap column). Effects scale with how unequal land per worker is across sellers and buyers, "
+        "which is synthetic here.",
+        "- **Residential vs productive land (A24)**: in the printed equations residential land reaches GDP only "
+        "through migration and local land revenue, so residential-only trades move GDP by ~0; the paper "
+        "reports them *larger* than productive trades. Not reproducible with eqs. (1)-(20).",
+        "- **Gap measures (A16)**: the paper does not define its gap. We use the population-weighted CV "
+        "(Williamson); the sign agreement with the paper under each measure is below.",
+        "- **Table 1** (2023 trades in five provinces) needs the disclosed trade lists, which are not in our data: "
+        "not reproduced. `landjax.scenarios.quota.trades_to_shock` takes such a list (seller, buyer, area, price).",
+        "",
+    ]
     L += ["## Table 2 (intra-province trade): ours vs paper (%)", "", _fmt_table(default, "intra"), ""]
     L += ["## Table 3 (inter-province trade): ours vs paper (%)", "", _fmt_table(default, "inter"), ""]
-    L += ["## Sign agreement with the paper by gap measure (out of 24 scenarios)", "",
-          markdown_table(sign_agree.reset_index()), ""]
-    L += ["## The paper's qualitative claims", "",
-          "`paper_own_tables`: how many of the claim's comparisons hold in the paper's own Tables 2-3; "
-          "`ours_semireal` / `ours_synthetic`: the same on our data with default options; "
-          "`holds_under_options`: option sets (see `options.csv`) under which every comparison holds on the semi-real data.", "",
-          markdown_table(claims), ""]
+    L += [
+        "## Sign agreement with the paper by gap measure (out of 24 scenarios)",
+        "",
+        markdown_table(sign_agree.reset_index()),
+        "",
+    ]
+    L += [
+        "## The paper's qualitative claims",
+        "",
+        "`paper_own_tables`: how many of the claim's comparisons hold in the paper's own Tables 2-3; "
+        "`ours_semireal` / `ours_synthetic`: the same on our data with default options; "
+        "`holds_under_options`: option sets (see `options.csv`) under which every comparison holds on the semi-real data.",
+        "",
+        markdown_table(claims),
+        "",
+    ]
     if len(rob):
         r = rob[(rob["land"] == "both") & (rob["market"] == "inter_all") & (rob["allocation"] == "area")]
         r = r[["check", "statistic", "ours", "ours_benchmark", "ours_delta", "paper", "paper_benchmark", "converged"]]
-        L += ["## Robustness (inter-province, all provinces, both land types, equal area)", "",
-              "The appendix tables are not in the paper's text; the only printed robustness numbers are the "
-              "section 5(1) changes for a 20 % share (GDP +0.502 pp, welfare +0.455 pp, output-gap reduction "
-              "0.038 pp smaller). Parameter changes re-derive tau, G and Y from the same data (A20). "
-              "All 12 inter-province scenarios per check are in `robustness.csv`.", "",
-              markdown_table(r, digits=3), ""]
-    var = options_df[(options_df["land"] == "both") & (options_df["market"] == "inter_all") & (options_df["allocation"] == "area")]
+        L += [
+            "## Robustness (inter-province, all provinces, both land types, equal area)",
+            "",
+            "The appendix tables are not in the paper's text; the only printed robustness numbers are the "
+            "section 5(1) changes for a 20 % share (GDP +0.502 pp, welfare +0.455 pp, output-gap reduction "
+            "0.038 pp smaller). Parameter changes re-derive tau, G and Y from the same data (A20). "
+            "All 12 inter-province scenarios per check are in `robustness.csv`.",
+            "",
+            markdown_table(r, digits=3),
+            "",
+        ]
+    var = options_df[
+        (options_df["land"] == "both") & (options_df["market"] == "inter_all") & (options_df["allocation"] == "area")
+    ]
     var = var.pivot_table(index="variant", columns="statistic", values="ours", sort=False).reset_index()
-    L += ["## Ambiguity options (inter-province, all, both land types, equal area)", "",
-          "Each row changes one option from the default (spec section 7); `options.csv` has all 24 scenarios. "
-          "`labour_split=model` gives no trade: with the model's own split (L^Y = (1 - sigma eta) L, several times "
-          "the yearbook employment) and the dataset's national land prices every city is short of both land types, "
-          "so there are no sellers.", "",
-          markdown_table(var, digits=3), ""]
+    L += [
+        "## Ambiguity options (inter-province, all, both land types, equal area)",
+        "",
+        "Each row changes one option from the default (spec section 7); `options.csv` has all 24 scenarios. "
+        "`labour_split=model` gives no trade: with the model's own split (L^Y = (1 - sigma eta) L, several times "
+        "the yearbook employment) and the dataset's national land prices every city is short of both land types, "
+        "so there are no sellers.",
+        "",
+        markdown_table(var, digits=3),
+        "",
+    ]
     if synth is not None:
         s = synth[(synth["land"] == "both") & (synth["allocation"] == "area")][["market", "statistic", "ours", "paper"]]
-        L += ["## Second opinion: the fully SYNTHETIC dataset (both land types, equal area)", "", markdown_table(s, digits=3), ""]
+        L += [
+            "## Second opinion: the fully SYNTHETIC dataset (both land types, equal area)",
+            "",
+            markdown_table(s, digits=3),
+            "",
+        ]
     L += ["## Table 4 (optimal allocation)", "", t4_md or "", ""]
-    L += ["## Options used", "",
-          "Parameters alpha 0.67, eta 0.13, kappa 3, sigma 0.65, rho 0.103; endogenous land-revenue closure (A12); "
-          "labour split from data (A3); TS = own land stock (A5); separate pools per land type (A6); pilot "
-          "sellers to nationwide buyers (A7); given prices 525 / 450-1050 with the centre absorbing sum F (A9); "
-          "Williamson gaps with counterfactual weights (A16); welfare in levels with hukou weights (A15); "
-          "GDP = sum of goods output (A17).", "",
-          f"Runtime: {seconds:.1f} s."]
+    L += [
+        "## Options used",
+        "",
+        "Parameters alpha 0.67, eta 0.13, kappa 3, sigma 0.65, rho 0.103; endogenous land-revenue closure (A12); "
+        "labour split from data (A3); TS = own land stock (A5); separate pools per land type (A6); pilot "
+        "sellers to nationwide buyers (A7); given prices 525 / 450-1050 with the centre absorbing sum F (A9); "
+        "Williamson gaps with counterfactual weights (A16); welfare in levels with hukou weights (A15); "
+        "GDP = sum of goods output (A17).",
+        "",
+        f"Runtime: {seconds:.1f} s.",
+    ]
     return "\n".join(L) + "\n"

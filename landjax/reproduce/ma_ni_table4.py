@@ -34,11 +34,34 @@ from landjax.allocation import quota_rules as q
 #: full / quick settings (quick: smoke test, < 30 s)
 SETTINGS = {
     # full: the benchmark's gradient configuration (benchmarks/optimal_allocation.py defaults)
-    False: dict(draws=4_000, chunk=2_000, batch=50, n_screen=200, n_starts=20, probe_evals=15, n_keep=3,
-                max_iter=1000, budget=1950.0,
-                frontier=(0.0, 0.25, 0.5, 0.75, 1.0), frontier_iter=10, robustness=True, engine=True),
-    True: dict(draws=200, chunk=200, batch=50, n_screen=0, n_starts=1, max_iter=4, budget=None,
-               frontier=(0.0, 1.0), frontier_iter=3, robustness=False, engine=False),
+    False: dict(
+        draws=4_000,
+        chunk=2_000,
+        batch=50,
+        n_screen=200,
+        n_starts=20,
+        probe_evals=15,
+        n_keep=3,
+        max_iter=1000,
+        budget=1950.0,
+        frontier=(0.0, 0.25, 0.5, 0.75, 1.0),
+        frontier_iter=10,
+        robustness=True,
+        engine=True,
+    ),
+    True: dict(
+        draws=200,
+        chunk=200,
+        batch=50,
+        n_screen=0,
+        n_starts=1,
+        max_iter=4,
+        budget=None,
+        frontier=(0.0, 1.0),
+        frontier_iter=3,
+        robustness=False,
+        engine=False,
+    ),
 }
 
 
@@ -75,8 +98,14 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
     rows = []
     for name in q.OBJECTIVES:
         i, _ = rs.best(name)
-        rows.append({"objective": name, "method": "random", **dict(zip(q.STATISTICS, rs.values[i])),
-                     "equilibrium_solves": float(rs.n_draws)})
+        rows.append(
+            {
+                "objective": name,
+                "method": "random",
+                **dict(zip(q.STATISTICS, rs.values[i], strict=False)),
+                "equilibrium_solves": float(rs.n_draws),
+            }
+        )
 
     # 2. gradient search: the engine's optimize (full); quick mode polishes the best random draw of
     #    each objective with one shared compiled value-and-gradient (L-BFGS-B), to stay a smoke test
@@ -86,14 +115,25 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
     for name, (key, sense) in q.OBJECTIVES.items():
         t0 = time.perf_counter()
         if cfg["engine"]:
-            res = q.gradient_search(problem, name, n_screen=cfg["n_screen"], n_starts=cfg["n_starts"],
-                                    max_iter=cfg["max_iter"], progress_bar=False,
-                                    max_solve_equivalents=cfg["budget"], probe_evals=cfg["probe_evals"],
-                                    n_keep=cfg["n_keep"])
+            res = q.gradient_search(
+                problem,
+                name,
+                n_screen=cfg["n_screen"],
+                n_starts=cfg["n_starts"],
+                max_iter=cfg["max_iter"],
+                progress_bar=False,
+                max_solve_equivalents=cfg["budget"],
+                probe_evals=cfg["probe_evals"],
+                n_keep=cfg["n_keep"],
+            )
             x, solves = np.asarray(res.x), float(res.solve_equivalents)
-            info = {"converged": res.converged, "projected_grad_norm": res.projected_grad_norm,
-                    "n_value_evals": res.n_value_evals, "n_grad_evals": res.n_grad_evals,
-                    "grad_cost_ratio": res.grad_cost_ratio}
+            info = {
+                "converged": res.converged,
+                "projected_grad_norm": res.projected_grad_norm,
+                "n_value_evals": res.n_value_evals,
+                "n_grad_evals": res.n_grad_evals,
+                "grad_cost_ratio": res.grad_cost_ratio,
+            }
         else:
             c = np.zeros(4)
             c[q.STATISTICS.index(key)] = -1.0 if sense == "max" else 1.0
@@ -102,34 +142,53 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
             if ratio is None:
                 ratio = _cost_ratio(problem, pol, c, x)
             solves = rs.n_draws + ratio * n
-            info = {"converged": pg < 1e-6, "projected_grad_norm": pg, "n_value_evals": rs.n_draws,
-                    "n_grad_evals": n, "grad_cost_ratio": ratio}
+            info = {
+                "converged": pg < 1e-6,
+                "projected_grad_norm": pg,
+                "n_value_evals": rs.n_draws,
+                "n_grad_evals": n,
+                "grad_cost_ratio": ratio,
+            }
         optima[name] = x
         v = np.asarray(problem.stats(jnp.asarray(x)))
-        rows.append({"objective": name, "method": "gradient", **dict(zip(q.STATISTICS, v)),
-                     "equilibrium_solves": solves})
-        grad_info.append({"objective": name, "value": v[q.STATISTICS.index(key)], **info,
-                          "seconds": time.perf_counter() - t0})
+        rows.append(
+            {"objective": name, "method": "gradient", **dict(zip(q.STATISTICS, v, strict=False)), "equilibrium_solves": solves}
+        )
+        grad_info.append(
+            {"objective": name, "value": v[q.STATISTICS.index(key)], **info, "seconds": time.perf_counter() - t0}
+        )
     for name, vals in q.PAPER_TABLE4.items():
-        rows.append({"objective": name, "method": "paper", **dict(zip(q.STATISTICS, vals)),
-                     "equilibrium_solves": 1e6})
+        rows.append({"objective": name, "method": "paper", **dict(zip(q.STATISTICS, vals, strict=False)), "equilibrium_solves": 1e6})
     table = pd.DataFrame(rows)[["objective", "method", *q.STATISTICS, "equilibrium_solves"]]
     order = {n: k for k, n in enumerate(q.OBJECTIVES)}
-    table = table.sort_values(["objective", "method"], key=lambda c: c.map(order) if c.name == "objective" else c,
-                              kind="stable").reset_index(drop=True)
+    table = table.sort_values(
+        ["objective", "method"], key=lambda c: c.map(order) if c.name == "objective" else c, kind="stable"
+    ).reset_index(drop=True)
     table.to_csv(out / "table4.csv", index=False)
     files.append(f"{rel}/table4.csv")
-    optima_df = pd.DataFrame([{"objective": n, **dict(zip(q.OMEGA_LABELS, x))} for n, x in optima.items()])
+    optima_df = pd.DataFrame([{"objective": n, **dict(zip(q.OMEGA_LABELS, x, strict=False))} for n, x in optima.items()])
     optima_df.to_csv(out / "table4_omega.csv", index=False)
     files.append(f"{rel}/table4_omega.csv")
 
     # 3. efficiency-equity frontiers
     fr = []
-    for eff, eqt, start in (("gdp_change", "output_gap_change", "max_gdp"),
-                            ("welfare_change", "welfare_gap_change", "max_welfare")):
+    for eff, eqt, start in (
+        ("gdp_change", "output_gap_change", "max_gdp"),
+        ("welfare_change", "welfare_gap_change", "max_welfare"),
+    ):
         anchor = "min_output_gap" if eqt == "output_gap_change" else "min_welfare_gap"
-        fr.append(q.pareto_frontier(problem, eff, eqt, weights=cfg["frontier"], x0=optima[start],
-                                    max_iter=cfg["frontier_iter"], polisher=pol, anchors=[optima[anchor]]))
+        fr.append(
+            q.pareto_frontier(
+                problem,
+                eff,
+                eqt,
+                weights=cfg["frontier"],
+                x0=optima[start],
+                max_iter=cfg["frontier_iter"],
+                polisher=pol,
+                anchors=[optima[anchor]],
+            )
+        )
     frontier = pd.concat(fr, ignore_index=True)
     frontier.to_csv(out / "table4_frontier.csv", index=False)
     files.append(f"{rel}/table4_frontier.csv")
@@ -143,15 +202,18 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
     for name, x in optima.items():
         S = q.parameter_sensitivities(problem, x, rebuild=rebuild)
         for st in q.STATISTICS:
-            sens_rows.append({"objective": name, "statistic": st, **{f"d_d{p}": S.loc[st, p] for p in S.columns},
-                              "held": held})
+            sens_rows.append(
+                {"objective": name, "statistic": st, **{f"d_d{p}": S.loc[st, p] for p in S.columns}, "held": held}
+            )
     sens = pd.DataFrame(sens_rows)
     sens.to_csv(out / "table4_sensitivity.csv", index=False)
     files.append(f"{rel}/table4_sensitivity.csv")
     rob = None
     if cfg["robustness"]:
-        rob = pd.concat([q.robustness_comparison(problem, x, rebuild=rebuild).assign(objective=n)
-                         for n, x in optima.items()], ignore_index=True)
+        rob = pd.concat(
+            [q.robustness_comparison(problem, x, rebuild=rebuild).assign(objective=n) for n, x in optima.items()],
+            ignore_index=True,
+        )
         rob = rob[["objective", "parameter", "value", "statistic", "baseline", "resolved", "linear_prediction"]]
         rob.to_csv(out / "table4_robustness.csv", index=False)
         files.append(f"{rel}/table4_robustness.csv")
@@ -184,10 +246,12 @@ def _cost_ratio(problem, pol, c, x, repeats=3) -> float:
 def _frontier_figure(path: Path, rs, table: pd.DataFrame, frontier: pd.DataFrame, label: str) -> None:
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    panels = (("gdp_change", "output_gap_change", "GDP change (%)", "output-gap change (%)"),
-              ("welfare_change", "welfare_gap_change", "welfare change (%)", "welfare-gap change (%)"))
+    panels = (
+        ("gdp_change", "output_gap_change", "GDP change (%)", "output-gap change (%)"),
+        ("welfare_change", "welfare_gap_change", "welfare change (%)", "welfare-gap change (%)"),
+    )
     ok = np.all(np.isfinite(rs.values), axis=1)
-    for ax, (eff, eqt, ylab, xlab) in zip(axes, panels):
+    for ax, (eff, eqt, ylab, xlab) in zip(axes, panels, strict=False):
         ie, iq = q.STATISTICS.index(eff), q.STATISTICS.index(eqt)
         V = rs.values[ok]
         ax.scatter(V[:, iq], V[:, ie], s=3, c="0.75", label=f"{len(V):,} random draws")
@@ -198,8 +262,15 @@ def _frontier_figure(path: Path, rs, table: pd.DataFrame, frontier: pd.DataFrame
         ax.plot(f[eqt], f[eff], "o-", c="C3", label="gradient frontier (weighted sums)")
         for meth, mk in (("gradient", "^"), ("paper", "x")):
             t = table[table.method == meth]
-            ax.scatter(t[eqt], t[eff], marker=mk, s=50, c="k" if meth == "paper" else "C0",
-                       label="Table 4, " + ("paper (its own data)" if meth == "paper" else "our gradient optima"), zorder=3)
+            ax.scatter(
+                t[eqt],
+                t[eff],
+                marker=mk,
+                s=50,
+                c="k" if meth == "paper" else "C0",
+                label="Table 4, " + ("paper (its own data)" if meth == "paper" else "our gradient optima"),
+                zorder=3,
+            )
         ax.set_xlabel(xlab)
         ax.set_ylabel(ylab)
         ax.legend(fontsize=7)
@@ -210,7 +281,7 @@ def _frontier_figure(path: Path, rs, table: pd.DataFrame, frontier: pd.DataFrame
 
 def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds):
     cfg = SETTINGS[bool(quick)]
-    paper = table[table.method == "paper"].set_index("objective")
+    table[table.method == "paper"].set_index("objective")
     ours = table[table.method == "gradient"].set_index("objective")
     rnd = table[table.method == "random"].set_index("objective")
     headline = []
@@ -224,9 +295,12 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
         f"{ours.loc['min_output_gap', 'output_gap_change']:.2f}% output gap, "
         f"{ours.loc['max_welfare', 'welfare_change']:.2f}% welfare, "
         f"{ours.loc['min_welfare_gap', 'welfare_gap_change']:.3f}% welfare gap vs paper 4.003 / -1.907 / 3.258 / -0.055"
-        " (different data: levels are not comparable)")
-    headline.append(f"gradient search matches or beats {rs.n_draws:,} random draws on {sum(beats)}/4 objectives "
-                    f"with {ours.equilibrium_solves.mean():.0f} solve-equivalents on average")
+        " (different data: levels are not comparable)"
+    )
+    headline.append(
+        f"gradient search matches or beats {rs.n_draws:,} random draws on {sum(beats)}/4 objectives "
+        f"with {ours.equilibrium_solves.mean():.0f} solve-equivalents on average"
+    )
     lines = [
         "## Table 4: optimal allocation of quotas (section 4(4))",
         "",
@@ -241,15 +315,18 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
         markdown_table(table, digits=4),
         "",
         f"Random: the paper's method with {rs.n_draws:,} draws ({rs.n_infeasible} infeasible draws, no TFP root "
-        "or no convergence, spec A25, excluded); the 10^6-draw run is `benchmarks/optimal_allocation.py`. " +
-        ("Gradient (quick mode): L-BFGS-B polish of each objective's best random draw; `equilibrium_solves` = "
-         "the draws plus value-and-gradient evaluations times their measured cost ratio." if quick else
-         f"Gradient: the engine's `optimize` (vmapped screen of {cfg['n_screen']} points; the best "
-         f"{cfg['n_starts']} probed with {cfg['probe_evals']} value-and-gradient evaluations each by BFGS with a "
-         f"weak Wolfe line search, which goes past the rule's kinks; the best {cfg['n_keep']} continued; budget "
-         f"{cfg['budget']:g} solve-equivalents; implicit gradients); the optimum is mapped back into [-1, 1]^12 "
-         "(the rule depends on each block of three weights only through its direction). `equilibrium_solves` "
-         "counts value evaluations plus value-and-gradient evaluations times their measured cost ratio."),
+        "or no convergence, spec A25, excluded); the 10^6-draw run is `benchmarks/optimal_allocation.py`. "
+        + (
+            "Gradient (quick mode): L-BFGS-B polish of each objective's best random draw; `equilibrium_solves` = "
+            "the draws plus value-and-gradient evaluations times their measured cost ratio."
+            if quick
+            else f"Gradient: the engine's `optimize` (vmapped screen of {cfg['n_screen']} points; the best "
+            f"{cfg['n_starts']} probed with {cfg['probe_evals']} value-and-gradient evaluations each by BFGS with a "
+            f"weak Wolfe line search, which goes past the rule's kinks; the best {cfg['n_keep']} continued; budget "
+            f"{cfg['budget']:g} solve-equivalents; implicit gradients); the optimum is mapped back into [-1, 1]^12 "
+            "(the rule depends on each block of three weights only through its direction). `equilibrium_solves` "
+            "counts value evaluations plus value-and-gradient evaluations times their measured cost ratio."
+        ),
         "",
         markdown_table(grad, digits=4),
         "",
@@ -266,10 +343,13 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
     ]
     if rob is not None:
         worst = rob.assign(err=(rob.resolved - rob.linear_prediction).abs())
-        lines += ["", "The paper's one-at-a-time robustness values (alpha 0.83, eta 0.31, kappa 1.5/4, sigma 0.55/0.75, "
-                  "rho 0.05/0.15) re-solved at the optima, beside the first-order prediction from the derivatives "
-                  f"(`table4_robustness.csv`); the largest gap between the two is {worst.err.max():.3g} pp "
-                  f"({worst.loc[worst.err.idxmax(), 'parameter']} = {worst.loc[worst.err.idxmax(), 'value']}): "
-                  "large parameter changes are beyond a linear prediction, small ones are not."]
+        lines += [
+            "",
+            "The paper's one-at-a-time robustness values (alpha 0.83, eta 0.31, kappa 1.5/4, sigma 0.55/0.75, "
+            "rho 0.05/0.15) re-solved at the optima, beside the first-order prediction from the derivatives "
+            f"(`table4_robustness.csv`); the largest gap between the two is {worst.err.max():.3g} pp "
+            f"({worst.loc[worst.err.idxmax(), 'parameter']} = {worst.loc[worst.err.idxmax(), 'value']}): "
+            "large parameter changes are beyond a linear prediction, small ones are not.",
+        ]
     lines += ["", f"Section run time {seconds:.0f} s."]
     return headline, "\n".join(lines)

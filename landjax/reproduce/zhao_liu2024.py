@@ -33,16 +33,40 @@ TITLE = "Zhao & Liu (2024): two-region land finance and local debt, experiments,
 
 #: numbers printed in the specification (spec §11 calibration, §13 prototype); the paper prints none we can read
 SPEC_NUMBERS = {
-    "A_1": 1.353, "xi": 0.934, "k_bar": 1.206, "omega_1": 0.545,
-    "sweep_rel_wage2_sigma_0.5": 0.98, "sweep_rel_wage2_sigma_12": 0.64,
-    "sweep_rel_lev2_sigma_0.5": 1.00, "sweep_rel_lev2_sigma_12": 1.08,
-    "baseline_lev_gap": 0.0127, "national_debt_gdp": 0.44,
+    "A_1": 1.353,
+    "xi": 0.934,
+    "k_bar": 1.206,
+    "omega_1": 0.545,
+    "sweep_rel_wage2_sigma_0.5": 0.98,
+    "sweep_rel_wage2_sigma_12": 0.64,
+    "sweep_rel_lev2_sigma_0.5": 1.00,
+    "sweep_rel_lev2_sigma_12": 1.08,
+    "baseline_lev_gap": 0.0127,
+    "national_debt_gdp": 0.44,
 }
 #: the spec prototype's draws column (spec §13), by our claim id: (held, total); the prototype's
 #: single row "smaller debt, house-price and income gaps than mobility alone" is our c10a-c10c
-SPEC_PROTOTYPE = {"c01": "0/39", "c02": "39/39", "c03": "39/39", "c04": "39/39", "c05": "39/39", "c06": "39/39",
-                  "c07": "39/39", "c08": "39/39", "c09": "39/39", "c10a": "39/39", "c10b": "39/39", "c10c": "39/39", "c11": "39/39", "c12": "17/39",
-                  "c13": "14/39", "c14": "38/39", "c15": "0/39", "c16": "39/39", "c17": "39/39"}
+SPEC_PROTOTYPE = {
+    "c01": "0/39",
+    "c02": "39/39",
+    "c03": "39/39",
+    "c04": "39/39",
+    "c05": "39/39",
+    "c06": "39/39",
+    "c07": "39/39",
+    "c08": "39/39",
+    "c09": "39/39",
+    "c10a": "39/39",
+    "c10b": "39/39",
+    "c10c": "39/39",
+    "c11": "39/39",
+    "c12": "17/39",
+    "c13": "14/39",
+    "c14": "38/39",
+    "c15": "0/39",
+    "c16": "39/39",
+    "c17": "39/39",
+}
 
 TRANSITION_EXPERIMENTS = ("immobile_land2", "immobile_land1", "mobile", "mobile_land1")
 
@@ -59,10 +83,19 @@ def _transitions(pc, y_base, T: int, ramp: int):
         ps = {k: np.asarray(v) for k, v in tr.path_statistics(sol.value, a).items()}
         new = {k: float(v) for k, v in ld.outcomes(yn, pn).items()}
         gap_T = float(np.max(np.abs(np.asarray(sol.value).reshape(T, -1)[-1] - np.asarray(a.x_new))))
-        rows.append({"experiment": name, "periods": T, "newton_steps": int(sol.steps),
-                     "max_residual": float(sol.residual_norm), "converged": ok, "linear_solver": "BlockTridiagonal(11)",
-                     "seconds_incl_compile": secs, "max_log_gap_to_new_ss_at_T": gap_T,
-                     "min_eta_over_lambda": float(min(ps["eta_over_lambda1"].min(), ps["eta_over_lambda2"].min()))})
+        rows.append(
+            {
+                "experiment": name,
+                "periods": T,
+                "newton_steps": int(sol.steps),
+                "max_residual": float(sol.residual_norm),
+                "converged": ok,
+                "linear_solver": "BlockTridiagonal(11)",
+                "seconds_incl_compile": secs,
+                "max_log_gap_to_new_ss_at_T": gap_T,
+                "min_eta_over_lambda": float(min(ps["eta_over_lambda1"].min(), ps["eta_over_lambda2"].min())),
+            }
+        )
         if ok:
             paths[name] = (ps, new)
     return pd.DataFrame(rows), paths
@@ -71,13 +104,15 @@ def _transitions(pc, y_base, T: int, ramp: int):
 def _plot_paths(paths, base, out_dir: Path, horizon: int = 60) -> list[Path]:
     plt = pyplot()
     files = []
-    panels = [("leverage", [("lev1", "City 1"), ("lev2", "City 2")], "leverage B/pY"),
-              ("house_prices", [("Ph1", "City 1"), ("Ph2", "City 2")], "house price P^h"),
-              ("output", [("X", "")], "aggregate output X"),
-              ("population", [("N1", "")], "City 1 population share N_1")]
+    panels = [
+        ("leverage", [("lev1", "City 1"), ("lev2", "City 2")], "leverage B/pY"),
+        ("house_prices", [("Ph1", "City 1"), ("Ph2", "City 2")], "house price P^h"),
+        ("output", [("X", "")], "aggregate output X"),
+        ("population", [("N1", "")], "City 1 population share N_1"),
+    ]
     for tag, series, ylabel in panels:
         fig, axes = plt.subplots(1, len(paths), figsize=(4 * len(paths), 3.2), sharey=True)
-        for ax, (name, (ps, new)) in zip(np.atleast_1d(axes), paths.items()):
+        for ax, (name, (ps, new)) in zip(np.atleast_1d(axes), paths.items(), strict=False):
             t = ps["t"][:horizon]
             for k, lab in series:
                 ax.plot(t, ps[k][:horizon], label=f"{lab} path".strip())
@@ -110,10 +145,16 @@ def _gradients(pc, y_base, T: int) -> pd.DataFrame:
         _, ad = jax.jvp(path_stat, (x0,), (e,))
         h = 1e-5 * max(1.0, abs(float(x0[i])))
         fd = (float(path_stat(x0 + h * e)) - float(path_stat(x0 - h * e))) / (2 * h)
-        rows.append({"statistic": "lev_gap after 10 years (transition, immobile + land to City 2)", "wrt": wrt,
-                     "implicit_fwd": float(ad), "finite_difference": fd,
-                     "rel_err": abs(float(ad) - fd) / max(abs(fd), 1e-12),
-                     "ok": bool(abs(float(ad) - fd) <= 1e-9 + 1e-4 * abs(fd))})
+        rows.append(
+            {
+                "statistic": "lev_gap after 10 years (transition, immobile + land to City 2)",
+                "wrt": wrt,
+                "implicit_fwd": float(ad),
+                "finite_difference": fd,
+                "rel_err": abs(float(ad) - fd) / max(abs(fd), 1e-12),
+                "ok": bool(abs(float(ad) - fd) <= 1e-9 + 1e-4 * abs(fd)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -130,14 +171,24 @@ def run(out: Path, *, quick: bool = False) -> dict:
     ss = ld.solve_steady_state(pc)
     y_base = ss.value
     base = {k: float(v) for k, v in ld.outcomes(y_base, pc).items()}
-    cal = pd.DataFrame([
-        {"quantity": "A_1", "spec": SPEC_NUMBERS["A_1"], "ours": float(pc.A[0])},
-        {"quantity": "xi", "spec": SPEC_NUMBERS["xi"], "ours": float(pc.xi)},
-        {"quantity": "k_bar", "spec": SPEC_NUMBERS["k_bar"], "ours": float(pc.k_bar)},
-        {"quantity": "omega_1", "spec": SPEC_NUMBERS["omega_1"], "ours": float(pc.omega[0])},
-        {"quantity": "national local debt / GDP", "spec": SPEC_NUMBERS["national_debt_gdp"], "ours": base["debt_gdp"]},
-        {"quantity": "baseline leverage gap lev2 - lev1", "spec": SPEC_NUMBERS["baseline_lev_gap"], "ours": base["lev_gap"]},
-    ])
+    cal = pd.DataFrame(
+        [
+            {"quantity": "A_1", "spec": SPEC_NUMBERS["A_1"], "ours": float(pc.A[0])},
+            {"quantity": "xi", "spec": SPEC_NUMBERS["xi"], "ours": float(pc.xi)},
+            {"quantity": "k_bar", "spec": SPEC_NUMBERS["k_bar"], "ours": float(pc.k_bar)},
+            {"quantity": "omega_1", "spec": SPEC_NUMBERS["omega_1"], "ours": float(pc.omega[0])},
+            {
+                "quantity": "national local debt / GDP",
+                "spec": SPEC_NUMBERS["national_debt_gdp"],
+                "ours": base["debt_gdp"],
+            },
+            {
+                "quantity": "baseline leverage gap lev2 - lev1",
+                "spec": SPEC_NUMBERS["baseline_lev_gap"],
+                "ours": base["lev_gap"],
+            },
+        ]
+    )
     cal["gap"] = cal["ours"] - cal["spec"]
     cal.to_csv(d / "calibration.csv", index=False)
     timings["calibration"] = time.perf_counter() - t0
@@ -153,7 +204,7 @@ def run(out: Path, *, quick: bool = False) -> dict:
     sigmas = np.geomspace(0.5, 12.0, 6 if quick else 16)
     sw = ex.sigma_sweep(pc, y_base, sigmas)
     sw.to_csv(d / "sigma_sweep.csv", index=False)
-    fig_react = ex.plot_reaction(sw, d / "reaction_diagrams.png")
+    ex.plot_reaction(sw, d / "reaction_diagrams.png")
     timings["sigma_sweep"] = time.perf_counter() - t0
 
     # 4. tax-difference extension
@@ -195,15 +246,17 @@ def run(out: Path, *, quick: bool = False) -> dict:
     base_claims = ex.evaluate_claims(S)
     trans_base = None
     if "immobile_land2" in paths and "mobile_land1" in paths:
-        trans_base = ex.transition_claims(paths["immobile_land2"][0], paths["immobile_land2"][1],
-                                          paths["mobile_land1"][0], base, ramp)
+        trans_base = ex.transition_claims(
+            paths["immobile_land2"][0], paths["immobile_land2"][1], paths["mobile_land1"][0], base, ramp
+        )
     n_draws = 8 if quick else 40
     rob = ex.robustness(p, n=n_draws, T=T, ramp=ramp)
     tax_rob = ex.tax_robustness(p, n=n_draws)
     claims = ex.claims_frame(base_claims, rob, (E, Dd), tax_rob, trans_base)
     claims["spec_prototype_draws"] = claims["id"].map(SPEC_PROTOTYPE).fillna("—")
     claims[["claim", "holds_baseline", "draws_held", "draws_total", "id", "spec_prototype_draws"]].to_csv(
-        d / "claims.csv", index=False)
+        d / "claims.csv", index=False
+    )
     draws = rob["draws"].copy()
     draws.insert(0, "draw", np.arange(len(draws)))
     draws["all_solves_converged"] = rob["ok"]
@@ -221,8 +274,18 @@ def run(out: Path, *, quick: bool = False) -> dict:
     timings["total"] = time.perf_counter() - t_all
 
     # 8. report
-    files = ["report.md", "claims.csv", "experiments.csv", "sigma_sweep.csv", "tax_extension.csv", "transitions.csv",
-             "transition_paths.csv", "calibration.csv", "draws.csv", "reaction_diagrams.png"]
+    files = [
+        "report.md",
+        "claims.csv",
+        "experiments.csv",
+        "sigma_sweep.csv",
+        "tax_extension.csv",
+        "transitions.csv",
+        "transition_paths.csv",
+        "calibration.csv",
+        "draws.csv",
+        "reaction_diagrams.png",
+    ]
     files += [f.name for f in fig_paths]
     if grads is not None:
         files.append("gradients.csv")
@@ -233,7 +296,8 @@ def run(out: Path, *, quick: bool = False) -> dict:
         f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec 1.353), xi={float(pc.xi):.4f} "
         f"(0.934), k_bar={float(pc.k_bar):.4f} (1.206); national debt/GDP {base['debt_gdp']:.3f}.",
         f"{len(held)}/{len(claims)} claims hold at baseline; not holding: "
-        + ", ".join(failed["id"].tolist()) + " (c01: equal land-finance shares in steady state; c15: output concentrates "
+        + ", ".join(failed["id"].tolist())
+        + " (c01: equal land-finance shares in steady state; c15: output concentrates "
         "in City 1; t_leverage_gap: as in the spec's prototype).",
         f"Sigma sweep (land+labour to City 1): City 2 relative wage {sw_lo['mobile_land1:rel_wage2']:.2f} -> "
         f"{sw_hi['mobile_land1:rel_wage2']:.2f}, relative leverage {sw_lo['mobile_land1:rel_lev2']:.2f} -> "
@@ -262,75 +326,141 @@ def _weaker_than_prototype(claims: pd.DataFrame) -> str:
 
 def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timings, rob, n_draws, T, quick):
     L = [f"# {TITLE}", ""]
-    L += ["Source: Zhao Fuyang & Liu Ruizhi (2024), 数量经济技术经济研究 2024(4):26-47, English summary (seed 000). "
-          "**The paper's equations and numbers are not public.** The model implemented here is the project "
-          "specification `shared/specs/land_debt.md` (every functional form is the spec's proposal); the checks "
-          "below are the summary's qualitative statements turned into propositions, plus the numbers the "
-          "specification itself prints for its prototype. A reader should treat 'holds' as 'our implementation "
-          "of the spec agrees with the summary's statement', not as a reproduction of the paper's figures.", ""]
+    L += [
+        "Source: Zhao Fuyang & Liu Ruizhi (2024), 数量经济技术经济研究 2024(4):26-47, English summary (seed 000). "
+        "**The paper's equations and numbers are not public.** The model implemented here is the project "
+        "specification `shared/specs/land_debt.md` (every functional form is the spec's proposal); the checks "
+        "below are the summary's qualitative statements turned into propositions, plus the numbers the "
+        "specification itself prints for its prototype. A reader should treat 'holds' as 'our implementation "
+        "of the spec agrees with the summary's statement', not as a reproduction of the paper's figures.",
+        "",
+    ]
     if quick:
         L += ["**Quick run** (fewer draws, sigma points and periods): numbers are indicative only.", ""]
-    L += ["## Options used", "",
-          "Baseline: `mobility='immobile'`, `variant='baseline'` (land-servicing infrastructure k_bar L), "
-          "`attraction='exogenous'` (s = 0), land shift delta = 0.05 of national land, spec §11 parameters. "
-          "Mobile experiments: `mobility='mobile'`, hukou cost mu = 1 (free mobility), Frechet kappa = 1.5. "
-          "Tax extension: taxes (0.12, 0.08) vs (0.10, 0.10), each recalibrated; `attraction='optimal'` "
-          "(headline) and `'exogenous'` (also reported).", ""]
+    L += [
+        "## Options used",
+        "",
+        "Baseline: `mobility='immobile'`, `variant='baseline'` (land-servicing infrastructure k_bar L), "
+        "`attraction='exogenous'` (s = 0), land shift delta = 0.05 of national land, spec §11 parameters. "
+        "Mobile experiments: `mobility='mobile'`, hukou cost mu = 1 (free mobility), Frechet kappa = 1.5. "
+        "Tax extension: taxes (0.12, 0.08) vs (0.10, 0.10), each recalibrated; `attraction='optimal'` "
+        "(headline) and `'exogenous'` (also reported).",
+        "",
+    ]
     L += ["## Calibration (joint root: A_1, xi, k_bar with the city blocks at p_j = 1)", "", markdown_table(cal), ""]
-    cols = ["experiment", "converged", "X", "output_gap", "income_gap", "real_wage_gap", "house_price_gap", "lev1", "lev2",
-            "lev_gap", "land_dep1", "land_dep2", "N1", "consumption"]
+    cols = [
+        "experiment",
+        "converged",
+        "X",
+        "output_gap",
+        "income_gap",
+        "real_wage_gap",
+        "house_price_gap",
+        "lev1",
+        "lev2",
+        "lev_gap",
+        "land_dep1",
+        "land_dep2",
+        "N1",
+        "consumption",
+    ]
     L += ["## Experiments (steady states)", "", markdown_table(exp[cols]), ""]
-    L += ["## Claims", "",
-          f"Baseline calibration, and {n_draws} seeded random parameter draws (ranges in "
-          "`land_debt_experiments.DRAW_RANGES`; each draw recalibrated to its own random targets; synthetic, not data). "
-          "`draws_total` counts draws in which every solve the claim needs converged. `spec_prototype_draws` is the "
-          "column the specification reports for its own prototype (39 solved draws).", "",
-          markdown_table(claims[["id", "claim", "holds_baseline", "draws_held", "draws_total", "spec_prototype_draws"]]), ""]
+    L += [
+        "## Claims",
+        "",
+        f"Baseline calibration, and {n_draws} seeded random parameter draws (ranges in "
+        "`land_debt_experiments.DRAW_RANGES`; each draw recalibrated to its own random targets; synthetic, not data). "
+        "`draws_total` counts draws in which every solve the claim needs converged. `spec_prototype_draws` is the "
+        "column the specification reports for its own prototype (39 solved draws).",
+        "",
+        markdown_table(claims[["id", "claim", "holds_baseline", "draws_held", "draws_total", "spec_prototype_draws"]]),
+        "",
+    ]
     lo, hi = sw.iloc[0], sw.iloc[-1]
-    sweep_cmp = pd.DataFrame([
-        {"quantity": "rel. wage w2/w1, sigma=0.5", "spec": 0.98, "ours": lo["mobile_land1:rel_wage2"]},
-        {"quantity": "rel. wage w2/w1, sigma=12", "spec": 0.64, "ours": hi["mobile_land1:rel_wage2"]},
-        {"quantity": "rel. leverage lev2/lev1, sigma=0.5", "spec": 1.00, "ours": lo["mobile_land1:rel_lev2"]},
-        {"quantity": "rel. leverage lev2/lev1, sigma=12", "spec": 1.08, "ours": hi["mobile_land1:rel_lev2"]},
-    ])
+    sweep_cmp = pd.DataFrame(
+        [
+            {"quantity": "rel. wage w2/w1, sigma=0.5", "spec": 0.98, "ours": lo["mobile_land1:rel_wage2"]},
+            {"quantity": "rel. wage w2/w1, sigma=12", "spec": 0.64, "ours": hi["mobile_land1:rel_wage2"]},
+            {"quantity": "rel. leverage lev2/lev1, sigma=0.5", "spec": 1.00, "ours": lo["mobile_land1:rel_lev2"]},
+            {"quantity": "rel. leverage lev2/lev1, sigma=12", "spec": 1.08, "ours": hi["mobile_land1:rel_lev2"]},
+        ]
+    )
     sweep_cmp["gap"] = sweep_cmp["ours"] - sweep_cmp["spec"]
     cross = sw["sigma"][sw["mobile_land1:lev_gap"] < sw["baseline:lev_gap"]]
-    L += ["## Sigma sweep and reaction diagrams", "",
-          "![reaction diagrams](reaction_diagrams.png)", "",
-          "Land + labour to City 1, spec prototype vs ours:", "", markdown_table(sweep_cmp), "",
-          f"The policy brings the leverage gap under the immobile baseline for sigma up to "
-          f"{float(cross.max()) if len(cross) else float('nan'):.2f} in our sweep grid (spec prototype: about 2).", ""]
-    L += ["## Tax-difference extension", "",
-          "Effect of 'land + labour to City 1' relative to each regime's immobile baseline (log changes; "
-          "leverage gap: difference). 'Over-states' means |effect with equal taxes| > |effect with (0.12, 0.08)|.", "",
-          markdown_table(tax), ""]
-    L += ["## Transitions", "",
-          f"Perfect foresight, T = {T} years, 10-year linear ramp of the quota stock, 11 unknowns per period, "
-          "Newton with the engine's block-tridiagonal solver (`BlockTridiagonal(11)`), implicit differentiation.", "",
-          markdown_table(trans), "",
-          "![leverage](transition_leverage.png)", "", "![house prices](transition_house_prices.png)", "",
-          "![output](transition_output.png)", "", "![population](transition_population.png)", ""]
+    L += [
+        "## Sigma sweep and reaction diagrams",
+        "",
+        "![reaction diagrams](reaction_diagrams.png)",
+        "",
+        "Land + labour to City 1, spec prototype vs ours:",
+        "",
+        markdown_table(sweep_cmp),
+        "",
+        f"The policy brings the leverage gap under the immobile baseline for sigma up to "
+        f"{float(cross.max()) if len(cross) else float('nan'):.2f} in our sweep grid (spec prototype: about 2).",
+        "",
+    ]
+    L += [
+        "## Tax-difference extension",
+        "",
+        "Effect of 'land + labour to City 1' relative to each regime's immobile baseline (log changes; "
+        "leverage gap: difference). 'Over-states' means |effect with equal taxes| > |effect with (0.12, 0.08)|.",
+        "",
+        markdown_table(tax),
+        "",
+    ]
+    L += [
+        "## Transitions",
+        "",
+        f"Perfect foresight, T = {T} years, 10-year linear ramp of the quota stock, 11 unknowns per period, "
+        "Newton with the engine's block-tridiagonal solver (`BlockTridiagonal(11)`), implicit differentiation.",
+        "",
+        markdown_table(trans),
+        "",
+        "![leverage](transition_leverage.png)",
+        "",
+        "![house prices](transition_house_prices.png)",
+        "",
+        "![output](transition_output.png)",
+        "",
+        "![population](transition_population.png)",
+        "",
+    ]
     if grads is not None:
-        L += ["## Gradients through the solves (implicit differentiation vs finite differences)", "",
-              markdown_table(grads, digits=6), ""]
-    L += ["## What differs from the paper and why", "",
-          "- The paper's equations are not public; the model is the specification's proposal. Only qualitative claims "
-          "can be checked and the magnitudes are ours.",
-          "- c01 (City 2 relies more on land finance) fails in every steady state by construction: land revenue is "
-          "delta_L V = delta_L v pY in both cities. It holds during quota inflows in the transition (tr1).",
-          "- c15 (land + labour to City 1 restrains the total-output gap) fails: output concentrates in City 1; only "
-          "per-capita gaps close. The spec's prototype found the same.",
-          "- The migration partial-adjustment speed rho_N = 0.10 gives a half-life of about 4-5 years, much faster than "
-          "the dynamic spatial literature; it only affects the transition paths.",
-          "- Optimal investment attraction (extension B) is solved in steady states only; transitions hold s fixed.",
-          "- Tax extension: with optimal attraction, ignoring tax differences does *not* under-state the effect on the "
-          "leverage gap (t_leverage_gap fails; the spec's prototype found the same) but does under-state the effect on "
-          "total output (t_total_output). The other over-statements hold at baseline.",
-          "- Random draws: the spec does not list its draw ranges, so ours (`DRAW_RANGES`, wider: they include the "
-          "targets and the land shift) differ and the draw counts are not comparable one to one. Claims that held "
-          "less often here than in the spec's prototype: " + _weaker_than_prototype(claims) + ".",
-          f"- Draws whose solves did not all converge are left out of `draws_total` (never counted as held): "
-          f"{n_draws - int(rob['ok'].sum())} of {n_draws} for the main claims.", ""]
-    L += ["## Runtime", "", markdown_table(pd.DataFrame([{"step": k, "seconds": v} for k, v in timings.items()])), "",
-          "Seconds include JAX compilation; the machine was shared.", ""]
+        L += [
+            "## Gradients through the solves (implicit differentiation vs finite differences)",
+            "",
+            markdown_table(grads, digits=6),
+            "",
+        ]
+    L += [
+        "## What differs from the paper and why",
+        "",
+        "- The paper's equations are not public; the model is the specification's proposal. Only qualitative claims "
+        "can be checked and the magnitudes are ours.",
+        "- c01 (City 2 relies more on land finance) fails in every steady state by construction: land revenue is "
+        "delta_L V = delta_L v pY in both cities. It holds during quota inflows in the transition (tr1).",
+        "- c15 (land + labour to City 1 restrains the total-output gap) fails: output concentrates in City 1; only "
+        "per-capita gaps close. The spec's prototype found the same.",
+        "- The migration partial-adjustment speed rho_N = 0.10 gives a half-life of about 4-5 years, much faster than "
+        "the dynamic spatial literature; it only affects the transition paths.",
+        "- Optimal investment attraction (extension B) is solved in steady states only; transitions hold s fixed.",
+        "- Tax extension: with optimal attraction, ignoring tax differences does *not* under-state the effect on the "
+        "leverage gap (t_leverage_gap fails; the spec's prototype found the same) but does under-state the effect on "
+        "total output (t_total_output). The other over-statements hold at baseline.",
+        "- Random draws: the spec does not list its draw ranges, so ours (`DRAW_RANGES`, wider: they include the "
+        "targets and the land shift) differ and the draw counts are not comparable one to one. Claims that held "
+        "less often here than in the spec's prototype: " + _weaker_than_prototype(claims) + ".",
+        f"- Draws whose solves did not all converge are left out of `draws_total` (never counted as held): "
+        f"{n_draws - int(rob['ok'].sum())} of {n_draws} for the main claims.",
+        "",
+    ]
+    L += [
+        "## Runtime",
+        "",
+        markdown_table(pd.DataFrame([{"step": k, "seconds": v} for k, v in timings.items()])),
+        "",
+        "Seconds include JAX compilation; the machine was shared.",
+        "",
+    ]
     Path(path).write_text("\n".join(L), encoding="utf-8")

@@ -42,38 +42,53 @@ def compute() -> dict[str, Any]:
         for i, d in enumerate(z["district"]):
             a = float(awards[r].iloc[i])
             p = float(z[f"paper_{r}"].iloc[i])
-            rows.append({
-                "district": d, "rule": r, "claim": c[i], "award": a, "paper_award": p, "diff": a - p,
-                "within_0.01": abs(a - p) <= TOL, "satisfaction": a / c[i],
-                "paper_satisfaction_pct": float(z[f"paper_{r}_pct"].iloc[i]),
-                "name_in_table5": z["name_in_table5"].iloc[i],
-            })
+            rows.append(
+                {
+                    "district": d,
+                    "rule": r,
+                    "claim": c[i],
+                    "award": a,
+                    "paper_award": p,
+                    "diff": a - p,
+                    "within_0.01": abs(a - p) <= TOL,
+                    "satisfaction": a / c[i],
+                    "paper_satisfaction_pct": float(z[f"paper_{r}_pct"].iloc[i]),
+                    "name_in_table5": z["name_in_table5"].iloc[i],
+                }
+            )
     t5 = pd.DataFrame(rows)
     beta = dg.rule_betas(awards, relation="less", tie_tol=TIE_TOL)
     paper_awards = pd.DataFrame({r: z[f"paper_{r}"].to_numpy() for r in cl.RULES})
     beta_printed = dg.rule_betas(paper_awards, relation="less", tie_tol=TIE_TOL)
     beta_greater = dg.rule_betas(awards, relation="greater", tie_tol=TIE_TOL)
     paper_beta = pd.Series(PAPER_TABLE6)
-    t6 = pd.DataFrame({
-        "rule": list(cl.RULES),
-        "beta": [beta[r] for r in cl.RULES],
-        "paper_beta": [paper_beta[r] for r in cl.RULES],
-        "rank": beta.rank(ascending=False, method="min").astype(int).reindex(cl.RULES).to_numpy(),
-        "paper_rank": paper_beta.rank(ascending=False, method="min").astype(int).reindex(cl.RULES).to_numpy(),
-        "beta_on_printed_awards": [beta_printed[r] for r in cl.RULES],
-        "beta_reversed_edges": [beta_greater[r] for r in cl.RULES],
-    })
+    t6 = pd.DataFrame(
+        {
+            "rule": list(cl.RULES),
+            "beta": [beta[r] for r in cl.RULES],
+            "paper_beta": [paper_beta[r] for r in cl.RULES],
+            "rank": beta.rank(ascending=False, method="min").astype(int).reindex(cl.RULES).to_numpy(),
+            "paper_rank": paper_beta.rank(ascending=False, method="min").astype(int).reindex(cl.RULES).to_numpy(),
+            "beta_on_printed_awards": [beta_printed[r] for r in cl.RULES],
+            "beta_reversed_edges": [beta_greater[r] for r in cl.RULES],
+        }
+    )
     prop = awards["P"].to_numpy()
     p_diff = prop - z["planned_quota"].to_numpy()
     cea_sum_printed = float(z["paper_CEA"].sum())
     return {
-        "z": z, "awards": awards, "t5": t5, "t6": t6, "claims_total": float(c.sum()),
+        "z": z,
+        "awards": awards,
+        "t5": t5,
+        "t6": t6,
+        "claims_total": float(c.sum()),
         "p_factor": ESTATE / float(c.sum()),
         "p_cells_differ": int(np.sum(np.abs(p_diff) > 0.005)),
         "p_max_diff": float(np.max(np.abs(p_diff))),
         "p_max_diff_district": str(z["district"].iloc[int(np.argmax(np.abs(p_diff)))]),
         "p_equals_table1": bool(np.all(z["paper_P"].to_numpy() == z["planned_quota"].to_numpy())),
-        "cea_level": float(awards["CEA"].max()), "cea_sum_printed": cea_sum_printed,
+        "cea_level": float(awards["CEA"].max()),
+        "cea_sum_printed": cea_sum_printed,
     }
 
 
@@ -90,7 +105,9 @@ def _figures(res: dict[str, Any], d: Path) -> list[Path]:
     ax.set_xticklabels(labels, rotation=60, ha="right")
     ax.set_ylabel("satisfaction ratio award / claim")
     ax.set_ylim(-0.03, 1.05)
-    ax.set_title(f"Zaoyang: estate {ESTATE} hm2 over claims {res['claims_total']:.2f} hm2 (districts by decreasing claim)")
+    ax.set_title(
+        f"Zaoyang: estate {ESTATE} hm2 over claims {res['claims_total']:.2f} hm2 (districts by decreasing claim)"
+    )
     ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     p1 = savefig(fig, d / "satisfaction.png")
@@ -122,11 +139,16 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     t6.to_csv(d / "table6.csv", index=False, float_format="%.6f")
     figs = _figures(res, d)
 
-    per_rule = t5.groupby("rule", sort=False).agg(
-        max_abs_diff=("diff", lambda s: float(np.max(np.abs(s)))),
-        cells_within_001=("within_0.01", "sum"),
-        our_sum=("award", "sum"), printed_sum=("paper_award", "sum"),
-    ).reset_index()
+    per_rule = (
+        t5.groupby("rule", sort=False)
+        .agg(
+            max_abs_diff=("diff", lambda s: float(np.max(np.abs(s)))),
+            cells_within_001=("within_0.01", "sum"),
+            our_sum=("award", "sum"),
+            printed_sum=("paper_award", "sum"),
+        )
+        .reset_index()
+    )
     per_rule["reproduces"] = per_rule["cells_within_001"] == 16
     five_ok = bool(per_rule.loc[per_rule["rule"] != "P", "reproduces"].all())
     beta_order = " > ".join(t6.sort_values("beta", ascending=False)["rule"])
@@ -136,8 +158,11 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     paper_sum = float(t6["paper_beta"].sum())
 
     headline = [
-        ("Table 5 CEA, CEL, CE, Pin and T reproduce to 0.01 hm2 in all 80 cells"
-         if five_ok else "Table 5 CEA, CEL, CE, Pin, T: some cells differ by more than 0.01 hm2 (see report)")
+        (
+            "Table 5 CEA, CEL, CE, Pin and T reproduce to 0.01 hm2 in all 80 cells"
+            if five_ok
+            else "Table 5 CEA, CEL, CE, Pin, T: some cells differ by more than 0.01 hm2 (see report)"
+        )
         + f" (largest gap {per_rule.loc[per_rule['rule'] != 'P', 'max_abs_diff'].max():.4f} hm2).",
         f"Table 5's P column is Table 1's planned quota, not a proportional split: true P = "
         f"{res['p_factor']:.6f} c differs in {res['p_cells_differ']} of 16 cells (up to "
@@ -206,7 +231,8 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     ]
     (d / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     files = [f"{PAPER_ID}/{n}" for n in ("report.md", "table5.csv", "table6.csv")] + [
-        f"{PAPER_ID}/{p.name}" for p in figs]
+        f"{PAPER_ID}/{p.name}" for p in figs
+    ]
     return {"title": TITLE, "files": files, "headline": headline}
 
 

@@ -26,7 +26,8 @@ Explicit trade lists (the Table 1 kind) go through :func:`trades_to_shock`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -62,8 +63,15 @@ class Scenario:
     trade: bool = True
 
     def __post_init__(self):
-        for name, allowed in (("land", LANDS), ("market", MARKETS), ("allocation", ALLOCATIONS), ("ts", TS_DEFS),
-                              ("prices", PRICES), ("pilot_pool", PILOT_POOLS), ("migration_cut", MIGRATION_CUTS)):
+        for name, allowed in (
+            ("land", LANDS),
+            ("market", MARKETS),
+            ("allocation", ALLOCATIONS),
+            ("ts", TS_DEFS),
+            ("prices", PRICES),
+            ("pilot_pool", PILOT_POOLS),
+            ("migration_cut", MIGRATION_CUTS),
+        ):
             if getattr(self, name) not in allowed:
                 raise InputError(f"Scenario.{name}={getattr(self, name)!r}; allowed: {', '.join(allowed)}")
         if not (0.0 <= float(self.share) < 1.0):
@@ -81,7 +89,7 @@ class Scenario:
         return {"name": self.name, **dataclasses.asdict(self)}
 
     @classmethod
-    def from_name(cls, name: str, **options: Any) -> "Scenario":
+    def from_name(cls, name: str, **options: Any) -> Scenario:
         """``none`` or ``{intra|inter}_{pilot|all}_{area|proportion}_{productive|residential|both}``,
         with option overrides given as strings or values (``share=0.2``, ``prices=balanced``, ...)."""
         conv = {"share": float, "cost_factor": float}
@@ -94,8 +102,13 @@ class Scenario:
         if name == "none":
             return cls(trade=False, **kw)
         parts = name.split("_")
-        if len(parts) != 4 or parts[0] not in ("intra", "inter") or parts[1] not in ("pilot", "all") \
-                or parts[2] not in ALLOCATIONS or parts[3] not in LANDS:
+        if (
+            len(parts) != 4
+            or parts[0] not in ("intra", "inter")
+            or parts[1] not in ("pilot", "all")
+            or parts[2] not in ALLOCATIONS
+            or parts[3] not in LANDS
+        ):
             raise InputError(
                 f"scenario {name!r}: expected 'none' or {{intra|inter}}_{{pilot|all}}_{{area|proportion}}_"
                 "{productive|residential|both}, e.g. inter_all_area_both"
@@ -210,7 +223,9 @@ def compile_scenario(baseline: Any, scenario: Scenario, params: Any = None, *, s
     for kind, R, tau in (("productive", b.RY, b.tauY), ("residential", b.RH, b.tauH)):
         if scenario.land not in (kind, "both"):
             continue
-        sold, bought = land_trades(R, tau, pool, sell_scope, buy_scope, s, allocation=scenario.allocation, ts=scenario.ts)
+        sold, bought = land_trades(
+            R, tau, pool, sell_scope, buy_scope, s, allocation=scenario.allocation, ts=scenario.ts
+        )
         F = F + quota_money(sold, bought, pool, b.buy_price, b.sell_price, scenario.prices)
         if kind == "productive":
             RY_hat = 1.0 + (bought - sold) / R
@@ -219,8 +234,9 @@ def compile_scenario(baseline: Any, scenario: Scenario, params: Any = None, *, s
     return Shock(RY_hat=RY_hat, RH_hat=RH_hat, f=F / b.G, c_hat=c_hat)
 
 
-def trades_to_shock(baseline: Any, trades: Any, city_ids: Sequence[str], *, land: str = "productive",
-                    sell_price: float | None = None) -> Any:
+def trades_to_shock(
+    baseline: Any, trades: Any, city_ids: Sequence[str], *, land: str = "productive", sell_price: float | None = None
+) -> Any:
     """Shock of an explicit list of trades (the Table 1 kind: seller, buyer, area, price).
 
     ``trades``: DataFrame with columns ``seller``, ``buyer`` (city ids), ``area`` (m2) and optional
@@ -251,7 +267,7 @@ def trades_to_shock(baseline: Any, trades: Any, city_ids: Sequence[str], *, land
         i, j = idx[str(t.seller)], idx[str(t.buyer)]
         pb = float(getattr(t, "price", np.nan)) if "price" in trades.columns else np.nan
         pb = float(baseline.buy_price[j]) if not np.isfinite(pb) else pb
-        ps = float(getattr(t, "seller_price")) if "seller_price" in trades.columns else r_sell
+        ps = float(t.seller_price) if "seller_price" in trades.columns else r_sell
         sold[i] += a
         bought[j] += a
         F[i] += ps * a
