@@ -17,6 +17,6 @@ import jax
 jax.config.update("jax_enable_x64", True)
 
 from landjax._version import __version__  # noqa: E402
-from landjax.errors import ConvergenceError, DtypeWarning, InputError, as_float64  # noqa: E402
+from landjax.errors import ConvergenceError, DtypeWarning, InputError, NoEquilibriumError, as_float64  # noqa: E402
 
-__all__ = ["__version__", "ConvergenceError", "DtypeWarning", "InputError", "as_float64"]
+__all__ = ["__version__", "ConvergenceError", "DtypeWarning", "InputError", "NoEquilibriumError", "as_float64"]

@@ -63,9 +63,10 @@ def pyplot():
 def savefig(fig: Any, path: str | os.PathLike, dpi: int = 130) -> Path:
     """Save a figure as PNG and close it."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
-    pyplot().close(fig)
+    try:
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight"), mode="wb")
+    finally:
+        pyplot().close(fig)
     return path
 
 
@@ -88,3 +89,93 @@ def progress(iterable: Iterable | None = None, *, total: int | None = None, desc
         leave=False,
         **kw,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Never lose the user's data: outputs are checked against inputs and written atomically
+# ------------------------------------------------------------------------------------------------
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def check_output_file(path: str | os.PathLike, *, flag: str, inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """Check an output file path before any work is done (so a bad path never loses results).
+
+    Raises :class:`~landjax.errors.InputError` naming ``flag`` when the path is a directory, its
+    folder does not exist, or it is (or lies inside) one of ``inputs`` (files or folders the
+    command reads): a command never writes over what it read."""
+    from landjax.errors import InputError
+
+    p = Path(path)
+    if p.exists() and p.is_dir():
+        raise InputError(f"{flag} {str(path)!r}: is a directory; give a file name")
+    if not p.parent.exists():
+        raise InputError(f"{flag} {str(path)!r}: folder {str(p.parent)!r} does not exist")
+    if not p.parent.is_dir():
+        raise InputError(f"{flag} {str(path)!r}: {str(p.parent)!r} is not a folder")
+    for src in inputs:
+        s = Path(src)
+        if _same_file(p, s):
+            raise InputError(f"{flag} {str(path)!r}: is an input of this command; refusing to overwrite it")
+        if s.is_dir():
+            try:
+                p.resolve().relative_to(s.resolve())
+            except ValueError:
+                continue
+            if p.name in {q.name for q in s.iterdir()}:
+                raise InputError(f"{flag} {str(path)!r}: would overwrite a file of the input folder {str(src)!r}")
+    return p
+
+
+def check_output_dir(path: str | os.PathLike, *, flag: str = "--out", force: bool = False) -> Path:
+    """Check an output folder: an existing file is an error; a non-empty folder is refused unless
+    ``force`` (then landjax writes its own file names into it and leaves every other file alone)."""
+    from landjax.errors import InputError
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{flag} {str(path)!r}: is an existing file, not a folder")
+    if p.is_dir() and any(p.iterdir()) and not force:
+        raise InputError(
+            f"{flag} {str(path)!r}: folder is not empty; choose a new folder or pass --force to write into it "
+            "(files of the same name are replaced; other files are left alone)"
+        )
+    return p
+
+
+def atomic_write(path: str | os.PathLike, write: Any, *, mode: str = "w") -> Path:
+    """Write through a temporary file in the same folder, then move it into place (``os.replace``):
+    a crash never leaves a half-written file. ``write(fileobj)`` writes the content."""
+    import tempfile
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        kw = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+        with os.fdopen(fd, mode, **kw) as fh:
+            write(fh)
+        os.replace(tmp, p)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return p
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Atomic text write (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda fh: fh.write(text))
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike, **kw: Any) -> Path:
+    """Atomic ``DataFrame.to_csv`` (see :func:`atomic_write`); ``index=False`` unless given."""
+    kw.setdefault("index", False)
+    return atomic_write(path, lambda fh: df.to_csv(fh, **kw))

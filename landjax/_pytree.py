@@ -7,13 +7,16 @@ Usage::
         alpha: float = 0.67                      # a leaf: differentiable, vmappable
         closure: str = static_field(default="ag")  # static: part of the treedef
 
-Leaves are every field not declared with :func:`static_field`.
+Leaves are every field not declared with :func:`static_field` (or with ``metadata={"static": True}``).
+JAX rebuilds these objects (``tree_map``, ``vmap``, ``jit`` outputs) without calling ``__init__``,
+so ``__post_init__`` checks run only when a user constructs or ``dataclasses.replace``-s one, never
+on the placeholder leaves JAX and equinox put into pytrees internally.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 import jax
 
@@ -27,10 +30,31 @@ def static_field(**kwargs: Any) -> Any:
     return dataclasses.field(metadata=metadata, **kwargs)
 
 
+def _rebuild(cls: type, names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
+    obj = object.__new__(cls)
+    for name, value in zip(names, values, strict=True):
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, static_field))
 def params_dataclass(cls: type[T]) -> type[T]:
-    """Make ``cls`` a frozen dataclass registered as a pytree."""
+    """Make ``cls`` a frozen dataclass registered as a pytree (data fields = leaves)."""
     cls = dataclasses.dataclass(frozen=True)(cls)
-    fields = dataclasses.fields(cls)
-    meta = [f.name for f in fields if f.metadata.get("static", False)]
-    data = [f.name for f in fields if not f.metadata.get("static", False)]
-    return jax.tree_util.register_dataclass(cls, data_fields=data, meta_fields=meta)
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    meta = tuple(f.name for f in fields if f.metadata.get("static", False))
+    data = tuple(f.name for f in fields if not f.metadata.get("static", False))
+    names = data + meta
+
+    def flatten_with_keys(obj: Any) -> tuple[list[tuple[Any, Any]], tuple[Any, ...]]:
+        children = [(jax.tree_util.GetAttrKey(n), getattr(obj, n)) for n in data]
+        return children, tuple(getattr(obj, n) for n in meta)
+
+    def flatten(obj: Any) -> tuple[list[Any], tuple[Any, ...]]:
+        return [getattr(obj, n) for n in data], tuple(getattr(obj, n) for n in meta)
+
+    def unflatten(aux: tuple[Any, ...], children: Any) -> Any:
+        return _rebuild(cls, names, tuple(children) + tuple(aux))
+
+    jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    return cls

@@ -1,24 +1,62 @@
-"""The ``landjax`` command line.
+"""The ``landjax`` command line, built from the model contract (:mod:`landjax.contract`).
 
 ::
 
     landjax --version
-    landjax reproduce {all|zuo2019|cheng_liu2021|ma_ni|zhao_liu2024} --out DIR [--quick]
-    landjax solve {urban_rural|quota_trade|land_debt} [model options...] --json
-    landjax claims --claims FILE.csv [--estate E] --rule RULE|all --out OUT.csv
+    landjax reproduce {all|PAPER} --out DIR [--quick] [--force]
+    landjax solve MODEL [--set NAME=VALUE]... [--option NAME=VALUE]... [--solver NAME=VALUE]... [--json]
+    landjax options [MODEL] [--json | --markdown]
+    landjax claims --claims FILE.csv [--estate E] --rule RULE|all|R1,R2 --out OUT.csv
 
-``solve`` and ``claims`` hand their remaining arguments to the model's own parser
-(``landjax.models.<model>.cli_solve(argv)`` and ``landjax.allocation.claims.cli_main(argv)``),
-so ``landjax solve MODEL --help`` lists that model's options.
+``landjax solve MODEL --help`` lists the model's parameters, options and flags. Every command exits
+0 on success, 1 when no equilibrium was found (the JSON says why) and 2 on bad input (the message
+names the field). Outputs never overwrite an input; files are written to a temporary name and moved
+into place. Nothing heavy is imported before it is needed, and compiled programs are kept in JAX's
+persistent compilation cache (``LANDJAX_CACHE_DIR``; see :func:`enable_compilation_cache`).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+#: model name -> package implementing the model contract
+MODELS: dict[str, str] = {
+    "claims": "landjax.models.claims",
+    "urban_rural": "landjax.models.urban_rural",
+    "quota_trade": "landjax.models.quota_trade",
+    "land_debt": "landjax.models.land_debt",
+}
+
+PAPERS = ("zuo2019", "cheng_liu2021", "ma_ni", "zhao_liu2024")
+
+
+def enable_compilation_cache() -> str | None:
+    """Turn on JAX's persistent compilation cache for this process (the CLI does it at start-up).
+
+    The folder is ``$LANDJAX_CACHE_DIR`` if set (an empty value disables the cache), else
+    ``$XDG_CACHE_HOME/landjax/jax`` (default ``~/.cache/landjax/jax``). Returns the folder or None.
+    """
+    path = os.environ.get("LANDJAX_CACHE_DIR")
+    if path is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        path = os.path.join(base, "landjax", "jax")
+    if not path:
+        return None
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return None
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
 
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
@@ -31,78 +69,231 @@ def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
         if "=" not in item:
             raise InputError(f"--{flag} {item!r}: expected NAME=VALUE")
         k, v = item.split("=", 1)
+        if not k.strip():
+            raise InputError(f"--{flag} {item!r}: empty NAME")
         out[k.strip()] = v.strip()
     return out
 
 
-#: model name -> module providing ``cli_solve(argv: list[str]) -> int``
-MODELS: dict[str, str] = {
-    "urban_rural": "landjax.models.urban_rural",
-    "quota_trade": "landjax.models.quota_trade",
-    "land_debt": "landjax.models.land_debt",
-}
+def model_spec(name: str) -> Any:
+    """The :class:`~landjax.contract.ModelSpec` of a model (its package's ``MODEL``)."""
+    import importlib
+
+    from landjax.errors import InputError
+
+    if name not in MODELS:
+        raise InputError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    return getattr(importlib.import_module(MODELS[name]), "MODEL", None)
 
 
-def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from landjax.reproduce import PAPERS, run_all
+# ------------------------------------------------------------------------------------------------
+# landjax solve MODEL
+# ------------------------------------------------------------------------------------------------
 
-    papers = list(PAPERS) if args.paper == "all" else [args.paper]
+
+def _solve_parser(spec: Any) -> argparse.ArgumentParser:
+    pinfo = spec.Params.fields_info()
+    ap = argparse.ArgumentParser(
+        prog=f"landjax solve {spec.name}",
+        description=f"{spec.title}. Parameters (--set): {', '.join(pinfo)}. Options (--option): "
+        + "; ".join(f"{i.name} in {{{i.allowed()}}}" for i in spec.Options.registry())
+        + (
+            ". Solver settings (--solver): " + ", ".join(i.name for i in spec.Solver.registry())
+            if spec.Solver is not None
+            else ""
+        ),
+    )
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="set a parameter (vectors: v1,v2)")
+    ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="choose an option")
+    ap.add_argument("--solver", action="append", default=[], metavar="NAME=VALUE", help="a solver setting")
+    ap.add_argument("--json", action="store_true", help="print the result as JSON (the default output)")
+    for f in spec.flags:
+        if f.kind == "switch":
+            ap.add_argument(f.flag, action="store_true", help=f.help)
+        else:
+            ap.add_argument(f.flag, default=f.default, help=f.help)
+    return ap
+
+
+def build_inputs(spec: Any, sets: dict[str, str], opts: dict[str, str], solver: dict[str, str]) -> tuple:
+    """Parameters, options and solver settings of a model from ``--set/--option/--solver`` text.
+
+    Compatibility: ``--option NAME=VALUE`` naming a parameter or a solver setting is accepted as
+    ``--set`` / ``--solver`` (the quota-trade command line took them that way)."""
+    from landjax.contract import parse_param
+    from landjax.errors import InputError
+
+    pinfo = spec.Params.fields_info()
+    sinfo = {i.name for i in spec.Solver.registry()} if spec.Solver is not None else set()
+    oinfo = {i.name for i in spec.Options.registry()}
+    for k in list(opts):
+        if k not in oinfo and k in pinfo:
+            sets.setdefault(k, opts.pop(k))
+        elif k not in oinfo and k in sinfo:
+            solver.setdefault(k, opts.pop(k))
+    bad = [k for k in sets if k not in pinfo]
+    if bad:
+        raise InputError(f"unknown parameter(s) {', '.join(bad)}; valid parameters: {', '.join(pinfo)}")
+    values = {k: parse_param("Params", k, v, pinfo[k]) for k, v in sets.items()}
+    params = spec.Params(**values)
+    options = spec.Options.from_strings(opts)
+    if spec.Solver is None:
+        if solver:
+            raise InputError(f"model {spec.name} has no solver settings; got {', '.join(solver)}")
+        return params, options, None
+    return params, options, spec.Solver.from_strings(solver)
+
+
+def _cmd_solve(argv: list[str]) -> int:
+    from landjax.errors import InputError
+
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: landjax solve MODEL [options]\nmodels: {', '.join(MODELS)}")
+        return 0 if argv else 2
+    name = argv[0]
+    try:
+        spec = model_spec(name)
+    except InputError as exc:
+        print(f"landjax solve: {exc}", file=sys.stderr)
+        return 2
+    if spec is None:  # TRANSITION: a model not yet on the contract keeps its own parser
+        import importlib
+
+        return int(importlib.import_module(MODELS[name]).cli_solve(argv[1:]) or 0)
+    ap = _solve_parser(spec)
+    try:
+        ns = ap.parse_args(argv[1:])
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    from landjax.contract import dumps
+
+    try:
+        params, options, solver = build_inputs(
+            spec, parse_pairs(ns.set, "set"), parse_pairs(ns.option, "option"), parse_pairs(ns.solver, "solver")
+        )
+        context = spec.prepare(ns) if spec.prepare is not None else {}
+        result = spec.solve(params, options, solver=solver, throw=False, **context)
+        extra = spec.write_outputs(result, context, ns) if spec.write_outputs is not None else {}
+    except InputError as exc:
+        print(f"landjax solve {name}: {exc}", file=sys.stderr)
+        if ns.json:
+            print(dumps({"error": str(exc)}))
+        return 2
+    out = result.to_dict()
+    out.update(extra or {})
+    print(dumps(out))
+    if not result.ok:
+        print(f"landjax solve {name}: {result.message}", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+# ------------------------------------------------------------------------------------------------
+# landjax options [MODEL]
+# ------------------------------------------------------------------------------------------------
+
+
+def _cmd_options(ns: argparse.Namespace) -> int:
+    from landjax.contract import dumps, options_table
+    from landjax.errors import InputError
+
+    try:
+        specs = [model_spec(ns.model)] if ns.model else [model_spec(m) for m in MODELS]
+        specs = [s for s in specs if s is not None]
+    except InputError as exc:
+        print(f"landjax options: {exc}", file=sys.stderr)
+        return 2
+    if ns.markdown:
+        print(options_table(specs), end="")
+        return 0
+    rows = [r for s in specs for r in s.options_rows()]
+    if ns.json:
+        print(dumps(rows if ns.model is None else {"model": ns.model, "options": rows}))
+        return 0
+    for s in specs:
+        print(f"{s.name}: {s.title}")
+        for r in s.options_rows():
+            print(f"  {r['option']} = {r['default']}  [{r['choices']}]  {r['why']} ({r['ref']})")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------
+# landjax reproduce
+# ------------------------------------------------------------------------------------------------
+
+
+def _cmd_reproduce(ns: argparse.Namespace) -> int:
+    from landjax._io import check_output_dir
+    from landjax.errors import InputError
+
+    try:
+        check_output_dir(ns.out, flag="--out", force=ns.force)
+    except InputError as exc:
+        print(f"landjax reproduce: {exc}", file=sys.stderr)
+        return 2
+    from landjax.reproduce import PAPERS as REGISTERED
+    from landjax.reproduce import run_all
+
+    papers = list(REGISTERED) if ns.paper == "all" else [ns.paper]
     t0 = time.perf_counter()
-    summaries = run_all(Path(args.out), quick=args.quick, papers=papers)
+    summaries = run_all(Path(ns.out), quick=ns.quick, papers=papers)
     failed = [p for p, s in summaries.items() if s.get("error")]
     for p, s in summaries.items():
         status = "FAILED" if s.get("error") else "ok"
         print(f"{p:15s} {status:7s} {s.get('seconds', 0.0):7.1f} s", file=sys.stderr)
-    print(f"wrote {Path(args.out) / 'index.md'} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    print(f"wrote {Path(ns.out) / 'index.md'} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     for p in failed:
         print(f"\n--- {p} failed ---\n{summaries[p]['error']}", file=sys.stderr)
     return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from landjax import __version__
-    from landjax.reproduce import PAPERS
-
     argv = list(sys.argv[1:] if argv is None else argv)
+    from landjax import __version__
+
     parser = argparse.ArgumentParser(
-        prog="landjax",
-        description="Differentiable equilibrium engine for construction-land quota models.",
+        prog="landjax", description="Differentiable equilibrium engine for construction-land quota models."
     )
     parser.add_argument("--version", action="version", version=f"landjax {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     rp = sub.add_parser("reproduce", help="reproduce a paper's tables and figures")
     rp.add_argument("paper", choices=["all", *PAPERS], help="paper id, or 'all'")
-    rp.add_argument("--out", required=True, help="output directory (one sub-folder per paper)")
+    rp.add_argument("--out", required=True, help="output folder (one sub-folder per paper); must be new or empty")
     rp.add_argument("--quick", action="store_true", help="reduced run for smoke tests")
+    rp.add_argument("--force", action="store_true", help="write into a non-empty output folder")
     rp.set_defaults(func=_cmd_reproduce)
 
-    sp = sub.add_parser("solve", help="solve one model's equilibrium (model options follow)", add_help=False)
-    sp.add_argument("model", nargs="?", help=f"one of: {', '.join(MODELS)}")
+    sub.add_parser("solve", help="solve one model (landjax solve MODEL --help)", add_help=False)
+
+    op = sub.add_parser("options", help="list the models' options (the ambiguity register)")
+    op.add_argument("model", nargs="?", choices=list(MODELS), help="one model (default: all)")
+    g = op.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help="JSON output")
+    g.add_argument("--markdown", action="store_true", help="markdown (docs/ambiguities.md)")
+    op.set_defaults(func=_cmd_options)
 
     sub.add_parser("claims", help="split an estate among claimants with bankruptcy rules", add_help=False)
 
     if not argv:
         parser.print_help()
         return 2
-    # `solve` and `claims` pass everything after the sub-command to the model's own parser.
+    if argv[0] not in ("-h", "--help", "--version"):
+        enable_compilation_cache()
     if argv[0] == "solve":
-        if len(argv) < 2 or argv[1] in ("-h", "--help"):
-            print(f"usage: landjax solve MODEL [options]\nmodels: {', '.join(MODELS)}")
-            return 0 if len(argv) >= 2 else 2
-        model = argv[1]
-        if model not in MODELS:
-            print(f"landjax solve: unknown model {model!r}; choose one of: {', '.join(MODELS)}", file=sys.stderr)
-            return 2
-        return int(importlib.import_module(MODELS[model]).cli_solve(argv[2:]) or 0)
+        return _cmd_solve(argv[1:])
     if argv[0] == "claims":
-        return int(importlib.import_module("landjax.allocation.claims").cli_main(argv[1:]) or 0)
+        import importlib
 
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+        try:
+            mod = importlib.import_module("landjax.models.claims.cli")
+        except ImportError:  # TRANSITION: claims not yet moved to its model package
+            return int(importlib.import_module("landjax.allocation.claims").cli_main(argv[1:]) or 0)
+        return int(mod.main(argv[1:]) or 0)
+    ns = parser.parse_args(argv)
+    if not getattr(ns, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    return int(ns.func(ns) or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

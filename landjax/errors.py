@@ -38,10 +38,11 @@ def as_float64(x: Any, name: str = "input") -> jax.Array:
     other floating or complex dtypes are converted with a :class:`DtypeWarning` naming
     ``name``. Non-numeric input raises :class:`InputError`.
     """
-    if isinstance(x, jax.core.Tracer):
-        if x.dtype != jnp.float64:
+    if isinstance(x, jax.Array):  # already on the device (or traced): no copy, no dispatch
+        if x.dtype == jnp.float64:
+            return x
+        if isinstance(x, jax.core.Tracer) or jnp.issubdtype(x.dtype, jnp.integer) or x.dtype == jnp.bool_:
             return x.astype(jnp.float64)
-        return x
     try:
         arr = np.asarray(x)
     except Exception as exc:  # pragma: no cover - exotic objects
@@ -60,10 +61,9 @@ def as_float64(x: Any, name: str = "input") -> jax.Array:
     raise InputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
 
 
-def check_finite(x: Any, name: str) -> None:
-    """Raise :class:`InputError` if a concrete array contains NaN or inf."""
-    arr = np.asarray(x)
-    if not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))
-        where = tuple(int(i) for i in bad[0]) if arr.ndim else ()
-        raise InputError(f"{name}: contains NaN or inf (first at index {where})")
+class NoEquilibriumError(ConvergenceError):
+    """No equilibrium exists for these (valid) inputs; the message says which condition fails.
+
+    Every model raises this one type (with ``throw=True``) where the equations have no admissible
+    solution, as opposed to a solver that failed to find one (:class:`ConvergenceError`) or input
+    that is invalid (:class:`InputError`)."""

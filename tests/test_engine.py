@@ -445,8 +445,11 @@ def test_nan_initial_guess_is_rejected_with_a_clear_message():
 def test_wrong_shapes_are_rejected_with_a_clear_message():
     with pytest.raises(InputError, match="returned shape"):
         solve(lambda y, a: jnp.sum(y), jnp.ones(3), None)
-    with pytest.raises(InputError, match="scalar or a 1-D"):
-        solve(lambda y, a: y, jnp.ones((2, 2)), None)
+    with pytest.raises(InputError, match="returned shape"):
+        solve(lambda y, a: {"x": y["x"], "z": y["x"]}, {"x": jnp.ones(2), "z": jnp.ones(3)}, None)
+    # unknowns of any shape (and pytrees of them) are flattened for the solver and come back as given
+    sol = solve(lambda y, a: y**3 + y - a, jnp.ones((2, 2)), jnp.full((2, 2), 2.0))
+    assert sol.value.shape == (2, 2) and np.allclose(np.asarray(sol.value), 1.0)
 
 
 def test_unknown_method_and_backend():

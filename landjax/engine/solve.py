@@ -25,14 +25,17 @@ the same way: the returned value is finite and the max-norm of the residual is a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 
 from landjax.engine import _native
+from landjax.engine._compile import jit_call
 from landjax.engine._solution import Solution, finalize, maybe_throw
 from landjax.engine.linalg import BlockTridiagonal, Dense, resolve
 from landjax.errors import InputError, as_float64
@@ -51,31 +54,62 @@ _AVAILABLE = {
 }
 
 
-def _check_inputs(fn: Callable, y0: Any, args: Any, what: str) -> tuple[jax.Array, bool]:
-    y0 = as_float64(y0, name=f"{what}: y0")
-    scalar = y0.ndim == 0
-    if scalar:
-        y0 = y0.reshape(1)
-    if y0.ndim != 1:
-        raise InputError(f"{what}: y0 must be a scalar or a 1-D array, got shape {y0.shape}")
-    if not isinstance(y0, jax.core.Tracer) and not bool(np.all(np.isfinite(np.asarray(y0)))):
-        bad = int(np.argmax(~np.isfinite(np.asarray(y0))))
-        raise InputError(f"{what}: initial guess y0 contains NaN or inf (first at index {bad})")
+def _check_settings(what: str, **settings: Any) -> None:
+    """Tolerances must be finite and positive, step limits integers >= 1 (InputError otherwise)."""
+    for name, v in settings.items():
+        if name in ("max_steps", "neumann_steps", "anderson_memory"):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or int(v) < 1:
+                raise InputError(f"{what}: {name} must be an integer >= 1, got {v!r}")
+        else:
+            try:
+                fv = float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"{what}: {name} must be a number, got {v!r}") from None
+            if not (math.isfinite(fv) and fv > 0):
+                raise InputError(f"{what}: {name} must be a finite number > 0, got {v!r}")
 
-    def wrapped(y, a):
-        return fn(y[0] if scalar else y, a)
 
+def _prepare_y0(y0: Any, what: str) -> Any:
+    """``y0`` as a pytree of float64 arrays (a scalar, a 1-D array or e.g. a dict of arrays)."""
+    leaves, treedef = jax.tree_util.tree_flatten(y0)
+    if not leaves:
+        raise InputError(f"{what}: y0 is empty (no unknowns)")
+    out = []
+    single = treedef.num_leaves == 1 and not treedef.children()
+    for k, leaf in enumerate(leaves):
+        arr = as_float64(leaf, name=f"{what}: y0" + ("" if single else f" leaf {k}"))
+        if not isinstance(arr, jax.core.Tracer):
+            a = np.asarray(arr)
+            if not np.all(np.isfinite(a)):
+                bad = int(np.argmax(~np.isfinite(a.reshape(-1))))
+                where = "" if single else f" in leaf {k}"
+                raise InputError(f"{what}: initial guess y0 contains NaN or inf (first at index {bad}{where})")
+        out.append(arr)
+    y0 = jax.tree_util.tree_unflatten(treedef, out)
+    if sum(int(np.prod(np.shape(x))) for x in out) == 0:
+        raise InputError(f"{what}: y0 has no elements (no unknowns)")
+    return y0
+
+
+def _flat_problem(fn: Callable, y0: Any, args: Any, what: str) -> tuple[jax.Array, Callable, Callable]:
+    """Flatten the unknowns: ``(y0_flat, f_flat(y, args), unravel)``, checking at trace time that
+    ``fn`` returns the structure and shapes of ``y0``."""
+    flat, unravel = ravel_pytree(y0)
     try:
-        out = jax.eval_shape(wrapped, y0, args)
+        out = jax.eval_shape(lambda y, a: fn(unravel(y), a), flat, args)
     except InputError:
         raise
     except Exception as exc:  # report where the shape problem comes from
         raise InputError(f"{what}: calling the function on y0 failed: {type(exc).__name__}: {exc}") from exc
-    out_shape = tuple(getattr(out, "shape", ()))
-    want = () if scalar else y0.shape
-    if out_shape != want:
-        raise InputError(f"{what}: the function returned shape {out_shape} for y0 of shape {want}; they must match")
-    return y0, scalar
+    want = jax.tree_util.tree_map(lambda x: tuple(np.shape(x)), y0)
+    got = jax.tree_util.tree_map(lambda x: tuple(getattr(x, "shape", ())), out)
+    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(y0) or got != want:
+        raise InputError(f"{what}: the function returned shape {got} for y0 of shape {want}; they must match")
+
+    def f(y, a):
+        return ravel_pytree(fn(unravel(y), a))[0]
+
+    return flat, f, unravel
 
 
 def _pick_backend(method: str, backend: str | None, native_only: bool) -> str:
@@ -140,14 +174,25 @@ def solve(
 
     **Returns:** a :class:`Solution`.
     """
-    y0, scalar = _check_inputs(fn, y0, args, "solve")
+    _check_settings("solve", tol=tol, ftol=ftol, max_steps=max_steps)
+    if method not in ROOT_METHODS:
+        raise InputError(f"solve: unknown method {method!r}; valid methods: {', '.join(ROOT_METHODS)}")
+    y0 = _prepare_y0(y0, "solve")
     lin = resolve(linear_solver)
-    native_only = (line_search and method == "newton") or not isinstance(lin, Dense)
+    native_only = (bool(line_search) and method == "newton") or not isinstance(lin, Dense)
     be = _pick_backend(method, backend, native_only)
+    config = ("solve", method, be, float(tol), float(ftol), int(max_steps), bool(line_search), lin)
 
-    def f(y, a):
-        out = fn(y[0] if scalar else y, a)
-        return jnp.reshape(out, (-1,))
+    def impl(y0_tree, a):
+        return _solve_impl(fn, y0_tree, a, method, be, float(tol), float(ftol), int(max_steps), bool(line_search), lin)
+
+    sol = jit_call(fn, config, impl, y0, args=args)
+    return maybe_throw(sol, throw, f"solve(method={method!r}, backend={be!r})", ftol)
+
+
+def _solve_impl(fn, y0_tree, args, method, be, tol, ftol, max_steps, line_search, lin) -> Solution:
+    """The traced body of :func:`solve` (compiled once per function, configuration and structure)."""
+    y0, f, unravel = _flat_problem(fn, y0_tree, args, "solve")
 
     if be == "native":
         loop = {
@@ -190,9 +235,7 @@ def solve(
 
     resid = f(jax.lax.stop_gradient(y), jax.lax.stop_gradient(args) if args is not None else None)
     sol = finalize(y, resid, steps, code, ftol)
-    if scalar:
-        sol = Solution(sol.value[0], sol.converged, sol.residual_norm, sol.steps, sol.code)
-    return maybe_throw(sol, throw, f"solve(method={method!r}, backend={be!r})", ftol)
+    return Solution(unravel(sol.value), sol.converged, sol.residual_norm, sol.steps, sol.code)
 
 
 def _custom_root(f_closed, y0, loop, lin):
@@ -244,15 +287,50 @@ def fixed_point(
 
     **Returns:** a :class:`Solution` whose ``residual_norm`` is ``max|g(value) - value|``.
     """
-    y0, scalar = _check_inputs(g, y0, args, "fixed_point")
-    if not (0.0 < float(damping) <= 1.0):
-        raise InputError(f"fixed_point: damping must be in (0, 1], got {damping}")
+    _check_settings(
+        "fixed_point",
+        tol=tol,
+        ftol=ftol,
+        max_steps=max_steps,
+        neumann_steps=neumann_steps,
+        anderson_memory=anderson_memory,
+    )
+    if method not in FIXED_POINT_METHODS:
+        raise InputError(f"fixed_point: unknown method {method!r}; valid methods: {', '.join(FIXED_POINT_METHODS)}")
+    try:
+        damping_ok = 0.0 < float(damping) <= 1.0
+    except (TypeError, ValueError):
+        damping_ok = False
+    if not damping_ok:
+        raise InputError(f"fixed_point: damping must be a number in (0, 1], got {damping!r}")
     if tangent not in ("dense", "neumann"):
         raise InputError(f"fixed_point: tangent must be 'dense' or 'neumann', got {tangent!r}")
+    y0 = _prepare_y0(y0, "fixed_point")
     be = _pick_backend(method, backend, native_only=(tangent == "neumann"))
+    settings = (
+        method,
+        be,
+        float(damping),
+        float(tol),
+        float(ftol),
+        int(max_steps),
+        int(anderson_memory),
+        tangent,
+        int(neumann_steps),
+    )
 
-    def gg(y, a):
-        return jnp.reshape(g(y[0] if scalar else y, a), (-1,))
+    def impl(y0_tree, a):
+        return _fixed_point_impl(g, y0_tree, a, *settings)
+
+    sol = jit_call(g, ("fixed_point", *settings), impl, y0, args=args)
+    return maybe_throw(sol, throw, f"fixed_point(method={method!r}, backend={be!r})", ftol)
+
+
+def _fixed_point_impl(
+    g, y0_tree, args, method, be, damping, tol, ftol, max_steps, anderson_memory, tangent, neumann_steps
+) -> Solution:
+    """The traced body of :func:`fixed_point` (compiled once per map, configuration and structure)."""
+    y0, gg, unravel = _flat_problem(g, y0_tree, args, "fixed_point")
 
     if be == "native":
         if method == "picard":
@@ -332,9 +410,7 @@ def fixed_point(
     ys = jax.lax.stop_gradient(y)
     resid = gg(ys, jax.lax.stop_gradient(args) if args is not None else None) - ys
     sol = finalize(y, resid, steps, code, ftol)
-    if scalar:
-        sol = Solution(sol.value[0], sol.converged, sol.residual_norm, sol.steps, sol.code)
-    return maybe_throw(sol, throw, f"fixed_point(method={method!r}, backend={be!r})", ftol)
+    return Solution(unravel(sol.value), sol.converged, sol.residual_norm, sol.steps, sol.code)
 
 
 __all__ = ["solve", "fixed_point", "Solution", "BlockTridiagonal", "Dense", "ROOT_METHODS", "FIXED_POINT_METHODS"]

@@ -1,0 +1,122 @@
+"""Compile once: one program per (function, static configuration, argument structure).
+
+A plain Python call of an engine verb (``solve``, ``fixed_point``, ``solve_batch``, ``calibrate``,
+``optimize``) runs a ``jax.jit``-compiled program. The program is looked up in a cache keyed on
+
+* the **identity** of the user's function (``fn``; a bound method counts by its function and
+  instance), so the same function object reuses the program while a new closure, ``lambda`` or
+  ``functools.partial`` object built for every call compiles anew;
+* the **static configuration** of the call (method, tolerances, step limits, linear solver, ...);
+* the **argument structure**: the pytree structure of ``args`` (including static fields of
+  parameter dataclasses, such as a model's options), and the shapes and dtypes of its array leaves
+  (this part is ``jax.jit``'s own cache).
+
+Leaves of ``args`` that are arrays (JAX, NumPy) or Python ``float``/``complex`` numbers are traced:
+changing their *values* never recompiles. Every other leaf (``int``, ``bool``, ``str``, ...) is
+static: part of the key, so a new value compiles a new program. Static leaves must be hashable;
+when one is not, the call still works but compiles every time.
+
+Inside a user's own ``jax.jit``/``vmap``/``grad`` the cached program is simply inlined into the
+user's trace.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import Callable, Hashable
+from typing import Any
+
+import jax
+import numpy as np
+
+_DYNAMIC_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
+
+#: owner object -> {key: compiled callable}; entries vanish with the owner
+_WEAK: weakref.WeakKeyDictionary[Any, dict[Hashable, Callable]] = weakref.WeakKeyDictionary()
+#: owners that cannot be weakly referenced (kept alive; bounded)
+_STRONG: dict[Any, dict[Hashable, Callable]] = {}
+_STRONG_MAX = 256
+
+
+def _owner_and_key(fn: Any, config: Hashable) -> tuple[Any, Hashable]:
+    """The object the cache entry lives on, and the key within it."""
+    if inspect.ismethod(fn):  # a new bound method object at every attribute access: key on its parts
+        return fn.__self__, (fn.__func__, config)
+    return fn, config
+
+
+def cached(fn: Any, config: Hashable, build: Callable[[], Callable]) -> Callable:
+    """The compiled callable for ``(fn, config)``, built by ``build()`` on first use.
+
+    ``config`` must be hashable; if it is not, a fresh callable is built (and compiled) each time.
+    """
+    owner, key = _owner_and_key(fn, config)
+    try:
+        hash(key)
+    except TypeError:
+        return build()
+    try:
+        table = _WEAK.get(owner)
+        if table is None:
+            table = _WEAK.setdefault(owner, {})
+    except TypeError:  # not weakly referenceable
+        table = _STRONG.get(owner)
+        if table is None:
+            if len(_STRONG) >= _STRONG_MAX:
+                _STRONG.pop(next(iter(_STRONG)))
+            table = _STRONG.setdefault(owner, {})
+    runner = table.get(key)
+    if runner is None:
+        runner = table[key] = build()
+    return runner
+
+
+def split_args(args: Any) -> tuple[list[Any], Hashable | None]:
+    """Split a pytree into traced leaves and a hashable static description.
+
+    Returns ``(dynamic_leaves, static)``; ``static`` is ``None`` when a static leaf is unhashable
+    (the caller then cannot cache). :func:`merge_args` inverts it.
+    """
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    dyn, fixed = [], []
+    for i, leaf in enumerate(leaves):
+        if isinstance(leaf, _DYNAMIC_TYPES) and not isinstance(leaf, bool):
+            dyn.append(leaf)
+        else:
+            fixed.append((i, leaf))
+    static = (treedef, len(leaves), tuple(fixed))
+    try:
+        hash(static)
+    except TypeError:
+        return dyn, None
+    return dyn, static
+
+
+def merge_args(dyn: list[Any], static: Hashable) -> Any:
+    """Rebuild the pytree split by :func:`split_args`."""
+    treedef, n, fixed = static  # type: ignore[misc]
+    known = dict(fixed)
+    it = iter(dyn)
+    leaves = [known[i] if i in known else next(it) for i in range(n)]
+    return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+def jit_call(fn: Any, config: Hashable, impl: Callable, *arrays: Any, args: Any = None) -> Any:
+    """Run ``impl(*arrays, args)`` through the compiled program cached for ``(fn, config)``.
+
+    ``impl`` must be a pure function of its arguments (everything else it needs is part of
+    ``config`` or closed over ``fn``). ``arrays`` are traced as they are; ``args`` is split into
+    traced and static leaves (see the module docstring).
+    """
+    dyn, static = split_args(args)
+
+    def build() -> Callable:
+        def program(arrs, dyn_leaves, static_spec):
+            return impl(*arrs, merge_args(dyn_leaves, static_spec))
+
+        return jax.jit(program, static_argnums=(2,))
+
+    if static is None:  # unhashable static leaf: cannot cache, trace and compile this once
+        return jax.jit(lambda arrs: impl(*arrs, args))(arrays)
+    return cached(fn, config, build)(arrays, dyn, static)
