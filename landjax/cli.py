@@ -7,6 +7,7 @@
     landjax solve MODEL [--set NAME=VALUE]... [--option NAME=VALUE]... [--solver NAME=VALUE]... [--json]
     landjax options [MODEL] [--json | --markdown]
     landjax claims --claims FILE.csv [--estate E] --rule RULE|all|R1,R2 --out OUT.csv
+    landjax claims-axioms [--rule RULE|all] [--claims FILE.csv --estate E] [--json]
 
 ``landjax solve MODEL --help`` lists the model's parameters, options and flags. Every command exits
 0 on success, 1 when no equilibrium was found (the JSON says why) and 2 on bad input (the message
@@ -273,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     op.set_defaults(func=_cmd_options)
 
     sub.add_parser("claims", help="split an estate among claimants with bankruptcy rules", add_help=False)
+    sub.add_parser("claims-axioms", help="check claims rules against the axioms of the literature", add_help=False)
 
     if not argv:
         parser.print_help()
@@ -285,10 +287,14 @@ def main(argv: list[str] | None = None) -> int:
         import importlib
 
         try:
-            mod = importlib.import_module("landjax.models.claims.cli")
+            mod = importlib.import_module("landjax.cli_claims")
         except ImportError:  # TRANSITION: claims not yet moved to its model package
             return int(importlib.import_module("landjax.allocation.claims").cli_main(argv[1:]) or 0)
-        return int(mod.main(argv[1:]) or 0)
+        return int(mod.main_claims(argv[1:]) or 0)
+    if argv[0] == "claims-axioms":
+        import importlib
+
+        return int(importlib.import_module("landjax.cli_claims").main_axioms(argv[1:]) or 0)
     ns = parser.parse_args(argv)
     if not getattr(ns, "func", None):
         parser.print_help()
