@@ -67,3 +67,8 @@ class NoEquilibriumError(ConvergenceError):
     Every model raises this one type (with ``throw=True``) where the equations have no admissible
     solution, as opposed to a solver that failed to find one (:class:`ConvergenceError`) or input
     that is invalid (:class:`InputError`)."""
+
+
+class IdentificationWarning(UserWarning):
+    """A calibration's moments do not respond to some combination of its parameters (the moment
+    Jacobian is rank-deficient): that combination is not identified by the targets."""

@@ -12,6 +12,7 @@ different magnitudes weigh alike.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,8 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from landjax.engine._compile import jit_call
+from landjax.engine._native import levenberg_marquardt
 from landjax.engine.solve import solve
-from landjax.errors import InputError, as_float64
+from landjax.errors import IdentificationWarning, InputError, as_float64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +41,11 @@ class CalibrationResult:
         steps: solver iterations (both phases when the root phase fell back to least squares).
         message: what happened, in words.
         names: parameter names and moment names, when given.
+        jacobian_rank: numerical rank of the Jacobian of the (relative) moment gaps with respect
+            to the parameters at the result (full rank = number of parameters: locally identified).
+        singular_values: its singular values, largest first.
+        unidentified: one entry per missing rank: the parameter combination (a direction in
+            parameter space) along which the moments do not move, e.g. ``"0.707 a + 0.707 b"``.
     """
 
     params: np.ndarray
@@ -50,6 +58,9 @@ class CalibrationResult:
     message: str
     param_names: tuple[str, ...] = ()
     moment_names: tuple[str, ...] = ()
+    jacobian_rank: int = -1
+    singular_values: np.ndarray | None = None
+    unidentified: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per target: target, model, gap (model - target), relative gap."""
@@ -64,10 +75,6 @@ class CalibrationResult:
             }
         )
 
-    def params_dict(self) -> dict[str, float]:
-        names = list(self.param_names) or [f"p{i}" for i in range(len(self.params))]
-        return {n: float(v) for n, v in zip(names, self.params, strict=False)}
-
 
 def _transforms(lower, upper, n):
     lo = np.full(n, -np.inf) if lower is None else np.broadcast_to(np.asarray(lower, float), (n,)).copy()
@@ -80,14 +87,13 @@ def _transforms(lower, upper, n):
         np.isfinite(lo) & ~np.isfinite(hi),
         ~np.isfinite(lo) & np.isfinite(hi),
     )
-    lo_j, hi_j = jnp.asarray(np.where(np.isfinite(lo), lo, 0.0)), jnp.asarray(np.where(np.isfinite(hi), hi, 1.0))
-
-    def to_theta(z):
-        return jnp.where(
-            both,
-            lo_j + (hi_j - lo_j) * jax.nn.sigmoid(z),
-            jnp.where(lo_only, lo_j + jnp.exp(z), jnp.where(hi_only, hi_j - jnp.exp(z), z)),
-        )
+    bounds = (
+        jnp.asarray(np.where(np.isfinite(lo), lo, 0.0)),
+        jnp.asarray(np.where(np.isfinite(hi), hi, 1.0)),
+        jnp.asarray(both),
+        jnp.asarray(lo_only),
+        jnp.asarray(hi_only),
+    )
 
     def to_z(theta):
         theta = np.asarray(theta, float)
@@ -107,7 +113,92 @@ def _transforms(lower, upper, n):
             )
         )
 
-    return to_theta, to_z
+    return bounds, to_z
+
+
+def _to_theta(z, bounds):
+    """Parameters from the unbounded coordinates: logistic between two bounds, exponential with one."""
+    lo, hi, both, lo_only, hi_only = bounds
+    return jnp.where(
+        both,
+        lo + (hi - lo) * jax.nn.sigmoid(z),
+        jnp.where(lo_only, lo + jnp.exp(z), jnp.where(hi_only, hi - jnp.exp(z), z)),
+    )
+
+
+def _gaps(moments, z, data):
+    args, targets, scale, bounds = data
+    return (moments(_to_theta(z, bounds), args) - targets) / scale
+
+
+def _program(moments, k, m, tol, ftol, max_steps, z0, data):
+    """The whole calibration as one compiled program: the root phase (exactly identified) and the
+    least-squares phase, which starts from the better of ``z0`` and the root phase's end point."""
+    args, targets, scale, bounds, sw = data
+    gdata = (args, targets, scale, bounds)
+
+    def gaps(z, d):
+        return _gaps(moments, z, d)
+
+    if k == m:
+        sol = solve(
+            gaps,
+            z0,
+            gdata,
+            method="newton",
+            backend="native",
+            line_search=True,
+            tol=tol,
+            ftol=ftol,
+            max_steps=max_steps,
+            throw=False,
+        )
+        root_ok = sol.converged
+        r0 = jnp.max(jnp.abs(gaps(z0, gdata)))
+        better = jnp.all(jnp.isfinite(sol.value)) & (sol.residual_norm < r0)
+        z_start = jnp.where(better, sol.value, z0)
+        root = (sol.value, sol.converged, sol.steps, sol.code)
+    else:
+        root_ok = jnp.asarray(False)
+        z_start = z0
+        root = (z0, jnp.asarray(False), jnp.asarray(0), jnp.asarray(0))
+
+    def ls(zs):
+        z, steps, code = levenberg_marquardt(
+            lambda zz: sw * gaps(zz, gdata), zs, tol=tol, max_steps=max(4 * max_steps, 200)
+        )
+        return z, jnp.asarray(steps, jnp.int64), jnp.asarray(code, jnp.int64)
+
+    z_ls, ls_steps, ls_code = jax.lax.cond(
+        root_ok, lambda zs: (zs, jnp.asarray(0, jnp.int64), jnp.asarray(0, jnp.int64)), ls, z_start
+    )
+    return root, (z_ls, ls_steps, ls_code)
+
+
+def _jacobian(moments, theta, data):
+    args, scale = data
+    return jax.jacfwd(lambda t: moments(t, args) / scale)(theta)
+
+
+def identification(J: np.ndarray, names: Sequence[str], rtol: float = 1e-8) -> tuple[int, np.ndarray, tuple[str, ...]]:
+    """Numerical rank of a moment Jacobian ``J`` (moments x parameters), its singular values, and
+    each direction of parameter space the moments do not respond to, written as a combination of
+    the parameter names (coefficients of the unit null vector; tiny ones dropped)."""
+    J = np.asarray(J, dtype=float)
+    if not np.all(np.isfinite(J)):
+        return -1, np.full(min(J.shape), np.nan), ("the moment Jacobian is not finite at the result",)
+    _, sv, vt = np.linalg.svd(J, full_matrices=True)
+    smax = float(sv[0]) if sv.size else 0.0
+    rank = int(np.sum(sv > rtol * max(smax, 1e-300)))
+    k = J.shape[1]
+    combos = []
+    for row in vt[rank:k]:
+        v = row / np.max(np.abs(row))
+        v = v / np.linalg.norm(v)
+        v = v if v[np.argmax(np.abs(v))] > 0 else -v
+        terms = [f"{c:+.3g} {names[i]}" for i, c in enumerate(v) if abs(c) > 1e-3]
+        combos.append(" ".join(terms).lstrip("+"))
+    return rank, sv, tuple(combos)
 
 
 def calibrate(
@@ -148,56 +239,62 @@ def calibrate(
     w = jnp.ones(m) if weights is None else as_float64(weights, "calibrate: weights").reshape(-1)
     if w.shape[0] != m or bool(jnp.any(w <= 0)):
         raise InputError("calibrate: weights must be positive, one per target")
-    to_theta, to_z = _transforms(lower, upper, k)
+    bounds, to_z = _transforms(lower, upper, k)
     scale = jnp.maximum(jnp.abs(targets_), 1.0)
     z0 = to_z(theta0)
+    names = list(param_names) or [f"theta[{i}]" for i in range(k)]
+    if param_names and len(param_names) != k:
+        raise InputError(f"calibrate: {len(param_names)} param_names for {k} parameters")
+    if moment_names and len(moment_names) != m:
+        raise InputError(f"calibrate: {len(moment_names)} moment_names for {m} targets")
 
-    def gaps(z, a):
-        return (moments(to_theta(z), a) - targets_) / scale
-
-    m0 = np.asarray(moments(theta0, args))
+    m0 = np.asarray(jit_call(moments, ("calibrate.moments",), _moments_at_impl(moments), theta0, args=args))
     if m0.shape != (m,):
         raise InputError(f"calibrate: moments returned shape {m0.shape}, expected ({m},) to match targets")
 
-    steps = 0
-    converged = False
+    # identification at the start: a direction the moments do not respond to makes the exactly
+    # identified Newton system singular; say so instead of letting Newton produce non-finite steps
+    J0 = np.asarray(jit_call(moments, ("calibrate.jacobian",), _jacobian_impl(moments), theta0, args=(args, scale)))
+    rank0, _, combos0 = identification(J0, names)
+    k_eff = k if rank0 == k else -1  # rank-deficient at the start: go straight to least squares
+    sw = jnp.sqrt(w)
+    config = ("calibrate", k_eff, m, float(tol), float(ftol), int(max_steps))
+    root, (z_ls, ls_steps, ls_code) = jit_call(
+        moments,
+        config,
+        _program_impl(moments, k_eff, m, float(tol), float(ftol), int(max_steps)),
+        z0,
+        args=(args, targets_, scale, bounds, sw),
+    )
+    z_root, root_conv, root_steps, root_code = root
+    steps = int(root_steps) + int(ls_steps)
     message = ""
-    z_best = z0
-    if k == m:
-        sol = solve(
-            gaps,
-            z0,
-            args,
-            method="newton",
-            backend="native",
-            line_search=True,
-            tol=tol,
-            ftol=ftol,
-            max_steps=max_steps,
-            throw=False,
+    if rank0 >= 0 and rank0 < k:
+        message = (
+            f"not identified at the start: the moment Jacobian has rank {rank0} < {k} parameters "
+            f"(moments do not move along {'; '.join(combos0)}); used least squares. "
         )
-        steps += int(sol.steps)
-        if bool(sol.converged):
-            z_best, converged = sol.value, True
-            message = f"exactly identified: root found in {int(sol.steps)} Newton steps"
+    if k == m and k_eff == k:
+        if bool(root_conv):
+            converged = True
+            z_best = z_root
+            message += f"exactly identified: root found in {int(root_steps)} Newton steps"
         else:
-            message = f"exactly identified, but the root search failed ({sol.message}); fell back to least squares. "
-            if np.all(np.isfinite(np.asarray(sol.value))):
-                z0 = sol.value if float(sol.residual_norm) < float(jnp.max(jnp.abs(gaps(z0, args)))) else z0
-    if not converged:
-        from landjax.engine._native import levenberg_marquardt
+            from landjax.engine._solution import MESSAGES
 
-        sw = jnp.sqrt(w)
-        z_ls, ls_steps, ls_code = jax.jit(
-            lambda z, a: levenberg_marquardt(lambda zz: sw * gaps(zz, a), z, tol=tol, max_steps=max(4 * max_steps, 200))
-        )(z0, args)
-        steps += int(ls_steps)
+            message += (
+                f"exactly identified, but the root search failed ({MESSAGES.get(int(root_code), 'failed')}); "
+                "fell back to least squares. "
+            )
+    if not (k == m and k_eff == k and bool(root_conv)):
         z_best = z_ls
         converged = int(ls_code) == 0
         message += "least squares " + ("converged" if converged else "stopped at max steps")
 
-    theta = np.asarray(to_theta(z_best))
-    mom = np.asarray(moments(jnp.asarray(theta), args))
+    theta = np.asarray(_to_theta(jnp.asarray(z_best), bounds))
+    mom = np.asarray(
+        jit_call(moments, ("calibrate.moments",), _moments_at_impl(moments), jnp.asarray(theta), args=args)
+    )
     rel = np.abs(mom - np.asarray(targets_)) / np.asarray(scale)
     rel_inf = np.where(np.isfinite(rel), rel, np.inf)  # a non-finite moment is the worst possible gap
     exact = bool(np.all(np.isfinite(rel)) and np.max(rel) <= ftol)
@@ -207,6 +304,21 @@ def calibrate(
         worst = int(np.argmax(rel_inf))
         name = moment_names[worst] if moment_names else f"moment {worst}"
         message += f"; targets NOT all hit: worst relative gap {rel_inf[worst]:.3e} at {name}"
+    J = np.asarray(
+        jit_call(moments, ("calibrate.jacobian",), _jacobian_impl(moments), jnp.asarray(theta), args=(args, scale))
+    )
+    rank, sv, combos = identification(J, names)
+    if rank >= 0 and rank < k:
+        message += (
+            f"; NOT IDENTIFIED: the moment Jacobian has rank {rank} < {k} at the result; the moments do not "
+            f"respond to {'; '.join(combos)}"
+        )
+        warnings.warn(
+            f"calibrate: parameters not identified: rank {rank} < {k}; the moments do not respond to "
+            + "; ".join(combos),
+            IdentificationWarning,
+            stacklevel=2,
+        )
     return CalibrationResult(
         params=theta,
         moments=mom,
@@ -218,4 +330,19 @@ def calibrate(
         message=message,
         param_names=tuple(param_names),
         moment_names=tuple(moment_names),
+        jacobian_rank=rank,
+        singular_values=sv,
+        unidentified=combos,
     )
+
+
+def _moments_at_impl(moments):
+    return lambda theta, a: moments(theta, a)
+
+
+def _jacobian_impl(moments):
+    return lambda theta, d: _jacobian(moments, theta, d)
+
+
+def _program_impl(moments, k, m, tol, ftol, max_steps):
+    return lambda z0, d: _program(moments, k, m, tol, ftol, max_steps, z0, d)

@@ -1,0 +1,97 @@
+"""gradcheck chooses its step; calibrate reports identification and compiles once."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from test_engine_compile import count_compiles
+
+from landjax.engine import calibrate, fixed_point, gradcheck, solve
+from landjax.errors import IdentificationWarning
+from landjax.examples import Armington, armington_map
+
+
+def _par(Q):
+    return Armington(Q=Q, a=jnp.array([0.5, 0.3, 0.2]), sigma=jnp.asarray(4.0), d=jnp.array(
+        [[1.0, 1.3, 1.6], [1.3, 1.0, 1.2], [1.6, 1.2, 1.0]]))
+
+
+def _wage_through_picard(Q):
+    # a contraction solved by Picard to tol 1e-10: the solution carries noise of that size,
+    # so a central difference with a 1e-6 step is off by about 1e-4 relative
+    sol = fixed_point(armington_map, jnp.zeros(2), _par(Q), tol=1e-10, ftol=1e-8, max_steps=2000)
+    return jnp.exp(sol.value)
+
+
+def test_correct_derivative_through_a_solve_passes_at_rtol_1e_6():
+    Q = jnp.array([1.0, 2.0, 3.0])
+    res = gradcheck(_wage_through_picard, Q, rtol=1e-6)  # default atol 1e-8
+    assert res.ok, res
+    assert res.method == "ridders"
+
+
+def test_ridders_steps_past_solver_noise_where_a_fixed_small_step_fails():
+    # a value known only to 1e-10 (what a solve to tolerance 1e-10 gives): the high-frequency term
+    # stands for the rounding of the iterations; its derivative is not part of the true derivative
+    def noisy(x):
+        return jnp.exp(x) + 1e-10 * jnp.sin(1e7 * x)
+
+    @jax.custom_jvp
+    def f(x):
+        return noisy(x)
+
+    @f.defjvp
+    def _(primals, tangents):
+        return noisy(primals[0]), jnp.exp(primals[0]) * tangents[0]  # the true derivative
+
+    x = jnp.array([0.3, 1.1])
+    fixed = gradcheck(lambda z: jnp.sum(f(z)), x, eps=1e-6, rtol=1e-6)
+    assert fixed.method == "central" and not fixed.ok and fixed.max_rel_err > 1e-6
+    chosen = gradcheck(lambda z: jnp.sum(f(z)), x, rtol=1e-6)
+    assert chosen.ok, chosen
+
+
+def test_a_wrong_derivative_through_a_solve_still_fails():
+    @jax.custom_jvp
+    def scaled(x):
+        return x
+
+    @scaled.defjvp
+    def _(primals, tangents):
+        return primals[0], 1.0001 * tangents[0]  # 1e-4 too large: must be caught at rtol 1e-6
+
+    res = gradcheck(lambda Q: _wage_through_picard(scaled(Q)), jnp.array([1.0, 2.0, 3.0]), rtol=1e-6)
+    assert not res.ok
+
+
+def _moments_free_scale(theta, args):
+    # the moments depend on a and b only through a * b: the scale of a (against b) is not identified
+    a, b, c = theta
+    return jnp.stack([a * b, a * b + c, c**2])
+
+
+def test_calibrate_warns_and_names_the_unidentified_combination():
+    with pytest.warns(IdentificationWarning, match="do not respond to"):
+        res = calibrate(_moments_free_scale, jnp.array([1.0, 2.0, 0.5]), jnp.array([3.0, 4.0, 1.0]),
+                        lower=0.1, upper=10.0, param_names=("a", "b", "c"))
+    assert res.jacobian_rank == 2 and len(res.unidentified) == 1
+    combo = res.unidentified[0]
+    assert "a" in combo and "b" in combo and " c" not in combo
+    assert "NOT IDENTIFIED" in res.message and "iterate became non-finite" not in res.message
+    np.testing.assert_allclose(res.moments, [3.0, 4.0, 1.0], atol=1e-6)  # the targets are still hit
+
+
+def test_identified_calibration_reports_full_rank_and_compiles_once():
+    def moments(theta, target_scale):
+        sol = solve(lambda y, t: y**3 + y - t, jnp.zeros(2), theta, throw=False)
+        return sol.value_or_nan() * target_scale
+
+    targets = jnp.array([1.0, 2.0])
+    res = calibrate(moments, jnp.array([1.0, 1.0]), targets, 1.0)
+    assert res.exact and res.jacobian_rank == 2 and res.unidentified == ()
+    np.testing.assert_allclose(res.params, [2.0, 10.0], rtol=1e-8)
+    with count_compiles() as events:
+        res2 = calibrate(moments, jnp.array([1.5, 1.5]), targets, 1.0)
+    assert events == [] and res2.exact
