@@ -14,8 +14,12 @@ from landjax.examples import Armington, armington_map
 
 
 def _par(Q):
-    return Armington(Q=Q, a=jnp.array([0.5, 0.3, 0.2]), sigma=jnp.asarray(4.0), d=jnp.array(
-        [[1.0, 1.3, 1.6], [1.3, 1.0, 1.2], [1.6, 1.2, 1.0]]))
+    return Armington(
+        Q=Q,
+        a=jnp.array([0.5, 0.3, 0.2]),
+        sigma=jnp.asarray(4.0),
+        d=jnp.array([[1.0, 1.3, 1.6], [1.3, 1.0, 1.2], [1.6, 1.2, 1.0]]),
+    )
 
 
 def _wage_through_picard(Q):
@@ -74,8 +78,14 @@ def _moments_free_scale(theta, args):
 
 def test_calibrate_warns_and_names_the_unidentified_combination():
     with pytest.warns(IdentificationWarning, match="do not respond to"):
-        res = calibrate(_moments_free_scale, jnp.array([1.0, 2.0, 0.5]), jnp.array([3.0, 4.0, 1.0]),
-                        lower=0.1, upper=10.0, param_names=("a", "b", "c"))
+        res = calibrate(
+            _moments_free_scale,
+            jnp.array([1.0, 2.0, 0.5]),
+            jnp.array([3.0, 4.0, 1.0]),
+            lower=0.1,
+            upper=10.0,
+            param_names=("a", "b", "c"),
+        )
     assert res.jacobian_rank == 2 and len(res.unidentified) == 1
     combo = res.unidentified[0]
     assert "a" in combo and "b" in combo and " c" not in combo
@@ -95,3 +105,41 @@ def test_identified_calibration_reports_full_rank_and_compiles_once():
     with count_compiles() as events:
         res2 = calibrate(moments, jnp.array([1.5, 1.5]), targets, 1.0)
     assert events == [] and res2.exact
+
+
+def test_optimize_plain_calls_reuse_the_programs():
+    from landjax.engine import optimize
+
+    def obj(x, c):
+        return jnp.sum((x - c) ** 2)
+
+    c = jnp.array([0.3, -0.2])
+    res = optimize(
+        obj, -jnp.ones(2), jnp.ones(2), c, n_screen=16, n_starts=2, progress_bar=False, measure_grad_cost=False
+    )
+    np.testing.assert_allclose(res.x, c, atol=1e-6)
+    with count_compiles() as events:
+        res2 = optimize(
+            obj,
+            -jnp.ones(2),
+            jnp.ones(2),
+            jnp.array([0.1, 0.5]),
+            n_screen=16,
+            n_starts=2,
+            progress_bar=False,
+            measure_grad_cost=False,
+        )
+    assert events == []
+    np.testing.assert_allclose(res2.x, [0.1, 0.5], atol=1e-6)
+    res3 = optimize(
+        obj,
+        -jnp.ones(2),
+        jnp.ones(2),
+        c,
+        n_screen=16,
+        n_starts=2,
+        progress_bar=False,
+        measure_grad_cost=False,
+        method="bfgs",
+    )
+    np.testing.assert_allclose(res3.x, c, atol=1e-5)

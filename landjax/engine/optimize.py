@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from landjax._io import progress
+from landjax.engine._compile import cached, merge_args, split_args
 from landjax.errors import InputError, as_float64
 
 
@@ -88,9 +89,9 @@ class _Run:
 class _LBFGSBRun(_Run):
     """One L-BFGS-B run (``jaxopt.LBFGSB``, box-constrained)."""
 
-    def __init__(self, solver, update, bounds, x0, max_iter, tol):
+    def __init__(self, init, update, x0, max_iter, tol):
         super().__init__(max_iter, tol)
-        self.solver, self.update, self.bounds = solver, update, bounds
+        self.init, self.update = init, update
         self.x, self.state = jnp.asarray(x0), None
         self.most_per_iter = 1
 
@@ -104,7 +105,7 @@ class _LBFGSBRun(_Run):
             if not can_afford(1):
                 self.done, self.reason = True, "budget exhausted before the first evaluation"
                 return
-            self.state = self.solver.init_state(self.x, bounds=self.bounds)
+            self.state = self.init(self.x)
             self.n_evals = 1
             self._record()
         while not self.done:
@@ -238,6 +239,47 @@ class _BFGSRun(_Run):
 METHODS = ("lbfgsb", "bfgs")
 
 
+def _build_programs(objective: Callable, sign: float, max_iter: int, tol: float) -> dict[str, Callable]:
+    """The compiled pieces of one optimisation: value, value-and-gradient, the vmapped screen and
+    the L-BFGS-B steps, each a function of ``(x, ..., dynamic args leaves, static args part)``."""
+    import jaxopt
+
+    def f(x, a):
+        v = sign * objective(x, a)
+        return jnp.where(jnp.isfinite(v), v, jnp.inf)
+
+    def vg_raw(x, a):
+        return jax.value_and_grad(lambda z: sign * objective(z, a))(x)
+
+    def vg(x, a):
+        v, g = vg_raw(x, a)
+        bad = ~jnp.isfinite(v) | ~jnp.all(jnp.isfinite(g))
+        return jnp.where(bad, jnp.inf, v), jnp.where(bad, 0.0, g)
+
+    solver = jaxopt.LBFGSB(fun=vg, value_and_grad=True, maxiter=max_iter, tol=tol, jit=True)
+
+    def with_args(fn: Callable) -> Callable:
+        def program(*xs_dyn_static):
+            *xs, dyn, static = xs_dyn_static
+            return fn(*xs, merge_args(dyn, static))
+
+        return jax.jit(program, static_argnums=(-1,))
+
+    return {
+        "f": with_args(f),
+        "vg_raw": with_args(vg_raw),
+        "vg": with_args(vg),
+        "screen": with_args(lambda Z, a: jax.lax.map(jax.vmap(lambda x: f(x, a)), Z)),
+        "init": with_args(lambda x, lo, hi, a: solver.init_state(x, (lo, hi), a)),
+        "update": with_args(lambda x, state, lo, hi, a: solver.update(x, state, (lo, hi), a)),
+    }
+
+
+def _programs(objective: Callable, sign: float, max_iter: int, tol: float) -> dict[str, Callable]:
+    """:func:`_build_programs`, cached per objective function object and settings (compile once)."""
+    return cached(objective, ("optimize", sign, max_iter, tol), lambda: _build_programs(objective, sign, max_iter, tol))
+
+
 def optimize(
     objective: Callable[[jax.Array, Any], jax.Array],
     lower: Any,
@@ -298,8 +340,6 @@ def optimize(
 
     **Returns:** an :class:`OptimizeResult` (``x``: the best point evaluated).
     """
-    import jaxopt
-
     lo = as_float64(lower, "optimize: lower").reshape(-1)
     hi = as_float64(upper, "optimize: upper").reshape(-1)
     if lo.shape != hi.shape:
@@ -318,17 +358,19 @@ def optimize(
     d = lo.shape[0]
     sign = -1.0 if maximize else 1.0
 
-    def f(x):
-        v = sign * objective(x, args)
-        return jnp.where(jnp.isfinite(v), v, jnp.inf)
+    progs = _programs(objective, sign, int(max_iter), float(tol))
+    dyn, static = split_args(args)
+    if static is None:  # an unhashable static leaf in args: programs for this call only
+        progs = _build_programs(objective, sign, int(max_iter), float(tol))
 
-    f_jit = jax.jit(f)
-    vg_raw = jax.jit(jax.value_and_grad(lambda x: sign * objective(x, args)))
+    def f_jit(x):
+        return progs["f"](x, dyn, static)
+
+    def vg_raw(x):
+        return progs["vg_raw"](x, dyn, static)
 
     def vg(x):
-        v, g = vg_raw(x)
-        bad = ~jnp.isfinite(v) | ~jnp.all(jnp.isfinite(g))
-        return jnp.where(bad, jnp.inf, v), jnp.where(bad, 0.0, g)
+        return progs["vg"](x, dyn, static)
 
     # --- screen
     candidates = []
@@ -338,7 +380,7 @@ def optimize(
         chunk = max(1, min(screen_chunk, n_screen))
         pad = (-n_screen) % chunk
         Xp = jnp.concatenate([X, jnp.repeat(X[-1:], pad, axis=0)]) if pad else X
-        vals = jax.jit(lambda Z: jax.lax.map(jax.vmap(f), Z))(Xp.reshape(-1, chunk, d)).reshape(-1)[:n_screen]
+        vals = progs["screen"](Xp.reshape(-1, chunk, d), dyn, static).reshape(-1)[:n_screen]
         vals = np.asarray(vals)
         order = np.argsort(np.where(np.isfinite(vals), vals, np.inf), kind="stable")
         candidates = [(np.asarray(X[i]), float(vals[i])) for i in order[:n_starts]]
@@ -354,10 +396,14 @@ def optimize(
     if max_solve_equivalents is not None:
         ratio = _cost_ratio(vg_raw, f_jit, [xs for xs, _ in candidates[:3]])
     if method == "lbfgsb":
-        solver = jaxopt.LBFGSB(fun=vg, value_and_grad=True, maxiter=max_iter, tol=tol, jit=True)
-        bounds = (lo, hi)
-        update = jax.jit(lambda x, s: solver.update(x, s, bounds=bounds))
-        runs = [_LBFGSBRun(solver, update, bounds, xs, max_iter, tol) for xs, _ in candidates]
+
+        def init(x):
+            return progs["init"](x, lo, hi, dyn, static)
+
+        def update(x, state):
+            return progs["update"](x, state, lo, hi, dyn, static)
+
+        runs = [_LBFGSBRun(init, update, xs, max_iter, tol) for xs, _ in candidates]
     else:
         runs = [_BFGSRun(vg, xs, max_iter, tol, max_restarts) for xs, _ in candidates]
 
