@@ -22,6 +22,7 @@ def fmt_number(x: Any, digits: int = 4) -> str:
     if isinstance(x, (int, np.integer)):
         return str(int(x))
     if isinstance(x, (float, np.floating)):
+        x = float(x)
         if math.isnan(x):
             return "—"
         if x == 0:
@@ -157,8 +158,8 @@ def atomic_write(path: str | os.PathLike, write: Any, *, mode: str = "w") -> Pat
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
-        kw = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
-        with os.fdopen(fd, mode, **kw) as fh:
+        fh: Any = os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8", newline="")
+        with fh:
             write(fh)
         os.replace(tmp, p)
     except BaseException:

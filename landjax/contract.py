@@ -551,7 +551,7 @@ def _flatten_arrays(tree: Mapping[str, Any], prefix: str, batch_ndim: int) -> di
             continue
         a = np.asarray(v)
         if a.ndim > batch_ndim:  # per-city / vector values: one column per element
-            flat = a.reshape(a.shape[:batch_ndim] + (-1,))
+            flat = a.reshape(tuple(a.shape[:batch_ndim]) + (-1,))
             for j in range(flat.shape[-1]):
                 out[f"{key}.{j}"] = flat[..., j]
         else:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, cast
 
 import jax
 import numpy as np
@@ -33,9 +33,9 @@ import numpy as np
 _DYNAMIC_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
 
 #: owner object -> {key: compiled callable}; entries vanish with the owner
-_WEAK: weakref.WeakKeyDictionary[Any, dict[Hashable, Callable]] = weakref.WeakKeyDictionary()
+_WEAK: weakref.WeakKeyDictionary[Any, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
 #: owners that cannot be weakly referenced (kept alive; bounded)
-_STRONG: dict[Any, dict[Hashable, Callable]] = {}
+_STRONG: dict[Any, dict[Hashable, Any]] = {}
 _STRONG_MAX = 256
 
 
@@ -46,7 +46,7 @@ def _owner_and_key(fn: Any, config: Hashable) -> tuple[Any, Hashable]:
     return fn, config
 
 
-def cached(fn: Any, config: Hashable, build: Callable[[], Callable]) -> Callable:
+def cached(fn: Any, config: Hashable, build: Callable[[], Any]) -> Any:
     """The compiled callable for ``(fn, config)``, built by ``build()`` on first use.
 
     ``config`` must be hashable; if it is not, a fresh callable is built (and compiled) each time.
@@ -95,7 +95,7 @@ def split_args(args: Any) -> tuple[list[Any], Hashable | None]:
 
 def merge_args(dyn: list[Any], static: Hashable) -> Any:
     """Rebuild the pytree split by :func:`split_args`."""
-    treedef, n, fixed = static  # type: ignore[misc]
+    treedef, n, fixed = cast(tuple[Any, int, tuple[tuple[int, Any], ...]], static)
     known = dict(fixed)
     it = iter(dyn)
     leaves = [known[i] if i in known else next(it) for i in range(n)]

@@ -152,7 +152,7 @@ def gradcheck(
         if method == "ridders":
             d, e = _ridders_column(fj, xn, i, (1e-2 if eps is None else eps) * scale)
         else:
-            h = float(eps) * scale
+            h = float(eps or 1e-6) * scale
             pts = np.repeat(xn[None, :], 4, axis=0)
             pts[:, i] += np.array([h, -h, h / 2, -h / 2])
             v = _evaluate(fj, pts)

@@ -83,7 +83,12 @@ class _Run:
         self.iterations, self.n_evals, self.restarts = 0, 0, 0
         self.done, self.converged, self.reason = False, False, "not started"
         self.rows: list[tuple[int, float, np.ndarray]] = []
-        self.best_x, self.best_f, self.best_g = None, np.inf, None
+        self.best_x: Any = None
+        self.best_f: float = np.inf
+        self.best_g: Any = None
+
+    def advance(self, eval_limit: float, can_afford: Callable[[int], bool]) -> None:  # pragma: no cover
+        raise NotImplementedError
 
 
 class _LBFGSBRun(_Run):
@@ -92,7 +97,8 @@ class _LBFGSBRun(_Run):
     def __init__(self, init, update, x0, max_iter, tol):
         super().__init__(max_iter, tol)
         self.init, self.update = init, update
-        self.x, self.state = jnp.asarray(x0), None
+        self.x: Any = jnp.asarray(x0)
+        self.state: Any = None
         self.most_per_iter = 1
 
     def _record(self):
@@ -144,10 +150,12 @@ class _BFGSRun(_Run):
     def __init__(self, vg, x0, max_iter, tol, max_restarts, c1=1e-4, c2=0.5, max_ls=20, min_step=1e-6):
         super().__init__(max_iter, tol)
         self.vg = vg
-        self.x, self.f, self.g = np.asarray(x0, dtype=np.float64), None, None
+        self.x: Any = np.asarray(x0, dtype=np.float64)
+        self.f: Any = None
+        self.g: Any = None
         self.max_restarts = max_restarts
         self.c1, self.c2, self.max_ls, self.min_step = c1, c2, max_ls, min_step
-        self.gamma = None  # scale sy/yy of the latest curvature pair: the inverse Hessian after a reset
+        self.gamma: float | None = None  # scale sy/yy of the latest curvature pair: the inverse Hessian after a reset
         self.H, self.fresh = np.eye(self.x.size), True
 
     def _reset(self):
@@ -403,7 +411,7 @@ def optimize(
         def update(x, state):
             return progs["update"](x, state, lo, hi, dyn, static)
 
-        runs = [_LBFGSBRun(init, update, xs, max_iter, tol) for xs, _ in candidates]
+        runs: list[_Run] = [_LBFGSBRun(init, update, xs, max_iter, tol) for xs, _ in candidates]
     else:
         runs = [_BFGSRun(vg, xs, max_iter, tol, max_restarts) for xs, _ in candidates]
 
@@ -420,17 +428,17 @@ def optimize(
         if bar is not None:
             bar.update(1)
     if probe_evals is not None:
-        order = sorted(range(len(runs)), key=lambda i: runs[i].best_f)
-        kept = set(order[:n_keep])
-        survivors = [i for i in order[:n_keep] if not runs[i].done]
+        by_value = sorted(range(len(runs)), key=lambda i: runs[i].best_f)
+        kept = set(by_value[:n_keep])
+        survivors = [i for i in by_value[:n_keep] if not runs[i].done]
         for j, i in enumerate(survivors):
             limit = np.inf
-            if ratio is not None:
+            if ratio is not None and max_solve_equivalents is not None:
                 left = max_solve_equivalents / solves_per_eval - n_value - ratio * n_grad_total()
                 limit = runs[i].n_evals + max(left / ratio, 0.0) / (len(survivors) - j)
             runs[i].advance(limit, can_afford)
         if ratio is not None:  # budget left over (survivors that stopped early): the next best continue
-            for i in order[n_keep:]:
+            for i in by_value[n_keep:]:
                 if can_afford(1):
                     kept.add(i)
                     runs[i].advance(np.inf, can_afford)

@@ -75,7 +75,7 @@ def _prepare_y0(y0: Any, what: str) -> Any:
     if not leaves:
         raise InputError(f"{what}: y0 is empty (no unknowns)")
     out = []
-    single = treedef.num_leaves == 1 and not treedef.children()
+    single = jax.tree_util.treedef_is_leaf(treedef)
     for k, leaf in enumerate(leaves):
         arr = as_float64(leaf, name=f"{what}: y0" + ("" if single else f" leaf {k}"))
         if not isinstance(arr, jax.core.Tracer):
@@ -103,7 +103,8 @@ def _flat_problem(fn: Callable, y0: Any, args: Any, what: str) -> tuple[jax.Arra
         raise InputError(f"{what}: calling the function on y0 failed: {type(exc).__name__}: {exc}") from exc
     want = jax.tree_util.tree_map(lambda x: tuple(np.shape(x)), y0)
     got = jax.tree_util.tree_map(lambda x: tuple(getattr(x, "shape", ())), out)
-    if jax.tree_util.tree_structure(out) != jax.tree_util.tree_structure(y0) or got != want:
+    same_tree = jax.tree_util.tree_structure(out) == jax.tree_util.tree_structure(y0)  # type: ignore[operator]
+    if not same_tree or got != want:
         raise InputError(f"{what}: the function returned shape {got} for y0 of shape {want}; they must match")
 
     def f(y, a):
@@ -214,7 +215,7 @@ def _solve_impl(fn, y0_tree, args, method, be, tol, ftol, max_steps, line_search
         }[method]()
 
         def optx_loop(fc, y_init):
-            out = optx.root_find(lambda y, _: fc(y), solver, y_init, max_steps=max_steps, throw=False)
+            out: Any = optx.root_find(lambda y, _: fc(y), solver, y_init, max_steps=max_steps, throw=False)  # type: ignore[arg-type]
             return out.value, out.stats["num_steps"], _optx_code(out.result)
 
         # optimistix does the iterations; the implicit derivative goes through lax.custom_root with
@@ -345,7 +346,7 @@ def _fixed_point_impl(
             return y, jnp.stack([jnp.asarray(steps, y.dtype), jnp.asarray(code, y.dtype)])
 
         if tangent == "dense":
-            tangent_solve = Dense()
+            tangent_solve: Any = Dense()
         else:
 
             def neumann(flin, b):  # flin = J_g - I; x = -(I - J_g)^{-1} b = -sum_k J_g^k b
@@ -365,10 +366,12 @@ def _fixed_point_impl(
                 _, acc, _ = jax.lax.while_loop(cond, body, (b, b, jnp.asarray(0)))
                 return -acc
 
-            def tangent_solve(flin, b):
+            def neumann_solve(flin, b):
                 # the while loop cannot be transposed, so reverse mode gets the same series on the
                 # transposed map (J_g^T - I) explicitly
                 return jax.lax.custom_linear_solve(flin, b, solve=neumann, transpose_solve=neumann)
+
+            tangent_solve = neumann_solve
 
         y, aux = jax.lax.custom_root(lambda y: gg(y, args) - y, y0, solve_fn, tangent_solve, has_aux=True)
         aux = jax.lax.stop_gradient(aux)
@@ -377,7 +380,7 @@ def _fixed_point_impl(
         import optimistix as optx
 
         def optx_fp(fc, y_init):  # fc(y) = g(y) - y; iterate the damped map, derivative via custom_root
-            out = optx.fixed_point(
+            out: Any = optx.fixed_point(
                 lambda y, _: y + damping * fc(y),
                 optx.FixedPointIteration(rtol=tol, atol=tol),
                 y_init,
