@@ -7,8 +7,9 @@ STAMP  := $(VENV)/.installed
 OUT    ?= results
 # pytest workers: 2 matches the 2-core CI machine (JAX compiles dominate, so two processes help)
 WORKERS ?= 2
+export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test test-fast setup bench clean
+.PHONY: run test test-fast lint docs setup bench clean
 
 setup: $(STAMP)
 
@@ -16,20 +17,31 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "landjax needs Python >= 3.11, found " + sys.version'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,dev]"
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/landjax reproduce all --out $(OUT)
 
+# the tooling gate: lint, format and type checks, then the documentation site, then the tests
 test: $(STAMP)
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory docs
 	$(BIN)/python -m pytest -n $(WORKERS) --durations=25
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow"
 
+lint: $(STAMP)
+	$(BIN)/ruff check landjax tests benchmarks notebooks
+	$(BIN)/ruff format --check landjax tests benchmarks notebooks
+	$(BIN)/mypy
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --quiet
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OUT) site .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -84,7 +84,11 @@ def model_spec(name: str) -> Any:
 
     if name not in MODELS:
         raise InputError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    return getattr(importlib.import_module(MODELS[name]), "MODEL", None)
+    try:
+        module = importlib.import_module(MODELS[name])
+    except ModuleNotFoundError:  # TRANSITION: a model package not yet on the contract
+        return None
+    return getattr(module, "MODEL", None)
 
 
 # ------------------------------------------------------------------------------------------------
