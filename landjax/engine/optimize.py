@@ -384,7 +384,7 @@ def optimize(
     candidates = []
     if n_screen:
         key = jax.random.PRNGKey(seed)
-        X = lo + (hi - lo) * jax.random.uniform(key, (n_screen, d), dtype=jnp.float64)
+        X = lo[None, :] + (hi - lo)[None, :] * jax.random.uniform(key, (n_screen, d), dtype=jnp.float64)
         chunk = max(1, min(screen_chunk, n_screen))
         pad = (-n_screen) % chunk
         Xp = jnp.concatenate([X, jnp.repeat(X[-1:], pad, axis=0)]) if pad else X
