@@ -134,10 +134,12 @@ def param(
     ``bounds``: the allowed range (an interval string; ``None``: any finite number). ``shape``: the
     trailing shape of the value (``()`` a scalar, ``(2,)`` one value per city, ``(None,)`` a vector
     of any length); leading batch axes are allowed (sweeps). Array defaults are given as lists or
-    tuples and stored as float64 arrays.
+    tuples and stored as float64 arrays; a callable default is a factory called for each instance.
     """
     info = ParamInfo(_as_interval(bounds), doc, ref, unit, tuple(shape))
     meta = {"param": info}
+    if callable(default):  # a factory (e.g. data read from disk when the default is first needed)
+        return dataclasses.field(default_factory=default, metadata=meta)
     if isinstance(default, (list, tuple, np.ndarray)):
         arr = np.asarray(default, dtype=np.float64)
         return dataclasses.field(default_factory=lambda: jnp.asarray(arr), metadata=meta)
