@@ -31,9 +31,10 @@ MODELS: dict[str, str] = {
     "urban_rural": "landjax.models.urban_rural",
     "quota_trade": "landjax.models.quota_trade",
     "land_debt": "landjax.models.land_debt",
+    "helpman": "landjax.models.helpman",
 }
 
-PAPERS = ("zuo2019", "cheng_liu2021", "ma_ni", "zhao_liu2024")
+PAPERS = ("zuo2019", "cheng_liu2021", "ma_ni", "zhao_liu2024", "rrh2017")
 
 
 def enable_compilation_cache() -> str | None:

@@ -37,6 +37,10 @@ PAPERS: dict[str, tuple[str, str]] = {
         "landjax.reproduce.zhao_liu2024",
         "Zhao & Liu (2024): two-region land finance and local debt, experiments, reaction diagrams",
     ),
+    "rrh2017": (
+        "landjax.reproduce.rrh2017",
+        "Redding & Rossi-Hansberg (2017): the Helpman economy on a 30 x 30 grid, Table 1",
+    ),
 }
 
 
