@@ -38,7 +38,8 @@ UNITS = (
 @functools.cache
 def _geo(n_cells: int) -> tuple[jax.Array, jax.Array]:
     dist, country, _, _ = geography(side_of(n_cells))
-    return jnp.asarray(dist), jnp.asarray(country)
+    with jax.ensure_compile_time_eval():  # concrete device arrays even when first needed inside a trace
+        return jnp.asarray(dist), jnp.asarray(country)
 
 
 def args_of(p: Params, o: Options) -> tuple[Params, Options, tuple[jax.Array, jax.Array]]:
