@@ -172,7 +172,7 @@ def main(argv=None) -> int:
         f"- per-point cost: batch {1e3 * t_batch / n:.3f} ms, loop {1e3 * t_loop / m:.3f} ms, single solve "
         f"{1e3 * t_single:.2f} ms (the single solve includes Python-side checks and conversions).",
         "",
-        "Command: `python benchmarks/urban_rural.py --n %d --loop %d`." % (n, m),
+        f"Command: `python benchmarks/urban_rural.py --n {n} --loop {m}`.",
         "",
     ]
     (OUT / "urban_rural.md").write_text("\n".join(lines))

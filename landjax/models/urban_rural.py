@@ -37,7 +37,7 @@ import numpy as np
 
 from landjax._pytree import params_dataclass
 from landjax.cli import parse_pairs
-from landjax.errors import ConvergenceError, InputError
+from landjax.errors import ConvergenceError, InputError, NoEquilibriumError
 
 P_A = 1.0  # numeraire (spec A1)
 UNKNOWNS = ("hbar", "p_n", "R_a", "R_n", "R_u", "g_u")
@@ -95,7 +95,8 @@ OPTION_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
     "numeraire": (("p_a",), "A1: p_a = 1 (p_a is not among the unknowns); A_a = 1 is a parameter default"),
     "closure": (
         ("ag", "nonag", "rebate_u"),
-        "A2: 7 equations for 6 unknowns; impose the ag market (22), the non-ag market (23), or rebate the (1-mu) leak to urban natives",
+        "A2: 7 equations for 6 unknowns; impose the ag market (22), the non-ag market (23), "
+        "or rebate the (1-mu) leak to urban natives",
     ),
     "rratio": (("net", "gross"), "A3: R_ratio = R_u/((1-tau_n)R_n) (appendix) or R_u/R_n (main text)"),
     "yratio": (("value", "qty"), "A4: Y_ratio = p_n Y_n / (p_a Y_a) or Y_n / Y_a"),
@@ -971,6 +972,8 @@ def calibrate_reduced(o: Options = Options(), p: Params | None = None, starts: i
             best = res
         if best.cost < 1e-24:
             break
+    if best is None:
+        raise NoEquilibriumError("calibration: every least-squares start failed")
     v = best.x
     gaps = fun(v)
     theta = v[:3]
@@ -1019,7 +1022,7 @@ def batch_params(p: Params, n: int, **columns) -> Params:
     bad = [k for k in columns if k not in PARAM_NAMES]
     if bad:
         raise InputError(f"unknown parameter(s) {', '.join(bad)}; valid parameters: {', '.join(PARAM_NAMES)}")
-    leaves = {}
+    leaves: dict[str, Any] = {}
     for name in PARAM_NAMES:
         v = columns.get(name, getattr(p, name))
         leaves[name] = jnp.broadcast_to(jnp.asarray(v, dtype=jnp.float64), (n,))

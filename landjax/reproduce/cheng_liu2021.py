@@ -21,7 +21,7 @@ TITLE = "Cheng & Liu (2021): urban-rural spatial equilibrium, calibration, stati
 # ------------------------------------------------------------------------------------------------
 # The paper's published numbers, in one place (Chinese working paper, July 2021).
 # ------------------------------------------------------------------------------------------------
-PAPER = {
+PAPER: dict[str, Any] = {
     # Table 2 (p. 13): target moments, "calibrated" column and "measured" column
     "table2": {
         "Y_ratio": {"model": 10.3774, "data": 10.3826},
@@ -453,8 +453,9 @@ def _write_report(
     L += [f"- {h}" for h in headline]
     L += ["", "| what | reproduces? | why |", "|---|---|---|"]
     L += [
-        "| Table 2 calibration (printed equations) | **no** | identities of spec §8: R_u/((1-tau_n)R_n) = "
-        "(1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u is about 1.8-2.0 whatever tau_n; Y_ratio = (1-alpha)/(alpha theta iota) |",
+        "| Table 2 calibration (printed equations) | **no** | identities implied by the equilibrium: "
+        "R_u/((1-tau_n)R_n) = (1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u is about 1.8-2.0 "
+        "whatever tau_n; Y_ratio = (1-alpha)/(alpha theta iota) |",
         "| Table 2 with `rratio=gross` | yes, exactly | but needs tau_n about -4.5 (a 450 % land tax) and alpha about 0.11 |",
         f"| Table 3 (optimal m) | {'close' if abs(t3['gap'].iloc[0]) < 0.05 else 'no'} | see table below |",
         "| Table 4 (Y_n-optimal policies) | partly | see table below |",
@@ -513,7 +514,7 @@ def _write_report(
                 "Y_ratio": r.get("verified_moments", r["moments"])[0],
                 "R_ratio": r.get("verified_moments", r["moments"])[1],
                 "share": r.get("verified_moments", r["moments"])[2],
-                "full-solve check": ("gap %.1e" % r["verified_gap"])
+                "full-solve check": (f"gap {r['verified_gap']:.1e}")
                 if r.get("verified")
                 else ("no equilibrium at the fit" if "verify_error" in r else "not needed (reduced fit misses)"),
             }
