@@ -40,7 +40,7 @@ import numpy as np
 
 from landjax._pytree import params_dataclass, static_field
 from landjax.engine._solution import MESSAGES
-from landjax.errors import InputError
+from landjax.errors import InputError, as_float64
 
 T = TypeVar("T")
 
@@ -247,6 +247,10 @@ def validate_params(p: Any) -> None:
             concrete = False
             continue
         check_param(name, f.name, v, info)
+        dt = getattr(v, "dtype", None)
+        if dt is not None and np.dtype(dt).kind in "fc" and np.dtype(dt) != np.float64:
+            # landjax computes in float64: convert (and say so) rather than mix precisions
+            object.__setattr__(p, f.name, as_float64(v, f"{name}.{f.name}"))
         values[f.name] = np.asarray(v, dtype=np.float64)
     check = getattr(p, "check", None)
     if concrete and check is not None:

@@ -217,7 +217,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     # -------------------------------------------------------------- Figures 3-12: sweeps
     t = time.perf_counter()
     n = 41 if quick else 101
-    sweeps = {pol: ur.sweep(pol, n=n) for pol in ur.POLICY_RANGES}
+    sweeps = {pol: ur.policy_sweep(pol, n=n) for pol in ur.POLICY_RANGES}
     timings[f"sweeps 4 x {n} (solve_batch)"] = time.perf_counter() - t
     allsw = pd.concat(sweeps.values(), ignore_index=True)
     allsw.to_csv(d / "sweeps.csv", index=False)
@@ -279,7 +279,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         lo_r, hi_r = ur.POLICY_RANGES[pol]
         h = (hi_r - lo_r) / (n - 1)
         a, b = max(lo_r, float(df["value"].iloc[i]) - h), min(hi_r, float(df["value"].iloc[i]) + h)
-        fine = ur.sweep(pol, np.linspace(a, b, n))
+        fine = ur.policy_sweep(pol, np.linspace(a, b, n))
         j = int(np.nanargmax(fine[var].to_numpy()))
         return float(fine["value"].iloc[j]), float(fine[var].iloc[j]), (b - a) / (n - 1)
 
