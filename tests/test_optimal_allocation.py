@@ -20,7 +20,7 @@ china = pytest.importorskip("landjax.data.china")
 
 @pytest.fixture(scope="module")
 def problem():
-    ds = china.generate_synthetic(seed=3, n_cities=24)
+    ds = china.generate_synthetic(seed=3, n_cities=31)
     return q.table4_problem(ds, options=q.RuleOptions(buy_cap=0.25))
 
 

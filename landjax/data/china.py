@@ -217,6 +217,15 @@ def validate_tables(
                 f"(tolerance {ROW_TOL:g}; an origin with no rows sums to 0)"
             )
     m = m / sums[:, None]
+    stay = np.diag(m)
+    bad_stay = np.flatnonzero(~(stay > 0))
+    if bad_stay.size:
+        i = int(bad_stay[0])
+        raise InputError(
+            f"{fm}: origin {cities['city'].iloc[i]!r} (cities.csv row {i + 1}) has stay share m_oo = {float(stay[i])!r}; "
+            "every origin needs a positive share of its own workers staying at home (origin welfare "
+            "V_o m_oo^(-1/kappa), eq. (11), is undefined otherwise)"
+        )
 
     if not isinstance(meta, dict):
         raise InputError(f"{fj}: expected a JSON object")
@@ -283,6 +292,8 @@ def load_dataset(name_or_path: str | os.PathLike | Dataset | None = None) -> Dat
             n = int(parts[2]) if len(parts) > 2 else None
         except (IndexError, ValueError):
             raise InputError(f"dataset tag {key!r}: expected synthetic:SEED or synthetic:SEED:N") from None
+        if len(parts) > 3:
+            raise InputError(f"dataset tag {key!r}: expected synthetic:SEED or synthetic:SEED:N")
         return generate_synthetic(seed=seed, n_cities=n)
     if key in SHIPPED:
         return read_dataset(SHIPPED[key], name=key)
@@ -373,6 +384,16 @@ def generate_synthetic(
     productive land and 66.75 % short of residential land (the paper's 2017 shares); a gravity
     migration matrix with large stay shares. Same seed, same dataset (bit for bit).
     """
+    n_prov = len(PV.PROVINCES)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"generate_synthetic: seed={seed!r} must be an integer >= 0")
+    if n_cities is not None and (
+        isinstance(n_cities, bool) or not isinstance(n_cities, (int, np.integer)) or n_cities < n_prov
+    ):
+        raise InputError(
+            f"generate_synthetic: n_cities={n_cities!r} must be an integer >= {n_prov} "
+            f"(at least one city in each of the {n_prov} provinces), or None for 285 cities"
+        )
     rng = np.random.default_rng(seed)
     codes, counts = [], []
     for code, (_en, _zh, _lon, _lat, k) in PV.PROVINCES.items():
@@ -381,8 +402,11 @@ def generate_synthetic(
     counts = np.array(counts, dtype=float)
     if n_cities is not None:
         scaled = np.maximum(1, np.floor(counts * n_cities / counts.sum()).astype(int))
+        ideal = counts * n_cities / counts.sum()
         while scaled.sum() < n_cities:  # hand the remainder to the largest provinces
-            scaled[np.argmax(counts * n_cities / counts.sum() - scaled)] += 1
+            scaled[np.argmax(ideal - scaled)] += 1
+        while scaled.sum() > n_cities:  # the one-city floor overshot: take back where most above ideal
+            scaled[np.argmax(np.where(scaled > 1, scaled - ideal, -np.inf))] -= 1
         counts = scaled
     counts = counts.astype(int)
     prov = np.repeat(np.array(codes), counts)
