@@ -21,7 +21,7 @@ TITLE = "Cheng & Liu (2021): urban-rural spatial equilibrium, calibration, stati
 # ------------------------------------------------------------------------------------------------
 # The paper's published numbers, in one place (Chinese working paper, July 2021).
 # ------------------------------------------------------------------------------------------------
-PAPER = {
+PAPER: dict[str, Any] = {
     # Table 2 (p. 13): target moments, "calibrated" column and "measured" column
     "table2": {
         "Y_ratio": {"model": 10.3774, "data": 10.3826},
@@ -217,7 +217,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     # -------------------------------------------------------------- Figures 3-12: sweeps
     t = time.perf_counter()
     n = 41 if quick else 101
-    sweeps = {pol: ur.sweep(pol, n=n) for pol in ur.POLICY_RANGES}
+    sweeps = {pol: ur.policy_sweep(pol, n=n) for pol in ur.POLICY_RANGES}
     timings[f"sweeps 4 x {n} (solve_batch)"] = time.perf_counter() - t
     allsw = pd.concat(sweeps.values(), ignore_index=True)
     allsw.to_csv(d / "sweeps.csv", index=False)
@@ -279,7 +279,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         lo_r, hi_r = ur.POLICY_RANGES[pol]
         h = (hi_r - lo_r) / (n - 1)
         a, b = max(lo_r, float(df["value"].iloc[i]) - h), min(hi_r, float(df["value"].iloc[i]) + h)
-        fine = ur.sweep(pol, np.linspace(a, b, n))
+        fine = ur.policy_sweep(pol, np.linspace(a, b, n))
         j = int(np.nanargmax(fine[var].to_numpy()))
         return float(fine["value"].iloc[j]), float(fine[var].iloc[j]), (b - a) / (n - 1)
 
@@ -453,8 +453,9 @@ def _write_report(
     L += [f"- {h}" for h in headline]
     L += ["", "| what | reproduces? | why |", "|---|---|---|"]
     L += [
-        "| Table 2 calibration (printed equations) | **no** | identities of spec §8: R_u/((1-tau_n)R_n) = "
-        "(1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u is about 1.8-2.0 whatever tau_n; Y_ratio = (1-alpha)/(alpha theta iota) |",
+        "| Table 2 calibration (printed equations) | **no** | identities implied by the equilibrium: "
+        "R_u/((1-tau_n)R_n) = (1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u is about 1.8-2.0 "
+        "whatever tau_n; Y_ratio = (1-alpha)/(alpha theta iota) |",
         "| Table 2 with `rratio=gross` | yes, exactly | but needs tau_n about -4.5 (a 450 % land tax) and alpha about 0.11 |",
         f"| Table 3 (optimal m) | {'close' if abs(t3['gap'].iloc[0]) < 0.05 else 'no'} | see table below |",
         "| Table 4 (Y_n-optimal policies) | partly | see table below |",
@@ -513,7 +514,7 @@ def _write_report(
                 "Y_ratio": r.get("verified_moments", r["moments"])[0],
                 "R_ratio": r.get("verified_moments", r["moments"])[1],
                 "share": r.get("verified_moments", r["moments"])[2],
-                "full-solve check": ("gap %.1e" % r["verified_gap"])
+                "full-solve check": (f"gap {r['verified_gap']:.1e}")
                 if r.get("verified")
                 else ("no equilibrium at the fit" if "verify_error" in r else "not needed (reduced fit misses)"),
             }
