@@ -282,7 +282,19 @@ def test_vmap_batch_and_trade_list(ds, base):
 
 def test_cli_solve(tmp_path, capsys):
     out = tmp_path / "cities.csv"
-    rc = main(["solve", "quota_trade", "--scenario", "inter_all_area_both", "--option", "gap=gini", "--json", "--city-out", str(out)])
+    rc = main(
+        [
+            "solve",
+            "quota_trade",
+            "--scenario",
+            "inter_all_area_both",
+            "--option",
+            "gap=gini",
+            "--json",
+            "--city-out",
+            str(out),
+        ]
+    )
     res = json.loads(capsys.readouterr().out)
     assert rc == 0 and res["converged"] is True
     assert set(res["statistics"]) == set(M.STATISTICS)

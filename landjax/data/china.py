@@ -222,7 +222,8 @@ def validate_tables(
     if bad_stay.size:
         i = int(bad_stay[0])
         raise InputError(
-            f"{fm}: origin {cities['city'].iloc[i]!r} (cities.csv row {i + 1}) has stay share m_oo = {float(stay[i])!r}; "
+            f"{fm}: origin {cities['city'].iloc[i]!r} (cities.csv row {i + 1}) has stay share "
+            f"m_oo = {float(stay[i])!r}; "
             "every origin needs a positive share of its own workers staying at home (origin welfare "
             "V_o m_oo^(-1/kappa), eq. (11), is undefined otherwise)"
         )

@@ -40,7 +40,14 @@ from landjax.models.quota_trade.equations import (
 )
 from landjax.models.quota_trade.equations import residual as residual_shock
 from landjax.models.quota_trade.options import Options, Solver
-from landjax.models.quota_trade.outcomes import GAP_THRESHOLD, STATISTICS, city_table, diagnostics, no_change, statistics
+from landjax.models.quota_trade.outcomes import (
+    GAP_THRESHOLD,
+    STATISTICS,
+    city_table,
+    diagnostics,
+    no_change,
+    statistics,
+)
 from landjax.models.quota_trade.params import TENURE_FACTOR, Params, tenure_factor
 from landjax.models.quota_trade.policy import (
     Scenario,

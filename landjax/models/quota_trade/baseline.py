@@ -69,7 +69,7 @@ class Shock:
 
 def build_baseline(
     dataset: Any = None,
-    params: Params = Params(),
+    params: Params | None = None,
     *,
     labour_split: str = "data",
     tenure: bool = False,
@@ -97,6 +97,7 @@ def build_baseline(
     if not isinstance(tenure, (bool, np.bool_)):
         raise InputError(f"build_baseline: tenure={tenure!r}; expected true or false")
     factor = tenure_factor(land_rate)  # validates land_rate in (0, 1) whether or not tenure is on
+    params = Params() if params is None else params
     if not isinstance(params, Params):
         raise InputError(f"build_baseline: params must be a quota_trade Params, got {type(params).__name__}")
     ds = load_dataset(dataset)
@@ -161,4 +162,3 @@ def zero_shock(baseline: Baseline) -> Shock:
     """No trade: every hat 1, f = 0."""
     one = jnp.ones_like(baseline.L0)
     return Shock(RY_hat=one, RH_hat=one, f=jnp.zeros_like(baseline.L0), c_hat=None)
-

@@ -97,7 +97,8 @@ def tfp_root(K, f, rho):
     """Largest root y of y = K (y + f)^rho with K = L-hat^alpha RY-hat^(1-alpha), eqs. (1), (16), (17).
 
     Newton from ``y0 = K^(1/(1-rho)) 2^(rho/(1-rho)) + |f|``, monotone from the right. Where no
-    root exists (f below :func:`_tfp_bound`: the quota payment exceeds what land revenue can finance) it returns the tangency point; callers flag
+    root exists (f below :func:`_tfp_bound`: the quota payment exceeds what land revenue can
+    finance) it returns the tangency point; callers flag
     it. Derivatives by the implicit function theorem on the scalar equation (zero at infeasible
     points)."""
     return _tfp_root_primal(K, f, rho)
@@ -115,7 +116,6 @@ def _tfp_root_jvp(primals, tangents):
     inv = jnp.where(ok, 1.0 / jnp.where(ok, phi_y, 1.0), 0.0)
     num = zr * dK + rho * K * zr / z * df + K * zr * jnp.log(z) * drho
     return y, num * inv
-
 
 
 def _migration_weights(baseline: Baseline, shock: Shock, kappa) -> jax.Array:
@@ -190,7 +190,7 @@ def check_shock(baseline: Baseline, shock: Shock) -> Shock:
     """Validate a shock against its baseline (InputError naming the field) and return it with every
     concrete array in float64 (other float dtypes are converted with a ``DtypeWarning``)."""
     n = baseline.L0.shape[-1]
-    out = {}
+    out: dict[str, Any] = {}
     for name in ("RY_hat", "RH_hat", "f", "c_hat"):
         v = getattr(shock, name)
         if v is None:
@@ -205,9 +205,13 @@ def check_shock(baseline: Baseline, shock: Shock) -> Shock:
         v = as_float64(v, name=f"Shock.{name}")
         a = np.asarray(v)
         if not np.all(np.isfinite(a)):
-            raise InputError(f"Shock.{name}: contains NaN or inf (first at flat index {int(np.argmax(~np.isfinite(a)))})")
+            raise InputError(
+                f"Shock.{name}: contains NaN or inf (first at flat index {int(np.argmax(~np.isfinite(a)))})"
+            )
         if name == "c_hat" and np.any(a <= 0):
-            raise InputError(f"Shock.c_hat: migration cost changes must be positive (first at flat index {int(np.argmax(a <= 0))})")
+            raise InputError(
+                f"Shock.c_hat: migration cost changes must be positive (first at flat index {int(np.argmax(a <= 0))})"
+            )
         if name in ("RY_hat", "RH_hat") and np.any(a <= 0):
             raise InputError(
                 f"Shock.{name}: land hats must be positive (a city cannot sell all its land); "
@@ -242,8 +246,8 @@ class _Flags:
     code: Any
 
 
-def migration_shares(baseline: Baseline, shock: Shock, eq: Equilibrium, params: Params = Params()) -> jax.Array:
+def migration_shares(baseline: Baseline, shock: Shock, eq: Equilibrium, params: Params | None = None) -> jax.Array:
     """Counterfactual migration shares m'_od = m_od (V-hat_d / c-hat_od)^kappa / D_o, eq. (9)."""
+    params = Params() if params is None else params
     Mt = _migration_weights(baseline, shock, params.kappa)
     return Mt * eq.V_hat[None, :] ** params.kappa / eq.D[:, None]
-

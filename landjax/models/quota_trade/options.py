@@ -8,12 +8,12 @@ tradable-stock choices. The scenario's market, allocation and land type come fro
 
 from __future__ import annotations
 
-from landjax.contract import model_options, option
+from landjax.contract import OptionsBase, model_options, option
 from landjax.stats import GAP_MEASURES
 
 
 @model_options
-class Options:
+class Options(OptionsBase):
     """Where Ma & Ni leave a choice; each default is the printed-equations reading."""
 
     closure: str = option(
@@ -58,7 +58,9 @@ class Options:
         "welfare gap across hukou origins (W_o, weights L0) or across destinations (V_d, weights L')",
         "eqs. (8), (11)",
     )
-    share: float = option(0.15, "[0, 1)", "share of its tradable stock each seller sells (0.20 in robustness)", "eq. (18)")
+    share: float = option(
+        0.15, "[0, 1)", "share of its tradable stock each seller sells (0.20 in robustness)", "eq. (18)"
+    )
     ts: str = option(
         "stock",
         ("stock", "surplus"),
@@ -88,7 +90,7 @@ class Options:
 
 
 @model_options
-class Solver:
+class Solver(OptionsBase):
     """Settings of the fixed-point solve on log L-hat (Anderson acceleration of the damped map)."""
 
     method: str = option(

@@ -176,4 +176,3 @@ def city_table(baseline: Baseline, shock: Shock, eq: Equilibrium, dataset: Any =
             df.insert(0, "name", c["name"].to_numpy())
         df.insert(0, "city", c["city"].to_numpy())
     return df
-

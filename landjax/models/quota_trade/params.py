@@ -6,12 +6,11 @@ import dataclasses
 import math
 from typing import Any
 
-import jax
 import numpy as np
 
 from landjax._pytree import static_field
-from landjax.contract import model_params, param
-from landjax.errors import InputError, as_float64
+from landjax.contract import ParamsBase, model_params, param
+from landjax.errors import InputError
 
 CLOSURES = ("endogenous", "fixed_price")
 
@@ -37,11 +36,12 @@ TENURE_FACTOR = tenure_factor(0.05)
 
 
 @model_params
-class Params:
+class Params(ParamsBase):
     """Structural parameters (Ma & Ni section 3(2); defaults as printed).
 
     Every field is checked whatever its type (Python, NumPy or JAX scalar or array; traced values
-    are not checked). ``closure`` is kept for one release for old code (``Params(closure=...)``);
+    are not checked); float32 values are converted to float64 with a ``DtypeWarning``. ``closure``
+    is kept for one release for old code (``Params(closure=...)``);
     the contract's place for it is ``Options.closure``.
     """
 
@@ -55,15 +55,6 @@ class Params:
     def __post_init__(self) -> None:
         if self.closure not in CLOSURES:
             raise InputError(f"Params.closure={self.closure!r}; allowed: {', '.join(CLOSURES)}")
-        for f in dataclasses.fields(self):
-            if "param" not in f.metadata:
-                continue
-            v = getattr(self, f.name)
-            if isinstance(v, jax.core.Tracer):
-                continue
-            dt = getattr(v, "dtype", None)
-            if dt is not None and np.dtype(dt).kind == "f" and np.dtype(dt) != np.float64:
-                object.__setattr__(self, f.name, as_float64(v, name=f"Params.{f.name}"))
 
 
 def with_closure(params: Params, closure: str) -> Params:

@@ -85,7 +85,9 @@ class Scenario:
             if isinstance(v, (bool, str)) or not isinstance(v, (int, float, np.integer, np.floating, jax.Array)):
                 raise InputError(f"Scenario.{name}={v!r}: expected a number")
         if not isinstance(self.share, jax.core.Tracer) and not (0.0 <= float(self.share) < 1.0):
-            raise InputError(f"Scenario.share={self.share} must lie in [0, 1): share of the tradable stock sold, eq. (18)")
+            raise InputError(
+                f"Scenario.share={self.share} must lie in [0, 1): share of the tradable stock sold, eq. (18)"
+            )
         if not (math.isfinite(float(self.cost_factor)) and 0.0 < float(self.cost_factor)):
             raise InputError(f"Scenario.cost_factor={self.cost_factor} must be a finite positive number")
         if not isinstance(self.trade, (bool, np.bool_)):

@@ -49,7 +49,9 @@ def _solver_of(solver: Solver | None, legacy: dict[str, Any]) -> Solver:
     kw = {k: v for k, v in legacy.items() if v is not None}
     bad = sorted(set(kw) - set(_LEGACY_SOLVER))
     if bad:
-        raise InputError(f"quota_trade.solve: unknown solver setting(s) {', '.join(bad)}; valid: {', '.join(_LEGACY_SOLVER)}")
+        raise InputError(
+            f"quota_trade.solve: unknown solver setting(s) {', '.join(bad)}; valid: {', '.join(_LEGACY_SOLVER)}"
+        )
     return s.replace(**kw) if kw else s  # validated: ftol=inf, tol<0, max_steps=0 are InputError
 
 
@@ -63,7 +65,7 @@ _post_jit = jax.jit(_post)
 def solve_shock(
     baseline: Baseline,
     shock: Shock,
-    params: Params = Params(),
+    params: Params | None = None,
     *,
     throw: bool = True,
     solver: Solver | None = None,
@@ -90,6 +92,7 @@ def solve_shock(
     **Returns:** an :class:`Equilibrium` (every hat plus the flags).
     """
     s = _solver_of(solver, settings)
+    params = Params() if params is None else params
     shock = check_shock(baseline, shock)
     Mt = _migration_weights(baseline, shock, params.kappa)
     sol = fixed_point(
@@ -179,9 +182,7 @@ def economy(params: Params, options: Options, ds: Dataset, sc: Scenario) -> tupl
             "set the closure with Options(closure=...)"
         )
     pc = with_closure(params, options.closure)
-    base = build_baseline(
-        ds, pc, labour_split=options.labour_split, tenure=options.tenure, land_rate=options.land_rate
-    )
+    base = build_baseline(ds, pc, labour_split=options.labour_split, tenure=options.tenure, land_rate=options.land_rate)
     return pc, base, compile_scenario(base, sc, params=pc)
 
 
@@ -254,7 +255,12 @@ def solve(
 
 
 def solve_batch(
-    pb: Params, options: Options | None = None, *, solver: Solver | None = None, data: Any = None, scenario: Any = "none"
+    pb: Params,
+    options: Options | None = None,
+    *,
+    solver: Solver | None = None,
+    data: Any = None,
+    scenario: Any = "none",
 ) -> Result:
     """:func:`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
     o = options if options is not None else Options()
