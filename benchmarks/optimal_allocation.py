@@ -40,14 +40,14 @@ GOAL_SOLVES = 2000
 
 
 def _problem(dataset, shortfall="uniform"):
-    from landjax.allocation.quota_rules import RuleOptions, table4_problem
+    from landjax.reproduce.ma_ni_search import RuleOptions, table4_problem
 
     return table4_problem(dataset, options=RuleOptions(shortfall=shortfall))
 
 
 def gradient_part(problem, args) -> pd.DataFrame:
     """The gradient search for every objective, at screen seeds seed .. seed + gradient_seeds - 1."""
-    from landjax.allocation.quota_rules import OBJECTIVES, STATISTICS, gradient_search
+    from landjax.reproduce.ma_ni_search import OBJECTIVES, STATISTICS, gradient_search
 
     rows = []
     for seed in range(args.seed, args.seed + args.gradient_seeds):
@@ -112,7 +112,7 @@ def _chunks_on_disk(problem, args) -> list[int]:
 
 
 def random_part(problem, args, chunks) -> tuple[object, float]:
-    from landjax.allocation.quota_rules import random_search
+    from landjax.reproduce.ma_ni_search import random_search
 
     t0 = time.perf_counter()
     rs = random_search(
@@ -151,7 +151,7 @@ def _shown_args() -> str:
 
 def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wall_random: float) -> None:
     from landjax._io import markdown_table, pyplot, savefig
-    from landjax.allocation.quota_rules import OBJECTIVES
+    from landjax.reproduce.ma_ni_search import OBJECTIVES
 
     n = rs.n_draws
     if "seed" not in grad_all:  # a cache written before several seeds were run

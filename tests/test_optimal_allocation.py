@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landjax.allocation import quota_rules as q
 from landjax.engine import gradcheck
+from landjax.reproduce import ma_ni_search as q
 
 qt = pytest.importorskip("landjax.models.quota_trade")
 china = pytest.importorskip("landjax.data.china")

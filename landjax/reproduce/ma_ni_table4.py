@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from landjax._io import ensure_dir, markdown_table, pyplot, savefig
-from landjax.allocation import quota_rules as q
+from landjax.reproduce import ma_ni_search as q
 
 #: full / quick settings (quick: smoke test, < 30 s)
 SETTINGS = {
@@ -152,13 +152,25 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
         optima[name] = x
         v = np.asarray(problem.stats(jnp.asarray(x)))
         rows.append(
-            {"objective": name, "method": "gradient", **dict(zip(q.STATISTICS, v, strict=False)), "equilibrium_solves": solves}
+            {
+                "objective": name,
+                "method": "gradient",
+                **dict(zip(q.STATISTICS, v, strict=False)),
+                "equilibrium_solves": solves,
+            }
         )
         grad_info.append(
             {"objective": name, "value": v[q.STATISTICS.index(key)], **info, "seconds": time.perf_counter() - t0}
         )
     for name, vals in q.PAPER_TABLE4.items():
-        rows.append({"objective": name, "method": "paper", **dict(zip(q.STATISTICS, vals, strict=False)), "equilibrium_solves": 1e6})
+        rows.append(
+            {
+                "objective": name,
+                "method": "paper",
+                **dict(zip(q.STATISTICS, vals, strict=False)),
+                "equilibrium_solves": 1e6,
+            }
+        )
     table = pd.DataFrame(rows)[["objective", "method", *q.STATISTICS, "equilibrium_solves"]]
     order = {n: k for k, n in enumerate(q.OBJECTIVES)}
     table = table.sort_values(
@@ -166,7 +178,9 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
     ).reset_index(drop=True)
     table.to_csv(out / "table4.csv", index=False)
     files.append(f"{rel}/table4.csv")
-    optima_df = pd.DataFrame([{"objective": n, **dict(zip(q.OMEGA_LABELS, x, strict=False))} for n, x in optima.items()])
+    optima_df = pd.DataFrame(
+        [{"objective": n, **dict(zip(q.OMEGA_LABELS, x, strict=False))} for n, x in optima.items()]
+    )
     optima_df.to_csv(out / "table4_omega.csv", index=False)
     files.append(f"{rel}/table4_omega.csv")
 

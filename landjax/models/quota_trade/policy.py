@@ -240,19 +240,47 @@ def compile_scenario(baseline: Any, scenario: Scenario, params: Any = None, *, s
         buy_scope = everyone if scenario.pilot_pool == "nationwide" else b.pilot
     else:
         pool, sell_scope, buy_scope = jnp.zeros(n, dtype=jnp.int32), everyone, everyone
-    RY_hat, RH_hat, F = one, one, jnp.zeros(n)
-    for kind, R, tau in (("productive", b.RY, b.tauY), ("residential", b.RH, b.tauH)):
+    zero = jnp.zeros(n)
+    traded = {"Y": (zero, zero), "H": (zero, zero)}
+    F = zero
+    for key, kind, R, tau in (("Y", "productive", b.RY, b.tauY), ("H", "residential", b.RH, b.tauH)):
         if scenario.land not in (kind, "both"):
             continue
         sold, bought = land_trades(
             R, tau, pool, sell_scope, buy_scope, s, allocation=scenario.allocation, ts=scenario.ts
         )
         F = F + quota_money(sold, bought, pool, b.buy_price, b.sell_price, scenario.prices)
-        if kind == "productive":
-            RY_hat = 1.0 + (bought - sold) / R
-        else:
-            RH_hat = 1.0 + (bought - sold) / R
-    return Shock(RY_hat=RY_hat, RH_hat=RH_hat, f=F / b.G, c_hat=c_hat)
+        traded[key] = (sold, bought)
+    return shock_from_trades(
+        b,
+        sold_Y=traded["Y"][0],
+        bought_Y=traded["Y"][1],
+        sold_H=traded["H"][0],
+        bought_H=traded["H"][1],
+        F=F,
+        c_hat=c_hat,
+    )
+
+
+def shock_from_trades(
+    baseline: Any,
+    *,
+    sold_Y: Any,
+    bought_Y: Any,
+    sold_H: Any,
+    bought_H: Any,
+    F: Any,
+    c_hat: Any = None,
+) -> Shock:
+    """The one allocation-to-shock step (scenarios, explicit trades and the Table 4 rule): land
+    after / before R^k-hat = 1 + (bought - sold) / R^k (eqs. (18)-(19)) and f = F / G (eq. (17))."""
+    b = baseline
+    return Shock(
+        RY_hat=1.0 + (jnp.asarray(bought_Y) - jnp.asarray(sold_Y)) / jnp.asarray(b.RY),
+        RH_hat=1.0 + (jnp.asarray(bought_H) - jnp.asarray(sold_H)) / jnp.asarray(b.RH),
+        f=jnp.asarray(F) / jnp.asarray(b.G),
+        c_hat=c_hat,
+    )
 
 
 def trades_to_shock(
@@ -292,8 +320,11 @@ def trades_to_shock(
         F[i] += ps * a
         F[j] -= pb * a
     wY = {"productive": 1.0, "residential": 0.0, "half": 0.5}[land]
-    dY = wY * (bought - sold)
-    dH = (1.0 - wY) * (bought - sold)
-    RY_hat = 1.0 + jnp.asarray(dY) / baseline.RY
-    RH_hat = 1.0 + jnp.asarray(dH) / baseline.RH
-    return Shock(RY_hat=RY_hat, RH_hat=RH_hat, f=jnp.asarray(F) / baseline.G, c_hat=None)
+    return shock_from_trades(
+        baseline,
+        sold_Y=wY * sold,
+        bought_Y=wY * bought,
+        sold_H=(1.0 - wY) * sold,
+        bought_H=(1.0 - wY) * bought,
+        F=F,
+    )
