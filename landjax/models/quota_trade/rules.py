@@ -304,7 +304,7 @@ def uniform_allocation(baseline: Any, rule: str = "area", options: RuleOptions |
         sold = phi_sell * ts
         weight = jnp.where(buyer, 1.0 if rule == "area" else R, 0.0)
         phi_buy = safe_div(weight, jnp.sum(weight))
-        volume = jnp.sum(sold) * (jnp.sum(phi_buy) > 0)
+        volume = jnp.where(jnp.sum(phi_buy) > 0, jnp.sum(sold), 0.0)
         parts.append((phi_sell, phi_buy, sold, phi_buy * volume, volume, options.volume_share * jnp.sum(ts)))
     (psY, pbY, sY, bY, vY, TY), (psH, pbH, sH, bH, vH, TH) = parts
     F = money(baseline, sY + sH, bY + bH, options)
