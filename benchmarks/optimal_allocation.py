@@ -205,7 +205,7 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
         *([args.note] if args.note else []),
         f"Dataset: `{problem.label}` ({int(np.asarray(problem.baseline.L).shape[0])} cities); rule options: "
         f"{problem.options}. Random draws: {n:,} completed (seed {args.seed}, chunks of {args.chunk_size}; "
-        f"{rs.n_infeasible} infeasible draws excluded, spec A25). The draws are shared by the four objectives "
+        f"{rs.n_infeasible} infeasible draws excluded: no TFP root). The draws are shared by the four objectives "
         "(one solve gives all four statistics), so each objective's random row counts all of them.",
         f"Random-search evaluation time {random_seconds:.0f} s ({random_seconds / max(n, 1) * 1e3:.2f} ms per draw "
         f"after compilation, median seconds per evaluated chunk over all invocations times the chunks; "

@@ -66,7 +66,7 @@ SETTINGS = {
 
 
 def _rebuild(problem: q.Table4Problem):
-    """A traceable ``params -> baseline`` re-derivation from the data (spec A20), or None."""
+    """A traceable ``params -> baseline`` re-derivation from the data, or None."""
     try:
         from landjax.data.china import load_dataset
         from landjax.models import quota_trade as qt
@@ -318,7 +318,7 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
     lines = [
         "## Table 4: optimal allocation of quotas (section 4(4))",
         "",
-        f"Dataset `{problem.label}`; rule options {problem.options} (spec A18: mean-normalised covariates, "
+        f"Dataset `{problem.label}`; rule options {problem.options} (mean-normalised covariates, "
         "relu scores, volume held at the uniform 15 % level, seller share at most 0.5); gap measure "
         f"`{problem.gap}`. {'QUICK MODE (smoke test: few draws and iterations). ' if quick else ''}"
         "The paper's numbers come from its own (non-public) 2017 data and an unstated rule normalisation; "
@@ -329,7 +329,7 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
         markdown_table(table, digits=4),
         "",
         f"Random: the paper's method with {rs.n_draws:,} draws ({rs.n_infeasible} infeasible draws, no TFP root "
-        "or no convergence, spec A25, excluded); the 10^6-draw run is `benchmarks/optimal_allocation.py`. "
+        "or no convergence excluded); the 10^6-draw run is `benchmarks/optimal_allocation.py`. "
         + (
             "Gradient (quick mode): L-BFGS-B polish of each objective's best random draw; `equilibrium_solves` = "
             "the draws plus value-and-gradient evaluations times their measured cost ratio."

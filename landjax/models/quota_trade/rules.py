@@ -67,27 +67,27 @@ OMEGA_LABELS: tuple[str, ...] = tuple(
 
 @params_dataclass
 class RuleOptions:
-    """Options of the Table 4 rule (spec A18; defaults = the spec's resolution).
+    """Options of the Table 4 rule (defaults: the reading of section 4(4) above).
 
     Attributes:
         volume_share: traded area as a share of the sellers' TS (0.15: the uniform volume; a leaf,
             so statistics can be differentiated with respect to it).
-        sell_cap: largest share of its own TS one seller may sell (0.5, spec A18).
-        buy_cap: largest share of a pool one buyer may receive (``inf``: no cap, the spec; 0.05
+        sell_cap: largest share of its own TS one seller may sell (0.5, section 4(4)).
+        buy_cap: largest share of a pool one buyer may receive (``inf``: no cap, as the paper; 0.05
             e.g. keeps at least 20 buyers).  Without it the optima pile land onto a few buyers.
-        normalise: covariate scaling: ``"mean"`` (divide by the cross-city mean, spec), ``"zscore"``
+        normalise: covariate scaling: ``"mean"`` (divide by the cross-city mean, the default), ``"zscore"``
             (standardise; negative covariates allowed), ``"none"`` (raw units).
         sell_cap_mode: ``"redistribute"`` (water-filling: volume held exactly whenever the positive
-            scores can carry it under the cap) or ``"clip"`` (spec's literal ``min(cap, 0.15 s
+            scores can carry it under the cap) or ``"clip"`` (the literal ``min(cap, 0.15 s
             sum R / sum s R)``: capped area is simply not sold).
-        ts: the sellers' tradable stock TS: ``"stock"`` (TS = R^k, spec A5) or ``"surplus"`` (TS = -tau R).
-        prices: ``"given"`` (525 / 450-1050 yuan per m2, spec A9) or ``"balanced"`` (buyer prices
+        ts: the sellers' tradable stock TS: ``"stock"`` (TS = R^k, eq. (18)) or ``"surplus"`` (TS = -tau R).
+        prices: ``"given"`` (525 / 450-1050 yuan per m2, eq. (20)) or ``"balanced"`` (buyer prices
             rescaled so that sum F = 0).
         shortfall: when the cities with a positive score cannot carry the volume under a cap (few
             positive scores): ``"uniform"`` (the rest is spread over that side's zero-score cities, so
             the volume is held; with no positive score the side falls back to the uniform 15 % /
             equal-area rule) or ``"shrink"`` (the traded volume falls; an optimiser can then use
-            the caps to cut the volume, which the fixed-volume rule of A18 does not allow).
+            the caps to cut the volume, which the fixed-volume rule does not allow).
     """
 
     volume_share: float = 0.15
@@ -203,7 +203,7 @@ def _field(baseline: Any, *names: str, default=None):
 def covariates(baseline: Any, options: RuleOptions | None = None) -> tuple[jax.Array, jax.Array]:
     """Covariates of the Table 4 rule (section 4(4)): (R^k/L, A, V) per city, for k = Y and H.
 
-    Returns two (N, 3) arrays, normalised as ``options.normalise`` says (baseline 2017 values, A19).
+    Returns two (N, 3) arrays, normalised as ``options.normalise`` says (baseline 2017 values).
     """
     options = RuleOptions() if options is None else options
     L = jnp.asarray(_field(baseline, "L"))
@@ -221,7 +221,7 @@ def covariates(baseline: Any, options: RuleOptions | None = None) -> tuple[jax.A
 
 
 def _one_type(w_sell, w_buy, X, R, tau, opts: RuleOptions):
-    """Sell/buy shares and areas of one land type in the national pool, eq. (18)-(19) with the A18 rule."""
+    """Sell/buy shares and areas of one land type in the national pool, eq. (18)-(19) with the rule of section 4(4)."""
     seller = tau < 0
     buyer = tau > 0
     ts = R if opts.ts == "stock" else jnp.where(seller, -tau * R, 0.0)

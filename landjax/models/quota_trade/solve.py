@@ -1,5 +1,5 @@
 """Solving the quota-trade model: one shock, one scenario (the contract's ``solve``), batches, sweeps
-and the command-line spec (``landjax solve quota_trade``)."""
+and the command-line ``ModelSpec`` (``landjax solve quota_trade``)."""
 
 from __future__ import annotations
 
