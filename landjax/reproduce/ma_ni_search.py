@@ -26,9 +26,12 @@ from landjax.errors import InputError
 from landjax.models import quota_trade as qt
 from landjax.models.quota_trade.outcomes import STATISTICS
 from landjax.models.quota_trade.rules import (
+    OMEGA_LABELS,
+    Allocation,
     RuleOptions,
     allocate,
     to_shock,
+    uniform_allocation,
 )
 
 #: Table 4 objectives: name -> (statistic key, sense).
@@ -456,7 +459,7 @@ def gradient_search(
 def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
     """``omega - clip(omega - grad, -1, 1)`` for the objective in minimisation form (0 at a box-KKT point)."""
     f, maximize = problem.objective(name)
-    g = jax.grad(lambda w: (-1.0 if maximize else 1.0) * f(w))(jnp.asarray(omega))
+    g = jax.grad(lambda w: (-1.0 if maximize else 1.0) * f(w, None))(jnp.asarray(omega))
     w = jnp.asarray(omega)
     return np.asarray(w - jnp.clip(w - g, -1.0, 1.0))
 
@@ -476,7 +479,7 @@ class WeightedPolisher:
         self._vg = jax.jit(jax.value_and_grad(lambda w, c: jnp.dot(c, problem.guarded_stats(w))))
         self.n_value_and_grad = 0
 
-    def __call__(self, c: Sequence[float], x0, *, max_iter: int = 40, tol: float = 1e-7):
+    def __call__(self, c: Sequence[float] | np.ndarray, x0, *, max_iter: int = 40, tol: float = 1e-7):
         """Minimise ``c . stats`` from ``x0``; returns ``(omega, value, n_evals, projected_grad_norm)``."""
         from scipy.optimize import minimize
 
@@ -536,6 +539,7 @@ def pareto_frontier(
             n += ns
             if best is None or vs < best[1]:
                 best = (xs, vs, pgs)
+        assert best is not None
         x, _, pg = best
         prev = x
         v = np.asarray(problem.stats(jnp.asarray(x)))
@@ -630,6 +634,14 @@ def robustness_comparison(
 
 
 __all__ = [
+    # the rule and the statistics' order, re-exported for the study scripts
+    "OMEGA_LABELS",
+    "STATISTICS",
+    "Allocation",
+    "RuleOptions",
+    "allocate",
+    "to_shock",
+    "uniform_allocation",
     "OBJECTIVES",
     "PAPER_TABLE4",
     "PAPER_ROBUSTNESS",
