@@ -129,8 +129,8 @@ class Table4Problem:
 
     def likely_infeasible(self, omega) -> jax.Array:
         """A cheap screen for a missing TFP root (eqs. (16)-(17)) at L-hat = 1: some buyer pays more
-        than 90 % of the largest feasible payment ``((1-rho)/rho) (rho K)^(1/(1-rho))``, K = RY-hat^(1-alpha).  Used only to
-        route draws in :func:`random_search` (it never decides a draw's value)."""
+        than 90 % of the largest feasible payment ``((1-rho)/rho) (rho K)^(1/(1-rho))``,
+        K = RY-hat^(1-alpha).  Used only to route draws in :func:`random_search` (it never decides a draw's value)."""
         s = self.shock(omega)
         al, rho = self.params.alpha, self.params.rho
         K = s.RY_hat ** (1.0 - al)
