@@ -45,7 +45,7 @@ LANDS = ("productive", "residential", "both")
 
 
 def _panel(rows: dict[str, tuple[float, ...]], market_prefix: str) -> dict:
-    out = {}
+    out: dict[Any, Any] = {}
     for stat, vals in rows.items():
         for j, v in enumerate(vals):
             land = LANDS[j // 2]
@@ -267,7 +267,7 @@ VARIANTS: list[tuple[str, dict, dict, dict, dict]] = [
 ]
 QUICK_VARIANTS = ("default", "gap=cv (unweighted)", "pilot_pool=pilot_only")
 
-ROBUSTNESS = [
+ROBUSTNESS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], Any]] = [
     # label, params kw, baseline kw, scenario kw, paper reference
     ("share=0.20", {}, {}, {"share": 0.20}, "section 5(1), appendix table 1"),
     ("alpha=0.83", {"alpha": 0.83}, {}, {}, "section 5(2), appendix tables 2-3"),
