@@ -257,7 +257,8 @@ def main(argv=None) -> int:
         "in the same run.",
         "",
         f"- **One solve, N = {ds.n}** (synthetic China-like data, inter-province / all / both / equal area, "
-        f"tolerance 1e-13 on log L-hat, after compilation): **{t1 * 1e3:.2f} ms** median, {steps} fixed-point steps (Anderson).",
+        f"tolerance 1e-13 on log L-hat, after compilation): **{t1 * 1e3:.2f} ms** median, {steps} fixed-point steps "
+        "(Anderson).",
         f"- **Batch of {args.batch} scenarios** (random share 0.05-0.30 and land-type scalings; vmap in lax.map "
         f"chunks of 250): **{tb:.2f} s = {args.batch / tb:.0f} solves/s** after compilation (first call with "
         f"compilation {tb_first:.1f} s); {n_ok}/{args.batch} converged and feasible; slowest member {max_steps} steps.",
@@ -272,7 +273,8 @@ def main(argv=None) -> int:
         'a fresh process; `tangent="neumann"` for the implicit gradient; peak RSS is the whole process, '
         "including Python, JAX and the dense N x N migration matrix):",
         "",
-        "| N | solve (s) | first solve incl. compile (s) | fixed-point steps | d GDP / d share, grad (s) | peak RSS (MB) | m matrix (MB) |",
+        "| N | solve (s) | first solve incl. compile (s) | fixed-point steps | d GDP / d share, grad (s) | peak RSS "
+        "(MB) | m matrix (MB) |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in scal:
@@ -286,7 +288,9 @@ def main(argv=None) -> int:
     lines += [
         "",
         "Each Picard step is two dense matrix-vector products with the N x N migration matrix plus a "
-        "per-city Newton solve: O(N^2) work per step, and the step count does not grow with N. Beyond about 1,000 cities the matrix (15-60 MB) no longer fits in cache and each step is memory-bandwidth bound, so the time grows faster than N^2 on this shared machine; memory is dominated by the matrix and its copies.",
+        "per-city Newton solve: O(N^2) work per step, and the step count does not grow with N. Beyond about 1,000 "
+        "cities the matrix (15-60 MB) no longer fits in cache and each step is memory-bandwidth bound, so the time "
+        "grows faster than N^2 on this shared machine; memory is dominated by the matrix and its copies.",
     ]
     (OUT / "quota_trade.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
