@@ -323,3 +323,15 @@ def test_closure_conflict_and_legacy_solve_form():
     base = M.build_baseline(None, M.Params())
     eq = M.solve(base, M.zero_shock(base), M.Params(), throw=False, max_steps=50)  # the old form still works
     assert bool(eq.converged)
+
+
+def test_rule_options_from_the_one_options_and_checked_whatever_the_type():
+    from landjax.models.quota_trade.rules import RuleOptions
+
+    r = RuleOptions.from_options(M.Options(ts="surplus", prices="balanced", share=0.2), sell_cap=0.4)
+    assert (r.ts, r.prices, float(r.volume_share), float(r.sell_cap)) == ("surplus", "balanced", 0.2, 0.4)
+    with pytest.raises(InputError, match="comes from Options"):
+        RuleOptions.from_options(M.Options(), ts="stock")
+    for bad in (np.float64(-0.1), jnp.asarray(0.0), np.float64("nan")):
+        with pytest.raises(InputError, match="volume_share"):
+            RuleOptions(volume_share=bad)
