@@ -390,7 +390,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         f"Table 2 does NOT reproduce under the printed equations: at Table-1 parameters Y_ratio="
         f"{base.moments['Y_ratio']:.3f} (paper 10.38), R_ratio={base.moments['R_ratio']:.3f} (10.27), "
         f"share={base.moments['migrant_share']:.4f} (0.2744); the engine's best fit reaches R_ratio="
-        f"{eng.moments[1]:.3f} (identity of spec 8.1 binds)",
+        f"{eng.moments[1]:.3f} (the R_ratio identity of the reduced form binds)",
         "option sets that calibrate exactly: " + ("; ".join(exact_labels) if exact_labels else "none screened"),
         f"Table 3: welfare-maximising m = {float(r3.x[0]):.4f} (paper 0.5091)",
         "Table 4 (one at a time): "
@@ -472,7 +472,7 @@ def _write_report(
     L += [markdown_table(bl, digits=6), ""]
     L += [
         f"Newton residual {base.residual_norm:.2e} in {base.steps} step(s); sorting holds: {base.sorting_ok}; "
-        f"Walras identity gap (spec §5) {base.walras_gap:.1e}; the unimposed non-agricultural market is off by "
+        f"Walras identity gap {base.walras_gap:.1e}; the unimposed non-agricultural market is off by "
         f"{base.extra['excess_nonag']:.4f} = minus the unpaid land-operation cost (1-mu) S (...) "
         f"{base.extra['leak_unpaid']:.4f} (ambiguity A2).",
         "",
@@ -489,12 +489,12 @@ def _write_report(
     ]
     L += [
         "**Which identity binds.** Under the `ag` closure, E3 and E2 give "
-        "R_u/((1-tau_n) R_n) = (1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u (spec §8.1), where "
+        "R_u/((1-tau_n) R_n) = (1-theta)/(1-beta_n) * iota * Omega'_n/Omega'_u (implied by the equilibrium), where "
         "iota = I_u/(p_n Y_n) is about 0.9-1.05; tau_n enters only through the small compensation term in iota, "
         "and raising tau_n soon makes the government budget (13) negative (no equilibrium with g_u > 0). "
         "So R_ratio cannot exceed about 2 while the target is 10.27; the least-squares fit trades the "
         "other two moments against it. The product Y_ratio * R_ratio = (1-alpha)(1-theta)/(alpha theta (1-beta_n)) "
-        "* Omega'_n/Omega'_u is independent of tau_n and phi (spec §8.4).",
+        "* Omega'_n/Omega'_u is independent of tau_n and phi (implied by the equilibrium).",
         "",
     ]
     L += [
@@ -564,12 +564,12 @@ def _write_report(
         "## Why the numbers differ",
         "",
         "- The printed system has seven equations for six unknowns (the (1-mu) stock-rent leak breaks Walras' law, "
-        "spec §5); we impose the agricultural market (option `closure`).",
+        "eqs. (13), (22)-(23)); we impose the agricultural market (option `closure`).",
         "- With the printed equations, Table 2 cannot be hit (above), so the model at Table-1 parameters is not the "
         "paper's calibrated economy: its migrant share is about 5 % rather than 27 %, and every policy experiment "
         "inherits this.",
         "- Welfare TU sums cardinal utilities of different degree (U_r ~ pi^theta, U_u ~ pi), so its argmax "
-        "depends on units (A13).",
+        "depends on units (option `welfare`).",
         "",
         "## Runtime",
         "",
