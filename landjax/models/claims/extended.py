@@ -45,7 +45,7 @@ SUBSET_MAX_N = 20
 #: coalitions per block of the enumeration (memory: block x n)
 _BLOCK_LOG2 = 12
 #: cap on the steps of the Dominguez-Thomson recursion
-DT_MAX_STEPS = 1_000_000
+DT_MAX_STEPS = 100_000
 
 
 def _check_subset_n(n: int, rule: str) -> None:
@@ -207,6 +207,41 @@ def average_cea_cel(c: Any, E: Any, side: int = 1) -> jax.Array:
 # ----------------------------------------------------------------------------------------------
 
 
+def _dt_jump(e: jax.Array, d: jax.Array, n: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Many steps of the DT recursion at once, in closed form, while the split into *small*
+    claims (``d_i < e``: paid ``d_i/n`` per step, so ``d_i`` shrinks by ``a = 1 - 1/n``) and *large*
+    ones (paid ``e/n``) does not change. Large claims stay large (``d_j - e`` grows), so the phase
+    ends when ``e_k <= a^k max_small d``. With ``f(k) = e_k / a^k``, ``r = l/(n-1)`` (``l`` small
+    claims, sum ``D_L``) and ``beta = D_L/(n-1)``: ``f(k) = r^k (e + g) - g`` with ``g = beta/(1-r)``
+    (``r != 1``), ``f(k) = e - beta k`` (``r = 1``). The jump is one step short of the real-valued
+    end of the phase (rounding can never overshoot it); the plain steps of the loop finish it.
+    Large claimants share the rest of what was paid equally (balance)."""
+    small = d < e
+    l = jnp.sum(small)
+    g = n - l
+    DL = jnp.sum(jnp.where(small, d, 0.0))
+    T = jnp.max(jnp.where(small, d, 0.0))
+    a = 1.0 - 1.0 / n
+    r = l / (n - 1)
+    beta = DL / (n - 1)
+    is1 = l == n - 1
+    one_minus_r = jnp.where(is1, 1.0, 1.0 - r)
+    gam = beta / one_minus_r
+    num = jnp.where(r < 1, (T + gam) / (e + gam), (gam + T) / (gam + e))
+    log_r = jnp.log(jnp.where(is1, 0.5, r))
+    k_real = jnp.where(is1, (e - T) / jnp.where(beta > 0, beta, 1.0), jnp.log(jnp.maximum(num, 1e-300)) / log_r)
+    ok = (l >= 1) & (T > 0) & jnp.isfinite(k_real)
+    j = jnp.where(ok, jnp.clip(jnp.floor(k_real) - 1.0, 0.0, 1e15), 0.0)
+    j = jax.lax.stop_gradient(j)
+    aj = jnp.exp(j * jnp.log(a))
+    f = jnp.where(is1, e - beta * j, jnp.exp(j * jnp.log(jnp.where(is1, 0.5, r))) * (e + gam) - gam)
+    e_new = jnp.where(j > 0, aj * f, e)
+    inc_small = jnp.where(small, d * (1.0 - aj), 0.0)
+    inc_large = (e - e_new - jnp.sum(inc_small)) / jnp.maximum(g, 1)
+    inc = jnp.where(small, inc_small, inc_large)
+    return e_new, d - inc, inc
+
+
 def dominguez_thomson(c: Any, E: Any, side: int = 1, max_steps: int = DT_MAX_STEPS) -> jax.Array:
     """Dominguez-Thomson rule (Dominguez & Thomson 2006, "A new solution to the problem of
     adjudicating conflicting claims", Economic Theory 28).
@@ -215,12 +250,16 @@ def dominguez_thomson(c: Any, E: Any, side: int = 1, max_steps: int = DT_MAX_STE
     ``b_i = min(c^k_i, E^k)/n``, and the next step starts from ``(E^k - sum b, c^k - b)``;
     ``DT = sum_k b^k``. Once the rest of the estate is at most the smallest remaining positive
     claim, every later step gives the positive claimants equal amounts, so the remainder is
-    split equally among them (the limit, in closed form). NaN when more than ``max_steps`` steps
-    would be needed. Differentiable in forward mode (``jax.jvp``/``jax.jacfwd``).
+    split equally among them (the limit, in closed form). Runs of steps in which the same claims
+    are below the estate are taken at once in closed form (:func:`_dt_jump`), so a loop iteration
+    (a jump and one plain step) ends a phase; at most ``max_steps`` iterations (NaN beyond).
+    Differentiable in forward mode (``jax.jvp``/``jax.jacfwd``).
     """
     c = jnp.asarray(c)
     E = jnp.asarray(E)
     n = c.shape[0]
+    if n == 1:
+        return jnp.minimum(c, E)
     pos = c > 0
     m = jnp.maximum(jnp.sum(pos), 1)
     big = jnp.asarray(jnp.inf, c.dtype)
@@ -233,7 +272,11 @@ def dominguez_thomson(c: Any, E: Any, side: int = 1, max_steps: int = DT_MAX_STE
 
     def body(state):
         e, d, x, k = state
+        e, d, inc = _dt_jump(e, d, n)
+        x = x + inc
         b = jnp.minimum(d, e) / n
+        go = e > jnp.min(jnp.where(pos, d, big))
+        b = jnp.where(go, b, 0.0)
         return e - jnp.sum(b), d - b, x + b, k + 1
 
     e, d, x, k = jax.lax.while_loop(cond, body, (E, c, jnp.zeros_like(c), jnp.asarray(0)))
