@@ -236,10 +236,11 @@ def _dt_jump(e: jax.Array, d: jax.Array, n: int) -> tuple[jax.Array, jax.Array, 
     aj = jnp.exp(j * jnp.log(a))
     f = jnp.where(is1, e - beta * j, jnp.exp(j * jnp.log(jnp.where(is1, 0.5, r))) * (e + gam) - gam)
     e_new = jnp.where(j > 0, aj * f, e)
-    inc_small = jnp.where(small, d * (1.0 - aj), 0.0)
+    inc_small = jnp.where(small, -d * jnp.expm1(j * jnp.log(a)), 0.0)
     inc_large = (e - e_new - jnp.sum(inc_small)) / jnp.maximum(g, 1)
     inc = jnp.where(small, inc_small, inc_large)
-    return e_new, d - inc, inc
+    # small claims shrink by a^j exactly (d - inc would round a tiny remainder to 0)
+    return e_new, jnp.where(small, d * aj, d - inc_large), inc
 
 
 def dominguez_thomson(c: Any, E: Any, side: int = 1, max_steps: int = DT_MAX_STEPS) -> jax.Array:
