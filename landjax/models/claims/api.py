@@ -86,7 +86,7 @@ def validate_problem(
     bad = np.flatnonzero(~np.isfinite(c))
     if bad.size:
         i = int(bad[0])
-        raise InputError(f"claims{_where(problem)}: claim of {label(i)} is {c[i]} (must be a finite number >= 0)")
+        raise InputError(f"claims{_where(problem)}: claim of {label(i)} is {c[i]} (NaN or inf; claims must be finite numbers >= 0)")
     neg = np.flatnonzero(c < 0)
     if neg.size:
         i = int(neg[0])

@@ -161,11 +161,11 @@ def minimal_overlap(c: Any, E: Any, side: int = 1) -> jax.Array:
     # h(t) = T_k - (n - k - 1) t with T_k = sum_{j >= k} d_j (0-indexed)
     T = jnp.cumsum(d[::-1])[::-1]
     b = jnp.concatenate([jnp.zeros(1, d.dtype), d[:-1]])
-    k_idx = jnp.arange(n)
+    k_idx = jnp.arange(n, dtype=d.dtype)
     hb = T - (n - k_idx - 1) * b
     k = jnp.sum(jax.lax.stop_gradient(hb) >= jax.lax.stop_gradient(E)) - 1
     k = jnp.clip(k, 0, max(n - 2, 0))
-    t_hi = (T[k] - E) / jnp.maximum(n - k - 1, 1)
+    t_hi = (T[k] - E) / jnp.maximum(n - k - 1, 1).astype(d.dtype)
     above = E > dmax
     t = jnp.where(above, t_hi, E)
     a = jnp.minimum(d, t)
@@ -217,7 +217,7 @@ def _dt_jump(e: jax.Array, d: jax.Array, n: int) -> tuple[jax.Array, jax.Array, 
     end of the phase (rounding can never overshoot it); the plain steps of the loop finish it.
     Large claimants share the rest of what was paid equally (balance)."""
     small = d < e
-    l = jnp.sum(small)
+    l = jnp.sum(small).astype(d.dtype)
     g = n - l
     DL = jnp.sum(jnp.where(small, d, 0.0))
     T = jnp.max(jnp.where(small, d, 0.0))
@@ -262,7 +262,7 @@ def dominguez_thomson(c: Any, E: Any, side: int = 1, max_steps: int = DT_MAX_STE
     if n == 1:
         return jnp.minimum(c, E)
     pos = c > 0
-    m = jnp.maximum(jnp.sum(pos), 1)
+    m = jnp.maximum(jnp.sum(pos), 1).astype(c.dtype)
     big = jnp.asarray(jnp.inf, c.dtype)
     full = E >= jnp.sum(c)
 
@@ -301,9 +301,9 @@ def _aa_sums(c: jax.Array, E: jax.Array) -> tuple[jax.Array, jax.Array, jax.Arra
     cancellation factor."""
     n = c.shape[0]
     pos = c > 0
-    m = jnp.sum(pos)
+    m = jnp.sum(pos).astype(c.dtype)
     Es = jnp.where(E > 0, E, 1.0)
-    expo = jnp.maximum(m - 1, 1).astype(c.dtype)
+    expo = jnp.maximum(m - 1, 1.0)
 
     def block(msk):
         ok = ~jnp.any(msk & ~pos[None, :], axis=1)
@@ -313,7 +313,7 @@ def _aa_sums(c: jax.Array, E: jax.Array) -> tuple[jax.Array, jax.Array, jax.Arra
         p = jnp.where(ok, r**expo, 0.0)
         sign = jnp.where(s % 2 == 0, 1.0, -1.0)
         term = sign * p
-        mom = term[:, None] * (jnp.where(msk, c[None, :], 0.0) + (r * E / jnp.maximum(m, 1))[:, None])
+        mom = term[:, None] * (jnp.where(msk, c[None, :], 0.0) + (r * E / jnp.maximum(m, 1.0))[:, None])
         return jnp.sum(term), jnp.sum(mom, axis=0), jnp.sum(p)
 
     init = (jnp.zeros((), c.dtype), jnp.zeros(n, c.dtype), jnp.zeros((), c.dtype))

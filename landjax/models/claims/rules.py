@@ -85,7 +85,7 @@ def _breakpoint_sums(lo: jax.Array, hi: jax.Array) -> tuple[jax.Array, jax.Array
             a = jnp.sort(a)
             pref = jnp.concatenate([jnp.zeros(1, a.dtype), jnp.cumsum(a)])
             cnt = jnp.searchsorted(a, b, side="left")
-            return b * cnt + (pref[-1] - pref[cnt])
+            return b * cnt.astype(b.dtype) + (pref[-1] - pref[cnt])
 
         s = sum_max(lo) - sum_max(hi) + jnp.sum(hi)
         s = jax.lax.cummax(s)  # the exact sum is nondecreasing; remove rounding wiggles
@@ -147,7 +147,7 @@ def water_fill(lo: Any, hi: Any, E: Any, side: int = 1, return_level: bool = Fal
     at_hi = hi <= below
     at_lo = (lo >= above) & ~at_hi
     free = ~at_hi & ~at_lo
-    n_free = jnp.sum(free)
+    n_free = jnp.sum(free).astype(lo.dtype)
     fixed = jnp.sum(jnp.where(at_hi, hi, 0.0)) + jnp.sum(jnp.where(at_lo, lo, 0.0))
     lam = (E - fixed) / jnp.maximum(n_free, 1)
     # value clipped into the bounds (rounding can overshoot by an ulp); the gradient is that of lam
