@@ -430,7 +430,16 @@ def check_rule(
             tried += len(v)
             if bad.size and worst is None:
                 b = int(bad[np.argmax((v / tol)[bad])])
-                worst = (float(v[b]), {"source": label, "problem": _problem(c[b], E[b]), "detail": detail(b)})
+                worst = (
+                    float(v[b]),
+                    {
+                        "source": label,
+                        "problem": _problem(c[b], E[b]),
+                        "detail": detail(b),
+                        "claims": c[b].tolist(),
+                        "estate": float(E[b]),
+                    },
+                )
         out.append(
             Check(
                 rule=name[0],
