@@ -29,7 +29,7 @@ from landjax.models.claims.api import (
     scale_of,
     validate_problem,
 )
-from landjax.models.claims.axioms import KNOWN, KNOWN_PARTIAL, PROPERTIES, Check, axioms_table, check_rule, random_problems
+from landjax.models.claims.axioms import DISAGREEMENTS, KNOWN, KNOWN_PARTIAL, PROPERTIES, Check, axioms_table, check_rule, random_problems
 from landjax.models.claims.extended import (
     DT_MAX_STEPS,
     SUBSET_MAX_N,
@@ -115,6 +115,7 @@ __all__ = [
     "PROPERTIES",
     "KNOWN",
     "KNOWN_PARTIAL",
+    "DISAGREEMENTS",
     "Check",
     "check_rule",
     "axioms_table",
