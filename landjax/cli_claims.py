@@ -41,7 +41,7 @@ from landjax.models.claims import (
 class _Parser(argparse.ArgumentParser):
     """argparse that raises :class:`InputError` (exit 2 with our message) instead of exiting."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise InputError(message)
 
 
@@ -89,7 +89,9 @@ def main_claims(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", required=True, help="output CSV (problem, name, claim, estate, rule, award)")
     ap.add_argument("--temperature", default=None, help="use the smooth rules with this temperature")
     ap.add_argument("--gini", default=None, help="also write the Gini index of each problem and rule to this CSV")
-    ap.add_argument("--plots", default=None, help="also write Lorenz curves and schedules of awards (PNG) to this folder")
+    ap.add_argument(
+        "--plots", default=None, help="also write Lorenz curves and schedules of awards (PNG) to this folder"
+    )
     ap.add_argument("--force", action="store_true", help="replace existing output files")
     try:
         args = ap.parse_args(list(argv) if argv is not None else None)
@@ -217,7 +219,10 @@ def main_axioms(argv: Sequence[str] | None = None) -> int:
             print(f"  {r.rule} / {r.property} ({r.source}): {r.counterexample}")
     disagree = table[table["known"].notna() & (table["known"] != table["holds"])]
     for r in disagree.itertuples():
-        print(f"note: {r.rule} / {r.property}: the published table says {'holds' if r.known else 'fails'}", file=sys.stderr)
+        print(
+            f"note: {r.rule} / {r.property}: the published table says {'holds' if r.known else 'fails'}",
+            file=sys.stderr,
+        )
     return 0
 
 

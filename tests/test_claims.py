@@ -402,5 +402,7 @@ def test_cli_smooth_temperature(tmp_path):
     )
     np.testing.assert_allclose(pd.read_csv(out)["award"], [200 / 3] * 3, atol=1e-6)
     out2 = tmp_path / "o2.csv"
-    assert _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "-1", "--out", str(out2)]) == 2
+    assert (
+        _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "-1", "--out", str(out2)]) == 2
+    )
     assert not out2.exists()

@@ -82,7 +82,12 @@ def test_cli_claims_axioms(tmp_path, capsys):
     assert main([*argv, "--claims", str(f), "--estate", "4", "--json"]) == 0
     rows = loads_strict(capsys.readouterr().out)["rows"]
     got = {(r["rule"], r["property"]): r["holds"] for r in rows}
-    assert got == {("T", "self_duality"): True, ("T", "midpoint"): True, ("CEA", "self_duality"): False, ("CEA", "midpoint"): False}
+    assert got == {
+        ("T", "self_duality"): True,
+        ("T", "midpoint"): True,
+        ("CEA", "self_duality"): False,
+        ("CEA", "midpoint"): False,
+    }
     out = tmp_path / "ax.csv"
     assert main([*argv, "--out", str(out)]) == 0
     text = capsys.readouterr().out

@@ -38,7 +38,9 @@ def test_textbook_values_worked_by_hand():
     # APRO: no minimal rights (E < C - c_i for all i), truncation at 10 changes nothing -> P
     np.testing.assert_allclose(cl.allocate(D4, E, "APRO"), D4 * 10 / 21, atol=1e-12)
     # MO: E > max claim, t solves (7 - t) + (8 - t) = 10 - t -> t = 5
-    np.testing.assert_allclose(cl.allocate(D4, E, "MO"), [0.5, 0.5 + 2 / 3, 0.5 + 2 / 3 + 0.5 + 2, 0.5 + 2 / 3 + 0.5 + 3])
+    np.testing.assert_allclose(
+        cl.allocate(D4, E, "MO"), [0.5, 0.5 + 2 / 3, 0.5 + 2 / 3 + 0.5 + 2, 0.5 + 2 / 3 + 0.5 + 3]
+    )
     # RTalmud: E < C/2 = 10.5 -> CEL on the half-claims (1, 2, 3.5, 4): losses 0.5/4 each
     np.testing.assert_allclose(cl.allocate(D4, E, "RTalmud"), [0.875, 1.875, 3.375, 3.875], atol=1e-12)
     # AV: CEA = (2, 8/3, 8/3, 8/3), CEL = (0, 1, 4, 5)
@@ -216,7 +218,10 @@ def test_dt_forward_mode_derivative_matches_finite_differences():
     z = jnp.concatenate([jnp.asarray(C5), jnp.array([191.0])])
     J = np.asarray(jax.jacfwd(lambda z: f(z[:-1], z[-1]))(z))
     h = 1e-6
-    fd = np.stack([(np.asarray(f(zz[:-1], zz[-1])) - np.asarray(f(z[:-1], z[-1]))) / h for zz in (z[None, :] + h * jnp.eye(6))], axis=1)
+    fd = np.stack(
+        [(np.asarray(f(zz[:-1], zz[-1])) - np.asarray(f(z[:-1], z[-1]))) / h for zz in (z[None, :] + h * jnp.eye(6))],
+        axis=1,
+    )
     np.testing.assert_allclose(J, fd, atol=1e-5)
 
 
@@ -318,7 +323,10 @@ def test_cli_gini_and_plots(tmp_path):
     f = tmp_path / "c.csv"
     f.write_text("problem,name,claim,estate\n1,a,1,2\n1,b,2,2\n1,c,3,2\n2,a,5,1\n2,b,1,1\n")
     out, gfile, plots = tmp_path / "o.csv", tmp_path / "g.csv", tmp_path / "plots"
-    assert _cli(["--claims", str(f), "--rule", "T,CEA", "--out", str(out), "--gini", str(gfile), "--plots", str(plots)]) == 0
+    assert (
+        _cli(["--claims", str(f), "--rule", "T,CEA", "--out", str(out), "--gini", str(gfile), "--plots", str(plots)])
+        == 0
+    )
     g = pd.read_csv(gfile)
     assert list(g.columns) == ["problem", "rule", "estate", "gini"] and len(g) == 4
     o = pd.read_csv(out)
@@ -369,7 +377,11 @@ def test_awards_paths_and_schedules():
     import matplotlib
 
     matplotlib.use("Agg")
-    for fig in (cl.plot_paths(c, 0, 2, ["T", "P"], points=11), cl.plot_schedules(c, "AA", points=11), cl.plot_lorenz(c, 200, ["T"])):
+    for fig in (
+        cl.plot_paths(c, 0, 2, ["T", "P"], points=11),
+        cl.plot_schedules(c, "AA", points=11),
+        cl.plot_lorenz(c, 200, ["T"]),
+    ):
         assert fig.axes
 
 
@@ -391,7 +403,11 @@ def test_model_contract_solve_and_cli(capsys):
     with pytest.raises(InputError, match="rule"):
         cl.Options(rule="nope")
     # traceable: derivative of an award with respect to the estate
-    g = jax.grad(lambda E: cl.solve(cl.Params(claims=jnp.asarray(C5), estate=E), cl.Options(rule="T"), throw=False).unknowns["awards"][0])
+    g = jax.grad(
+        lambda E: cl.solve(cl.Params(claims=jnp.asarray(C5), estate=E), cl.Options(rule="T"), throw=False).unknowns[
+            "awards"
+        ][0]
+    )
     assert float(g(jnp.asarray(100.0))) == pytest.approx(0.0)  # claimant 0 (30) is capped at 15 there
     sw = cl.sweep({"estate": [50.0, 100.0], "rule": ["T", "P"]}, cl.Params(claims=[100.0, 200.0]), progress=False)
     assert len(sw) == 2 and sw["converged"].all()

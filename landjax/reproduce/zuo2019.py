@@ -22,9 +22,9 @@ import pandas as pd
 
 from landjax._io import ensure_dir, markdown_table, pyplot, savefig, write_csv
 from landjax.allocation import claims as cl
-from landjax.models import claims as mcl
 from landjax.allocation import digraph as dg
 from landjax.data.zaoyang import ESTATE, PAPER_TABLE6, PRINTED_TOTAL_DEMAND, load_zaoyang
+from landjax.models import claims as mcl
 
 PAPER_ID = "zuo2019"
 TITLE = "Zuo, Hu & Li (2019): claims-problem rules for splitting a quota, Zaoyang (Tables 5-6)"
@@ -162,8 +162,14 @@ def _all_rules_figure(t: pd.DataFrame, res: dict[str, Any], d: Path) -> Path:
     styles = ["-", "--", ":", "-."]
     for k, r in enumerate(cl.ALL_RULES):
         s = t[t["rule"] == r]
-        ax.plot(range(len(s)), s["satisfaction"].to_numpy(), ls=styles[k % 4], marker="os^vDx+*<>ph8"[k], ms=4,
-                label=f"{r} ({cl.RULE_NAMES[r]})")
+        ax.plot(
+            range(len(s)),
+            s["satisfaction"].to_numpy(),
+            ls=styles[k % 4],
+            marker="os^vDx+*<>ph8"[k],
+            ms=4,
+            label=f"{r} ({cl.RULE_NAMES[r]})",
+        )
     names = list(t[t["rule"] == cl.ALL_RULES[0]]["district_pinyin"])
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=60, ha="right")
@@ -269,7 +275,8 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         "",
         f"Our betas sum to {beta_sum:.4f} (an integer, as on any digraph: the number of (district, rule) nodes with "
         f"a predecessor); the paper's sum to {paper_sum:.2f} and are, to the printed two decimals, all "
-        f"multiples of 1/30 ({', '.join(f'{round(v * 30)}/30' for v in PAPER_TABLE6.values())}). No digraph reproduces them; the ordering "
+        f"multiples of 1/30 ({', '.join(f'{round(v * 30)}/30' for v in PAPER_TABLE6.values())}). "
+        "No digraph reproduces them; the ordering "
         f"{'agrees' if same_order else 'differs'}: ours {beta_order}; paper {paper_order}.",
         "",
         "## Beyond the paper: all thirteen rules",
@@ -280,14 +287,18 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         "",
         markdown_table(
             t_all.groupby("rule", sort=False)
-            .agg(gini=("gini", "first"), satisfaction_min=("satisfaction", "min"),
-                 satisfaction_max=("satisfaction", "max"), total=("award", "sum"))
+            .agg(
+                gini=("gini", "first"),
+                satisfaction_min=("satisfaction", "min"),
+                satisfaction_max=("satisfaction", "max"),
+                total=("award", "sum"),
+            )
             .reset_index(),
             digits=4,
         ),
         "",
-        "Lorenz dominance on this problem (row rule vs column rule: 1: the row rule is more equal, -1: less, 0: the same curve, "
-        "—: the curves cross):",
+        "Lorenz dominance on this problem (row rule vs column rule: 1: the row rule is more equal, -1: less, "
+        "0: the same curve, —: the curves cross):",
         "",
         markdown_table(lorenz.reset_index().rename(columns={"index": "rule"}), digits=0),
         "",

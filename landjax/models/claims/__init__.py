@@ -29,7 +29,16 @@ from landjax.models.claims.api import (
     scale_of,
     validate_problem,
 )
-from landjax.models.claims.axioms import DISAGREEMENTS, KNOWN, KNOWN_PARTIAL, PROPERTIES, Check, axioms_table, check_rule, random_problems
+from landjax.models.claims.axioms import (
+    DISAGREEMENTS,
+    KNOWN,
+    KNOWN_PARTIAL,
+    PROPERTIES,
+    Check,
+    axioms_table,
+    check_rule,
+    random_problems,
+)
 from landjax.models.claims.extended import (
     DT_MAX_STEPS,
     SUBSET_MAX_N,

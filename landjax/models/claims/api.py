@@ -35,7 +35,6 @@ AA_CONDITION_MAX = 1e3
 AA_EXACT_MAX_N = 16
 
 
-
 def _where(problem: Any) -> str:
     if problem is None:
         return ""
@@ -86,7 +85,9 @@ def validate_problem(
     bad = np.flatnonzero(~np.isfinite(c))
     if bad.size:
         i = int(bad[0])
-        raise InputError(f"claims{_where(problem)}: claim of {label(i)} is {c[i]} (NaN or inf; claims must be finite numbers >= 0)")
+        raise InputError(
+            f"claims{_where(problem)}: claim of {label(i)} is {c[i]} (NaN or inf; claims must be finite numbers >= 0)"
+        )
     neg = np.flatnonzero(c < 0)
     if neg.size:
         i = int(neg[0])
@@ -162,7 +163,9 @@ def allocate_batch(
         except (TypeError, ValueError) as exc:
             raise InputError(f"temperature: must be a number > 0 (or None), got {temperature!r}") from exc
         if not (math.isfinite(tau) and tau > 0):
-            raise InputError(f"temperature: must be a finite number > 0 (or None for the exact rule), got {temperature!r}")
+            raise InputError(
+                f"temperature: must be a finite number > 0 (or None for the exact rule), got {temperature!r}"
+            )
         if name not in SMOOTH_RULES:
             smooth_rule(name)  # raises, naming the rules that have one
     if side not in (1, -1):
@@ -229,9 +232,9 @@ def allocate_batch(
                     )
                 x[j] = aa_exact(cc[j], ee[j])
         if name == "DT" and np.isnan(x[:m]).any():
-            j = int(np.flatnonzero(np.isnan(x[:m]).any(axis=1))[0])
+            jb = int(np.flatnonzero(np.isnan(x[:m]).any(axis=1))[0])
             raise ConvergenceError(
-                f"DT rule: problem {st + j} needs more than the cap of steps of the Dominguez-Thomson "
+                f"DT rule: problem {st + jb} needs more than the cap of steps of the Dominguez-Thomson "
                 "recursion (the smallest positive claim is tiny relative to the estate)"
             )
         out[st : st + m] = x[:m] * ss[:m, None]
@@ -363,9 +366,9 @@ def allocate_frame(
             E = estate
         names = df["name"].iloc[idx].tolist()
         c_p = claim_num.iloc[idx].to_numpy()
-        for j, r in enumerate(idx):
+        for j, row in enumerate(idx):
             if np.isnan(c_p[j]):
-                raise InputError(f"{source}: claim of {names[j]!r} in problem {p!r} (data row {r + 1}) is empty/NaN")
+                raise InputError(f"{source}: claim of {names[j]!r} in problem {p!r} (data row {row + 1}) is empty/NaN")
         c_p, E = validate_problem(c_p, E, problem=p, names=names)
         est_col[idx] = E
         by_size.setdefault(len(idx), []).append((idx, c_p, E))
@@ -391,5 +394,3 @@ def allocate_frame(
             )
         )
     return pd.concat(blocks, ignore_index=True)[list(OUTPUT_COLUMNS)]
-
-

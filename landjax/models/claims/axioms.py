@@ -239,7 +239,12 @@ def _c_claim_mono(R, c, E, rng):
     c2[rows, i] += rng.uniform(0, 1, size=c.shape[0]) * (1 + c.max(axis=1))
     x, y = R(c, E), R(c2, E)
     v = np.maximum(x[rows, i] - y[rows, i], 0)
-    return v, lambda b: f"claimant {i[b]} raising its claim to {_fmt(c2[b, i[b]])} gets {_fmt(y[b, i[b]])} < {_fmt(x[b, i[b]])}"
+    return (
+        v,
+        lambda b: (
+            f"claimant {i[b]} raising its claim to {_fmt(c2[b, i[b]])} gets {_fmt(y[b, i[b]])} < {_fmt(x[b, i[b]])}"
+        ),
+    )
 
 
 def _c_progressivity(R, c, E, rng, sign=1.0):
@@ -429,7 +434,7 @@ def check_rule(
     for n in sizes:
         c, E = random_problems(int(n), int(draws), rng)
         batches.append((f"random, n = {n}", c, E))
-    out = []
+    out: list[Check] = []
     for p in props:
         worst: tuple[float, dict[str, Any]] | None = None
         tried = 0

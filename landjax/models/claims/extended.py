@@ -56,7 +56,7 @@ def _check_subset_n(n: int, rule: str) -> None:
         )
 
 
-def _coalition_sum(n: int, block_fn: Any, init: jax.Array) -> jax.Array:
+def _coalition_sum(n: int, block_fn: Any, init: Any) -> Any:
     """``sum_{S subset of N} block_fn(masks)`` over all ``2^n`` coalitions, in blocks of ``2^12``;
     ``block_fn(m)`` gets a ``(size, n)`` boolean membership matrix and returns an array like ``init``."""
     bits = jnp.arange(n)

@@ -44,11 +44,21 @@ class Params:
 class Options:
     """Which rule divides the estate, and how it is differentiated."""
 
-    rule: str = option("T", ALL_RULES, "the division rule (the paper's six and the seven further rules)", "eqs. (1)-(6)")
-    temperature: float = option(
-        0.0, "[0, inf)", "0: the exact rule; > 0: its smooth version with this temperature (claims' units)", "eqs. (2)-(6)"
+    rule: str = option(
+        "T", ALL_RULES, "the division rule (the paper's six and the seven further rules)", "eqs. (1)-(6)"
     )
-    side: int = option(1, (1, -1), "one-sided derivative at a kink: the piece for a slightly larger (+1) or smaller (-1) estate", "eqs. (2)-(6)")
+    temperature: float = option(
+        0.0,
+        "[0, inf)",
+        "0: the exact rule; > 0: its smooth version with this temperature (claims' units)",
+        "eqs. (2)-(6)",
+    )
+    side: int = option(
+        1,
+        (1, -1),
+        "one-sided derivative at a kink: the piece for a slightly larger (+1) or smaller (-1) estate",
+        "eqs. (2)-(6)",
+    )
 
 
 def _scaled(p: Params) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -103,14 +113,16 @@ def outcomes(unknowns: dict[str, Any], params: Params, options: Options) -> dict
     }
 
 
-def solve(params: Params | None = None, options: Options | None = None, *, solver: Any = None, throw: bool = True) -> Result:
+def solve(
+    params: Params | None = None, options: Options | None = None, *, solver: Any = None, throw: bool = True
+) -> Result:
     """Divide the estate by the chosen rule (exact, or smooth with ``options.temperature``).
 
     **Returns:** a :class:`~landjax.contract.Result` with unknowns ``awards`` and outcomes
     ``awards`` and ``statistics``; ``converged`` is true unless a smooth solve or DT's recursion
     failed (NaN awards). Traceable (``jax.grad``/``jax.vmap`` with ``throw=False``)."""
-    p = params if params is not None else Params()
-    o = options if options is not None else Options()
+    p = params if params is not None else Params()  # type: ignore[call-arg]
+    o = options if options is not None else Options()  # type: ignore[call-arg]
     if solver is not None:
         raise InputError("model claims has no solver settings")
     x = _awards(p, o)

@@ -79,9 +79,7 @@ def plot_schedules(claims: Any, rule: str = "T", *, points: int = 201, names: Se
     return fig
 
 
-def plot_paths(
-    claims: Any, i: int = 0, j: int = 1, rules: str | Sequence[str] = "all", *, points: int = 201
-) -> Any:
+def plot_paths(claims: Any, i: int = 0, j: int = 1, rules: str | Sequence[str] = "all", *, points: int = 201) -> Any:
     """Figure: the paths of awards of the rules for claimants ``i`` and ``j`` (award of ``i`` against
     award of ``j`` as the estate grows), inside the box ``[0, c_i] x [0, c_j]``."""
     c, _ = validate_problem(claims, 0.0)
@@ -112,8 +110,12 @@ def plot_lorenz(claims: Any, estate: Any, rules: str | Sequence[str] = "all") ->
     fig, ax = plt.subplots(figsize=(5.5, 5.0))
     ax.plot([0, 1], [0, 1], color="grey", lw=0.7)
     for r, g in df.groupby("rule", sort=False):
-        ax.plot(g["share_claimants"], g["share_awards"], label=f"{r} (Gini {g['gini'].iloc[0]:.3f})",
-                ls="--" if r == "claims" else "-")
+        ax.plot(
+            g["share_claimants"],
+            g["share_awards"],
+            label=f"{r} (Gini {g['gini'].iloc[0]:.3f})",
+            ls="--" if r == "claims" else "-",
+        )
     ax.set_xlabel("share of claimants (smallest awards first)")
     ax.set_ylabel("share of the estate")
     ax.set_title("Lorenz curves")

@@ -19,8 +19,8 @@ T     Talmud (Aumann & Maschler)                             (6)
 ``WF(lo, hi, E) = clip(lambda, lo, hi)`` with the scalar ``lambda`` chosen so that the awards sum
 to ``E``. ``lambda`` is found exactly (no iteration, no tolerance) among the ``2n``
 breakpoints ``{lo_i, hi_i}``: the piecewise-linear sum is evaluated at each (densely for
-``n <= 64``, by sorting and cumulative sums above) and the segment holding ``E`` located; on that segment the claimants split into those at their lower bound, at
-their upper bound, and *free* ones, and ``lambda`` is recomputed in closed form on that split:
+``n <= 64``, by sorting and cumulative sums above) and the segment holding ``E`` located; on
+that segment the claimants split into those at their lower bound, at their upper bound, and *free* ones, and ``lambda`` is recomputed in closed form on that split:
 ``lambda = (E - sum_lower lo - sum_upper hi) / #free``. With ``h = c/2`` and ``H = C/2``:
 
 * CEA = ``WF(0, c, E)``; CEL = ``c - WF(0, c, C - E)`` (duality);
@@ -127,7 +127,7 @@ def _segment(lo: jax.Array, hi: jax.Array, E: jax.Array, side: int):
     return b[k - 1], b[k]
 
 
-def water_fill(lo: Any, hi: Any, E: Any, side: int = 1, return_level: bool = False):
+def water_fill(lo: Any, hi: Any, E: Any, side: Any = 1, return_level: bool = False):
     """Exact water-filling ``x_i = clip(lambda, lo_i, hi_i)`` with ``sum x = E``; the primitive of eqs. (2)-(6).
 
     **Arguments:**
