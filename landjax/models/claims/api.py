@@ -329,8 +329,8 @@ def allocate_frame(
     df = df.reset_index(drop=True)
     problems = df["problem"] if "problem" in df.columns else pd.Series([1] * len(df))
     if problems.isna().any():
-        r = int(np.flatnonzero(problems.isna().to_numpy())[0]) + 1
-        raise InputError(f"{source}: column problem is empty in data row {r}")
+        row = int(np.flatnonzero(problems.isna().to_numpy())[0]) + 1
+        raise InputError(f"{source}: column problem is empty in data row {row}")
     if not has_est and problems.nunique() > 1:
         raise InputError(
             f"{source}: --estate is for a single-problem table, but it holds "
@@ -339,10 +339,10 @@ def allocate_frame(
     claim_num = pd.to_numeric(df["claim"], errors="coerce")
     bad = claim_num.isna() & df["claim"].notna()
     if bad.any():
-        r = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
-            f"{source}: claim in data row {r + 1} (name {df['name'].iloc[r]!r}) is not a number: "
-            f"{df['claim'].iloc[r]!r}"
+            f"{source}: claim in data row {row + 1} (name {df['name'].iloc[row]!r}) is not a number: "
+            f"{df['claim'].iloc[row]!r}"
         )
     blocks = []
     award = {r: np.empty(len(df)) for r in rules}

@@ -20,7 +20,8 @@ T     Talmud (Aumann & Maschler)                             (6)
 to ``E``. ``lambda`` is found exactly (no iteration, no tolerance) among the ``2n``
 breakpoints ``{lo_i, hi_i}``: the piecewise-linear sum is evaluated at each (densely for
 ``n <= 64``, by sorting and cumulative sums above) and the segment holding ``E`` located; on
-that segment the claimants split into those at their lower bound, at their upper bound, and *free* ones, and ``lambda`` is recomputed in closed form on that split:
+that segment the claimants split into those at their lower bound, at their upper bound, and
+*free* ones, and ``lambda`` is recomputed in closed form on that split:
 ``lambda = (E - sum_lower lo - sum_upper hi) / #free``. With ``h = c/2`` and ``H = C/2``:
 
 * CEA = ``WF(0, c, E)``; CEL = ``c - WF(0, c, C - E)`` (duality);
