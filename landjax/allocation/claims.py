@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from landjax.cli_claims import main_claims
 from landjax.models.claims import (
     ALL_RULES,
     EXTRA_RULES,
@@ -25,6 +26,7 @@ from landjax.models.claims import (
     proportional,
     reference_numpy,
     rule_function,
+    rule_list,
     smooth_rule,
     smooth_water_fill,
     soft_clip,
@@ -37,9 +39,7 @@ from landjax.models.claims.api import _batched_exact
 
 def cli_main(argv: Sequence[str] | None = None) -> int:
     """``landjax claims ...`` (see :func:`landjax.cli_claims.main_claims`)."""
-    import importlib
-
-    return int(importlib.import_module("landjax.cli_claims").main_claims(argv))
+    return int(main_claims(argv))
 
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "smooth_water_fill",
     "smooth_rule",
     "rule_function",
+    "rule_list",
     "validate_problem",
     "allocate",
     "allocate_batch",
