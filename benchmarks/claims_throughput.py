@@ -142,13 +142,16 @@ def main(argv=None) -> int:
         f"{B:,} SYNTHETIC claims problems with {n} claimants (claims uniform on [0, 100), estate uniform on "
         f"[0, sum of claims), seed {a.seed}). landjax: `allocate_batch` (exact water-filling, vmap over chunks of "
         f"{a.chunk}, input validation and host transfers included), timed after compilation (compile + first chunk "
-        f"shown separately), best of {a.repeat}. NumPy: `reference_numpy` one problem at a time in a Python loop, timed on the first "
+        f"shown separately), best of {a.repeat}. NumPy: `reference_numpy` one problem at a time in a Python loop, "
+        "timed on the first "
         f"{m:,} problems (best of {a.repeat}) and **extrapolated linearly** to {B:,}.",
         "",
         markdown_table(show, digits=3),
         "",
-        f"All {len(rules)} rules: landjax {tot_j:.1f} s, NumPy loop {tot_n:.1f} s (extrapolated): **{tot_n / tot_j:.1f}x**.",
-        "`kernel_only_s`: the compiled vmapped rule alone on full chunks already on the device (scaled to all problems);",
+        f"All {len(rules)} rules: landjax {tot_j:.1f} s, NumPy loop {tot_n:.1f} s (extrapolated): "
+        f"**{tot_n / tot_j:.1f}x**.",
+        "`kernel_only_s`: the compiled vmapped rule alone on full chunks already on the device (scaled to all "
+        "problems; not measured for RA and AA);",
         "the difference to `landjax_s` is validation and host copies. "
         "`max_gap_vs_numpy`: largest difference of the two implementations on the NumPy sample (hm2-like units);",
         "`max_sum_error`: largest |sum of awards - estate| over all problems.",
