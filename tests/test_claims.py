@@ -304,7 +304,7 @@ def test_bad_input(claims, estate, match):
 
 
 def test_unknown_rule_lists_valid_names():
-    with pytest.raises(InputError, match="P, CEA, CEL, CE, Pin, T"):
+    with pytest.raises(InputError, match="P, CEA, CEL, CE, Pin, T, APRO, RA, MO, RTalmud, DT, AV, AA"):
         cl.allocate([1.0, 2.0], 1.0, "shapley")
     assert cl.canonical_rule("talmud") == "T" and cl.canonical_rule("PINILES") == "Pin"
 
@@ -314,7 +314,7 @@ def test_pandas_api():
     x = cl.allocate(s, 200, "T")
     assert list(x.index) == ["a", "b", "c"] and x["a"] == pytest.approx(50)
     df = cl.allocate_all(s, 200)
-    assert list(df.columns) == list(RULES) and np.allclose(df.sum(), 200)
+    assert list(df.columns) == list(cl.ALL_RULES) and np.allclose(df.sum(), 200)
     with pytest.raises(InputError, match="'b'"):
         cl.allocate(pd.Series([1.0, -2.0], index=["a", "b"]), 0.5, "P")
 
@@ -335,12 +335,12 @@ def test_cli_round_trip(tmp_path, capsys):
     assert _cli(["--claims", str(f), "--rule", "all", "--out", str(out)]) == 0
     o = pd.read_csv(out)
     assert list(o.columns) == ["problem", "name", "claim", "estate", "rule", "award"]
-    assert len(o) == 5 * 6
+    assert len(o) == 5 * 13  # 'all' is the thirteen rules
     t = o[o["rule"] == "T"]
     assert list(t["name"]) == ["x", "u", "y", "z", "v"]  # input order
     np.testing.assert_allclose(t["award"], [50, 25, 75, 75, 75], atol=1e-9)
     assert o.groupby(["problem", "rule"])["award"].sum().to_dict() == pytest.approx(
-        {(p, r): {"A": 200.0, "B": 100.0}[p] for p in "AB" for r in RULES}
+        {(p, r): {"A": 200.0, "B": 100.0}[p] for p in "AB" for r in cl.ALL_RULES}
     )
     # single problem with --estate, and the console script
     g = tmp_path / "single.csv"
@@ -401,4 +401,8 @@ def test_cli_smooth_temperature(tmp_path):
         _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "1e-8", "--out", str(out)]) == 0
     )
     np.testing.assert_allclose(pd.read_csv(out)["award"], [200 / 3] * 3, atol=1e-6)
-    assert _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "-1", "--out", str(out)]) == 2
+    out2 = tmp_path / "o2.csv"
+    assert (
+        _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "-1", "--out", str(out2)]) == 2
+    )
+    assert not out2.exists()

@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from landjax._io import ensure_dir, markdown_table, pyplot, savefig
+from landjax._io import ensure_dir, markdown_table, pyplot, savefig, write_csv
 from landjax.allocation import claims as cl
 from landjax.allocation import digraph as dg
 from landjax.data.zaoyang import ESTATE, PAPER_TABLE6, PRINTED_TOTAL_DEMAND, load_zaoyang
+from landjax.models import claims as mcl
 
 PAPER_ID = "zuo2019"
 TITLE = "Zuo, Hu & Li (2019): claims-problem rules for splitting a quota, Zaoyang (Tables 5-6)"
@@ -129,6 +130,57 @@ def _figures(res: dict[str, Any], d: Path) -> list[Path]:
     return [p1, p2]
 
 
+def all_rules_table(res: dict[str, Any]) -> pd.DataFrame:
+    """The thirteen rules on the Zaoyang problem: one row per district and rule with the award,
+    the satisfaction ratio award/claim, and the rule's Gini index of the awards (beyond the paper:
+    the seven further rules of Thomson 2019 and Mirás Calvo et al. 2022)."""
+    z = res["z"]
+    c = z["demand"].to_numpy()
+    rows = []
+    for r in cl.ALL_RULES:
+        x = np.asarray(cl.allocate(c, ESTATE, r))
+        g = mcl.gini(x)
+        for i, d in enumerate(z["district"]):
+            rows.append(
+                {
+                    "district": d,
+                    "district_pinyin": z["district_pinyin"].iloc[i],
+                    "rule": r,
+                    "rule_name": cl.RULE_NAMES[r],
+                    "claim": c[i],
+                    "award": x[i],
+                    "satisfaction": x[i] / c[i],
+                    "gini": g,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _all_rules_figure(t: pd.DataFrame, res: dict[str, Any], d: Path) -> Path:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(11, 5.2))
+    styles = ["-", "--", ":", "-."]
+    for k, r in enumerate(cl.ALL_RULES):
+        s = t[t["rule"] == r]
+        ax.plot(
+            range(len(s)),
+            s["satisfaction"].to_numpy(),
+            ls=styles[k % 4],
+            marker="os^vDx+*<>ph8"[k],
+            ms=4,
+            label=f"{r} ({cl.RULE_NAMES[r]})",
+        )
+    names = list(t[t["rule"] == cl.ALL_RULES[0]]["district_pinyin"])
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=60, ha="right")
+    ax.set_ylabel("satisfaction ratio award / claim")
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_title(f"Zaoyang, all thirteen rules: estate {ESTATE} hm2 over claims {res['claims_total']:.2f} hm2")
+    ax.legend(fontsize=6.5, ncol=3)
+    ax.grid(alpha=0.3)
+    return savefig(fig, d / "satisfaction_all_rules.png")
+
+
 def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     """Write ``out/zuo2019/`` (tables, figures, report) and return the registry summary."""
     out = Path(out)
@@ -138,6 +190,10 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     t5.to_csv(d / "table5.csv", index=False, float_format="%.6f")
     t6.to_csv(d / "table6.csv", index=False, float_format="%.6f")
     figs = _figures(res, d)
+    t_all = all_rules_table(res)
+    write_csv(t_all, d / "all_rules.csv")
+    figs.append(_all_rules_figure(t_all, res, d))
+    lorenz = mcl.lorenz_table(res["z"]["demand"].to_numpy(), ESTATE, "all")
 
     per_rule = (
         t5.groupby("rule", sort=False)
@@ -219,18 +275,43 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         "",
         f"Our betas sum to {beta_sum:.4f} (an integer, as on any digraph: the number of (district, rule) nodes with "
         f"a predecessor); the paper's sum to {paper_sum:.2f} and are, to the printed two decimals, all "
-        f"multiples of 1/30 ({', '.join(f'{round(v * 30)}/30' for v in PAPER_TABLE6.values())}). No digraph reproduces them; the ordering "
+        f"multiples of 1/30 ({', '.join(f'{round(v * 30)}/30' for v in PAPER_TABLE6.values())}). "
+        "No digraph reproduces them; the ordering "
         f"{'agrees' if same_order else 'differs'}: ours {beta_order}; paper {paper_order}.",
+        "",
+        "## Beyond the paper: all thirteen rules",
+        "",
+        "The seven further rules of the reference library (APRO, RA, MO, RTalmud, DT, AV, AA; Thomson 2019, "
+        "Mirás Calvo et al. 2022) on the same problem, exact (RA and AA over all 2^16 coalitions). Gini index of the "
+        "awards (0: equal split) and the smallest and largest satisfaction:",
+        "",
+        markdown_table(
+            t_all.groupby("rule", sort=False)
+            .agg(
+                gini=("gini", "first"),
+                satisfaction_min=("satisfaction", "min"),
+                satisfaction_max=("satisfaction", "max"),
+                total=("award", "sum"),
+            )
+            .reset_index(),
+            digits=4,
+        ),
+        "",
+        "Lorenz dominance on this problem (row rule vs column rule: 1: the row rule is more equal, -1: less, "
+        "0: the same curve, —: the curves cross):",
+        "",
+        markdown_table(lorenz.reset_index().rename(columns={"index": "rule"}), digits=0),
         "",
         "## Figures",
         "",
+        "- `satisfaction_all_rules.png`: award/claim by district for all thirteen rules (`all_rules.csv`).",
         "- `satisfaction.png`: award/claim by district for each rule (our exact rules).",
         "- `table5_diff.png`: our awards minus the printed ones.",
         "",
         "Files: `table5.csv` (long: district, rule, claim, award, paper_award, diff, ...), `table6.csv`.",
     ]
     (d / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    files = [f"{PAPER_ID}/{n}" for n in ("report.md", "table5.csv", "table6.csv")] + [
+    files = [f"{PAPER_ID}/{n}" for n in ("report.md", "table5.csv", "table6.csv", "all_rules.csv")] + [
         f"{PAPER_ID}/{p.name}" for p in figs
     ]
     return {"title": TITLE, "files": files, "headline": headline}
