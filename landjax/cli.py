@@ -6,6 +6,8 @@
     landjax reproduce {all|PAPER} --out DIR [--quick] [--force]
     landjax solve MODEL [--set NAME=VALUE]... [--option NAME=VALUE]... [--solver NAME=VALUE]... [--json]
     landjax options [MODEL] [--json | --markdown]
+    landjax sweep MODEL --grid GRID.csv --out DIR [--shard I/K | --processes K]
+    landjax sweep-merge DIR
     landjax claims --claims FILE.csv [--estate E] --rule RULE|all|R1,R2 --out OUT.csv
     landjax claims-axioms [--rule RULE|all] [--claims FILE.csv --estate E] [--json]
 
@@ -278,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--markdown", action="store_true", help="markdown (docs/ambiguities.md)")
     op.set_defaults(func=_cmd_options)
 
+    sub.add_parser("sweep", help="solve a model at every row of a grid (landjax sweep MODEL --help)", add_help=False)
+    sub.add_parser("sweep-merge", help="assemble the shards of a sharded sweep", add_help=False)
     sub.add_parser("claims", help="split an estate among claimants with bankruptcy rules", add_help=False)
     sub.add_parser("claims-axioms", help="check claims rules against the axioms of the literature", add_help=False)
 
@@ -288,6 +292,10 @@ def main(argv: list[str] | None = None) -> int:
         enable_compilation_cache()
     if argv[0] == "solve":
         return _cmd_solve(argv[1:])
+    if argv[0] in ("sweep", "sweep-merge"):
+        from landjax import sweep_cli
+
+        return sweep_cli.main_sweep(argv[1:]) if argv[0] == "sweep" else sweep_cli.main_merge(argv[1:])
     if argv[0] == "claims":
         import importlib
 

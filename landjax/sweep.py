@@ -186,14 +186,19 @@ def run_sweep(
         bar.close()
     out = pd.concat(parts).sort_index()
     failed = ~out["converged"].to_numpy(dtype=bool)
-    if failed.any():  # a failed row keeps its flags and diagnostics, never numbers presented as answers
-        masked = [c for c in out.columns if c not in FIRST_COLUMNS and not str(c).startswith("diagnostics.")]
-        for c in masked:
-            if out[c].dtype.kind in "fc":
-                out.loc[failed, c] = np.nan
-            elif out[c].dtype.kind in "biu":
-                out[c] = out[c].astype(float)
-                out.loc[failed, c] = np.nan
+    # a failed row keeps its flags and diagnostics, never numbers presented as answers; the column
+    # types do not depend on whether a row failed (so a grid split into slices gives the same text)
+    masked = [c for c in out.columns if c not in FIRST_COLUMNS and not str(c).startswith("diagnostics.")]
+    for c in masked:
+        kind = out[c].dtype.kind
+        if kind in "iu":
+            out[c] = out[c].astype(float)
+            kind = "f"
+        if kind in "fc":
+            out.loc[failed, c] = np.nan
+        elif kind == "b":
+            out[c] = out[c].astype(object)
+            out.loc[failed, c] = None
     first = [c for c in FIRST_COLUMNS if c in out.columns]
     rest = [c for c in out.columns if c not in first]
     out = out[first + rest]

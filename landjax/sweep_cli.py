@@ -1,0 +1,348 @@
+"""``landjax sweep`` and ``landjax sweep-merge``: a model solved at every row of a grid, on one
+process, as independent shards (for scheduler job arrays) or on JAX's multi-process runtime.
+
+::
+
+    landjax sweep MODEL --grid GRID.csv --out DIR [--force] [--set/--option/--solver ...]
+    landjax sweep MODEL --grid GRID.csv --out DIR --shard I/K        # writes DIR/shard-I-of-K.csv
+    landjax sweep-merge DIR                                          # shards -> DIR/results.csv
+    landjax sweep MODEL --grid GRID.csv --out DIR --processes K      # K local processes
+    landjax sweep MODEL --grid GRID.csv --out DIR --coordinator HOST:PORT --num-processes K --process-id I
+
+Every mode gives the same ``results.csv`` (same rows, same order, same bits): the grid columns,
+then ``converged``, ``residual_norm``, ``steps``, then the reported numbers under the dotted JSON
+key paths of ``landjax solve MODEL --json``. Row ``r`` of the grid goes to slice
+``floor(r K / n)``: contiguous slices of (nearly) equal size. Each member of a vmapped batch is
+computed independently of the others, so splitting the grid does not change any number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from landjax.errors import InputError
+
+RESULTS = "results.csv"
+META = "sweep.json"
+ROW = "row"
+
+
+def _slice(n: int, i: int, k: int) -> np.ndarray:
+    """Rows of slice ``i`` of ``k`` (contiguous, sizes differ by at most one)."""
+    return np.arange(n * i // k, n * (i + 1) // k)
+
+
+def _grid_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def read_grid(path: str | os.PathLike) -> pd.DataFrame:
+    """The grid as text (each cell parsed strictly by the model's parameter and option types)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"--grid {str(path)!r}: no such file")
+    try:
+        grid = pd.read_csv(p, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"--grid {str(path)!r}: not a readable CSV file ({exc})") from None
+    if grid.empty:
+        raise InputError(f"--grid {str(path)!r}: no rows")
+    if ROW in grid.columns:
+        raise InputError(f"--grid {str(path)!r}: the column name {ROW!r} is reserved")
+    return grid
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="landjax sweep", description=__doc__.split("\n\n")[0])
+    ap.add_argument("model", help="the model (landjax solve --help lists them)")
+    ap.add_argument("--grid", required=True, help="CSV file: one row per solve, columns named as --set/--option")
+    ap.add_argument("--out", required=True, help="output folder (new or empty unless --force)")
+    ap.add_argument("--force", action="store_true", help="write into a non-empty output folder")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="base parameter value")
+    ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE", help="base option value")
+    ap.add_argument("--solver", action="append", default=[], metavar="NAME=VALUE", help="base solver setting")
+    ap.add_argument("--chunk-size", type=int, default=256, help="members per vmapped batch")
+    ap.add_argument("--shard", metavar="I/K", help="solve only slice I of K (0-based) into DIR/shard-I-of-K.csv")
+    ap.add_argument("--processes", type=int, default=1, metavar="K", help="K local processes (jax.distributed)")
+    ap.add_argument("--coordinator", metavar="HOST:PORT", help="coordinator of a multi-process job")
+    ap.add_argument("--num-processes", type=int, metavar="K", help="processes in the multi-process job")
+    ap.add_argument("--process-id", type=int, metavar="I", help="this process's index in the job")
+    return ap
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i_txt, k_txt = text.split("/")
+        i, k = int(i_txt), int(k_txt)
+    except ValueError:
+        raise InputError(f"--shard {text!r}: expected I/K with integers, e.g. 0/4") from None
+    if k < 1 or not 0 <= i < k:
+        raise InputError(f"--shard {text!r}: need 0 <= I < K")
+    return i, k
+
+
+def _flags_namespace(spec: Any, argv_rest: list[str]) -> argparse.Namespace:
+    """The model's own flags (e.g. --data for quota_trade), parsed like ``landjax solve`` does."""
+    ap = argparse.ArgumentParser(prog=f"landjax sweep {spec.name}", add_help=False)
+    for f in spec.flags:
+        if f.role == "output":
+            continue
+        if f.kind == "switch":
+            ap.add_argument(f.flag, action="store_true")
+        else:
+            ap.add_argument(f.flag, default=f.default)
+    ns, unknown = ap.parse_known_args(argv_rest)
+    if unknown:
+        raise InputError(f"unknown argument(s): {' '.join(unknown)}")
+    return ns
+
+
+def _solve_rows(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    from landjax.cli import build_inputs, model_spec, parse_pairs
+    from landjax.sweep import run_sweep
+
+    spec = model_spec(ns.model)
+    if spec is None:
+        raise InputError(f"model {ns.model!r} does not support sweeps")
+    params, options, solver = build_inputs(
+        spec, parse_pairs(ns.set, "set"), parse_pairs(ns.option, "option"), parse_pairs(ns.solver, "solver")
+    )
+    context = spec.prepare(_flags_namespace(spec, extra)) if spec.prepare is not None else {}
+    part = grid.iloc[rows]
+    df = run_sweep(spec, part, params, options, solver=solver, chunk_size=ns.chunk_size, **context)
+    df.insert(0, ROW, rows)
+    return df
+
+
+def _meta(ns: argparse.Namespace, grid_path: Path, n: int, k: int) -> dict[str, Any]:
+    return {"model": ns.model, "grid": str(grid_path), "grid_sha256": _grid_hash(grid_path), "rows": n, "slices": k}
+
+
+def _finish(out: Path, df: pd.DataFrame) -> None:
+    from landjax._io import write_csv
+
+    write_csv(df.sort_values(ROW).drop(columns=[ROW]), out / RESULTS)
+
+
+def main_sweep(argv: list[str]) -> int:
+    """``landjax sweep``: exit 0 when every row converged, 1 when some rows failed (flagged in the
+    file), 2 on bad input."""
+    from landjax._io import atomic_write, check_output_dir, write_csv
+
+    ap = _parser()
+    try:
+        ns, extra = ap.parse_known_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        grid_path = Path(ns.grid).resolve()
+        grid = read_grid(grid_path)
+        out = Path(ns.out)
+        if out.resolve() == grid_path.parent and (out / RESULTS).resolve() == grid_path:
+            raise InputError(f"--out {ns.out!r}: would overwrite the grid file")
+        n = len(grid)
+        if ns.coordinator is not None or ns.process_id is not None:
+            return _run_process(ns, extra, grid, grid_path, out)
+        if ns.processes < 1:
+            raise InputError(f"--processes {ns.processes}: must be >= 1")
+        if ns.processes > 1:
+            check_output_dir(out, force=ns.force)
+            return _spawn(ns, argv, out)
+        if ns.shard:
+            i, k = _parse_shard(ns.shard)
+            out.mkdir(parents=True, exist_ok=True)
+            target = out / f"shard-{i}-of-{k}.csv"
+            if target.exists() and not ns.force:
+                raise InputError(f"{target}: exists; pass --force to replace it")
+            df = _solve_rows(ns, extra, grid, _slice(n, i, k))
+            write_csv(df, target)
+            meta = _meta(ns, grid_path, n, k)
+            atomic_write(out / f"shard-{i}-of-{k}.json", lambda fh: json.dump(meta, fh, indent=2))
+            print(f"wrote {target} ({len(df)} rows)", file=sys.stderr)
+            return 0 if bool(df["converged"].all()) else 1
+        check_output_dir(out, force=ns.force)
+        df = _solve_rows(ns, extra, grid, np.arange(n))
+    except InputError as exc:
+        print(f"landjax sweep: {exc}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    _finish(out, df)
+    n_ok = int(df["converged"].sum())
+    print(f"wrote {out / RESULTS}: {n_ok}/{n} rows converged", file=sys.stderr)
+    return 0 if n_ok == n else 1
+
+
+def main_merge(argv: list[str]) -> int:
+    """``landjax sweep-merge DIR``: the shards of a sharded sweep -> ``DIR/results.csv``."""
+    ap = argparse.ArgumentParser(prog="landjax sweep-merge", description="assemble the shards of a sweep")
+    ap.add_argument("dir", help="the folder holding shard-I-of-K.csv files")
+    ap.add_argument("--force", action="store_true", help="replace an existing results.csv")
+    try:
+        ns = ap.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        df = merge_shards(Path(ns.dir), force=ns.force)
+    except InputError as exc:
+        print(f"landjax sweep-merge: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {Path(ns.dir) / RESULTS} ({len(df)} rows)", file=sys.stderr)
+    return 0 if bool(df["converged"].all()) else 1
+
+
+def merge_shards(folder: Path, *, force: bool = False) -> pd.DataFrame:
+    """Check that every shard of one sweep is present and consistent, then write ``results.csv``."""
+    if not folder.is_dir():
+        raise InputError(f"{str(folder)!r}: no such folder")
+    metas = sorted(folder.glob("shard-*-of-*.json"))
+    if not metas:
+        raise InputError(f"{str(folder)!r}: no shard-I-of-K files")
+    info = [json.loads(p.read_text()) for p in metas]
+    ks = {m["slices"] for m in info}
+    hashes = {m["grid_sha256"] for m in info}
+    if len(ks) != 1 or len(hashes) != 1 or len({m["model"] for m in info}) != 1:
+        raise InputError(f"{str(folder)!r}: shards of different sweeps (models, grids or K differ)")
+    k = ks.pop()
+    missing = [i for i in range(k) if not (folder / f"shard-{i}-of-{k}.csv").is_file()]
+    if missing:
+        raise InputError(f"{str(folder)!r}: missing shard(s) {', '.join(f'{i}-of-{k}' for i in missing)}")
+    if (folder / RESULTS).exists() and not force:
+        raise InputError(f"{folder / RESULTS}: exists; pass --force to replace it")
+    parts = [pd.read_csv(folder / f"shard-{i}-of-{k}.csv", dtype=str, keep_default_na=False) for i in range(k)]
+    df = pd.concat(parts, ignore_index=True)
+    rows = df[ROW].astype(int).to_numpy()
+    n = info[0]["rows"]
+    if sorted(rows.tolist()) != list(range(n)):
+        raise InputError(f"{str(folder)!r}: the shards do not cover rows 0..{n - 1} exactly once")
+    df[ROW] = rows
+    from landjax._io import atomic_write
+
+    # the shards hold the numbers as text already (full precision): write the text unchanged
+    text = df.sort_values(ROW).drop(columns=[ROW])
+    atomic_write(folder / RESULTS, lambda fh: text.to_csv(fh, index=False))
+    text["converged"] = text["converged"].map({"True": True, "False": False})
+    return text
+
+
+# ------------------------------------------------------------------------------------------------
+# the multi-process runtime
+# ------------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _spawn(ns: argparse.Namespace, argv: list[str], out: Path) -> int:
+    """Start ``--processes K`` local processes of one jax.distributed job and wait for them."""
+    k = ns.processes
+    port = _free_port()
+    base = [a for a in argv]
+    # drop --processes K (both spellings) from the children's command line
+    clean: list[str] = []
+    skip = False
+    for a in base:
+        if skip:
+            skip = False
+            continue
+        if a == "--processes":
+            skip = True
+            continue
+        if a.startswith("--processes="):
+            continue
+        clean.append(a)
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, LANDJAX_PROGRESS=os.environ.get("LANDJAX_PROGRESS", "1"))
+    procs = []
+    for i in range(k):
+        cmd = [sys.executable, "-m", "landjax", "sweep", *clean, "--force"]
+        cmd += ["--coordinator", f"127.0.0.1:{port}", "--num-processes", str(k), "--process-id", str(i)]
+        procs.append(subprocess.Popen(cmd, env=env))
+    codes = [p.wait() for p in procs]
+    if any(c == 2 for c in codes):
+        return 2
+    if not (out / RESULTS).exists():
+        print("landjax sweep: the processes did not produce results.csv", file=sys.stderr)
+        return 1
+    return max(codes)
+
+
+def _run_process(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, grid_path: Path, out: Path) -> int:
+    """One process of a jax.distributed job: solve this process's slice; process 0 gathers."""
+    import jax
+
+    from landjax._io import write_csv
+
+    if ns.coordinator is None or ns.num_processes is None or ns.process_id is None:
+        raise InputError("--coordinator, --num-processes and --process-id go together")
+    k, i = ns.num_processes, ns.process_id
+    if k < 1 or not 0 <= i < k:
+        raise InputError(f"--process-id {i}: need 0 <= I < --num-processes {k}")
+    # gloo: CPU collectives across processes (the results are handed over as files, so the sweep
+    # itself only needs the coordination service's barrier)
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+        coordinator_address=ns.coordinator, num_processes=k, process_id=i, initialization_timeout=600
+    )
+    try:
+        if i == 0:
+            from landjax._io import check_output_dir
+
+            check_output_dir(out, force=ns.force)
+        out.mkdir(parents=True, exist_ok=True)
+        n = len(grid)
+        df = _solve_rows(ns, extra, grid, _slice(n, i, k))
+        part = out / f".part-{i}-of-{k}.csv"
+        write_csv(df, part)
+        _barrier("landjax-sweep-parts")
+        if i == 0:
+            parts = [out / f".part-{j}-of-{k}.csv" for j in range(k)]
+            _wait_for(parts)
+            frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in parts]
+            whole = pd.concat(frames, ignore_index=True)
+            whole[ROW] = whole[ROW].astype(int)
+            text = whole.sort_values(ROW).drop(columns=[ROW])
+            from landjax._io import atomic_write
+
+            atomic_write(out / RESULTS, lambda fh: text.to_csv(fh, index=False))
+            for p in parts:
+                p.unlink()
+            n_ok = int((text["converged"] == "True").sum())
+            print(f"wrote {out / RESULTS}: {n_ok}/{n} rows converged ({k} processes)", file=sys.stderr)
+        _barrier("landjax-sweep-done")
+        return 0 if bool(df["converged"].all()) else 1
+    finally:
+        jax.distributed.shutdown()
+
+
+def _barrier(name: str, timeout_s: float = 600.0) -> None:
+    """Wait until every process of the job reaches ``name``: the barrier of jax.distributed's
+    coordination service (no device collective is needed to hand over files)."""
+    from jax._src import distributed
+
+    client = distributed.global_state.client
+    if client is None:  # pragma: no cover - single process
+        return
+    client.wait_at_barrier(name, int(timeout_s * 1000))
+
+
+def _wait_for(paths: list[Path], timeout: float = 60.0) -> None:
+    t0 = time.monotonic()
+    while not all(p.exists() for p in paths):  # a shared file system may show files late
+        if time.monotonic() - t0 > timeout:
+            raise InputError(f"sweep: parts missing after {timeout:.0f} s: {[str(p) for p in paths if not p.exists()]}")
+        time.sleep(0.1)
