@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from typing import Any
 
@@ -29,92 +28,104 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax._pytree import params_dataclass, static_field
+from landjax._pytree import static_field
+from landjax.contract import dumps, flatten_json, model_params, param, validate_params
 from landjax.cli import parse_pairs
 from landjax.engine import solve
-from landjax.errors import InputError
+from landjax.errors import InputError, as_float64
 
 MOBILITY = ("immobile", "mobile")
 VARIANTS = ("baseline", "homothetic")
 ATTRACTION = ("exogenous", "optimal")
 
 
-def _a2(x) -> jax.Array:
-    return jnp.asarray(x, dtype=jnp.float64)
+def _txt(a: np.ndarray) -> str:
+    a = np.asarray(a)
+    return f"{float(a):g}" if a.ndim == 0 else str(a.tolist())
 
 
-@params_dataclass
+@model_params
 class Params:
-    """Parameters (annual), spec §11. Symbols follow the spec; per-city arrays are ``(city1, city2)``.
+    """Parameters (annual); per-city arrays are ``(city 1, city 2)``. Every field is checked on
+    construction and on ``replace`` (finite, right shape, in the allowed range given by
+    :func:`Params.fields_info`); float32 inputs are converted to float64 with a
+    :class:`~landjax.errors.DtypeWarning`.
 
-    Leaves (differentiable): ``beta`` saver discount factor (r = 1/beta - 1); ``beta_g`` local
-    government discount factor; ``chi`` housing weight (chi/(1+chi) = housing share 0.13);
-    ``a_n``, ``a_l`` labour and industrial-land elasticities (capital ``a_k = 1 - a_n - a_l``);
-    ``gamma`` public-capital output elasticity; ``psi_s`` productivity weight of land-servicing
-    infrastructure; ``delta_k``, ``delta_g``, ``delta_L`` depreciation of private capital, public
-    capital, and lease expiry rate; ``lam`` non-residential share of urban land; ``tau`` local
-    production tax; ``theta_L``, ``theta_K`` pledgeability of land value and infrastructure;
-    ``sigma`` Armington elasticity; ``kappa`` Frechet shape; ``mu`` hukou utility cost (used when
-    ``mobility='mobile'``; 1 = free mobility); ``rho_N`` partial-adjustment speed of migration;
-    ``N_bar`` hukou populations (sum 1); ``L`` urban construction land (central quota stock);
-    ``A`` TFP; ``xi`` weight of GDP in the government objective; ``k_bar`` land-servicing
-    infrastructure per unit of land; ``omega`` Armington weights; ``g_bar`` per-hukou service
-    mandate; ``s`` investment-attraction subsidy on the capital rental (exogenous case);
-    ``b`` amenities.
-
-    Static options (spec §0, §2, §6):
+    Static options (kept on ``Params`` for the old API; the contract's :class:`Options` carries
+    the same choices):
 
     * ``mobility``: ``"immobile"`` (mu -> infinity, N = N_bar; default) or ``"mobile"`` (Frechet
       location choice with hukou cost ``mu``).
     * ``variant``: ``"baseline"`` (land-servicing infrastructure k_bar * L) or ``"homothetic"``
-      (k_bar forced to 0: the spec's homotheticity result, equal leverage in both cities).
+      (k_bar forced to 0: equal leverage in both cities).
     * ``attraction``: ``"exogenous"`` (subsidy ``s`` given; default) or ``"optimal"`` (each
-      government chooses ``s_j`` by the spec §6 intratemporal FOC, evaluated with ``jax.grad``).
+      government chooses ``s_j`` by its first-order condition, evaluated with ``jax.grad``).
     """
 
-    beta: Any = 0.96
-    beta_g: Any = 0.90
-    chi: Any = 0.13 / 0.87
-    a_n: Any = 0.48
-    a_l: Any = 0.10
-    gamma: Any = 0.08
-    psi_s: Any = 0.5
-    delta_k: Any = 0.10
-    delta_g: Any = 0.05
-    delta_L: Any = 1.0 / 70.0
-    lam: Any = 0.70
-    tau: Any = dataclasses.field(default_factory=lambda: _a2([0.10, 0.10]))
-    theta_L: Any = 0.05
-    theta_K: Any = 0.25
-    sigma: Any = 3.0
-    kappa: Any = 1.5
-    mu: Any = 1.0
-    rho_N: Any = 0.10
-    N_bar: Any = dataclasses.field(default_factory=lambda: _a2([0.40, 0.60]))
-    L: Any = dataclasses.field(default_factory=lambda: _a2([0.45, 0.55]))
-    A: Any = dataclasses.field(default_factory=lambda: _a2([1.353, 1.0]))
-    xi: Any = 0.934
-    k_bar: Any = 1.206
-    omega: Any = dataclasses.field(default_factory=lambda: _a2([0.545, 0.455]))
-    g_bar: Any = 0.0
-    s: Any = dataclasses.field(default_factory=lambda: _a2([0.0, 0.0]))
-    b: Any = dataclasses.field(default_factory=lambda: _a2([1.0, 1.0]))
+    beta: Any = param(0.96, "(0, 1)", "saver discount factor (r = 1/beta - 1)", ref="eq. (7)")
+    beta_g: Any = param(0.90, "(0, 1)", "local-government discount factor (below beta)", ref="eq. (13)")
+    chi: Any = param(0.13 / 0.87, "(0, inf)", "housing weight in utility (housing share chi/(1+chi))", ref="eq. (3)")
+    a_n: Any = param(0.48, "(0, 1)", "labour elasticity of output", ref="eq. (8)")
+    a_l: Any = param(0.10, "(0, 1)", "industrial-land elasticity of output (a_n + a_l < 1)", ref="eq. (8)")
+    gamma: Any = param(0.08, "(0, 1)", "public-capital elasticity of output (gamma < a_n + a_l)", ref="eq. (8)")
+    psi_s: Any = param(0.5, "[0, inf)", "productivity weight of land-servicing infrastructure", ref="eq. (8)")
+    delta_k: Any = param(0.10, "(0, 1]", "depreciation rate of private capital", ref="eq. (9)")
+    delta_g: Any = param(0.05, "(0, 1]", "depreciation rate of public capital", ref="eq. (14)")
+    delta_L: Any = param(1.0 / 70.0, "(0, 1]", "lease expiry rate (1/70: 70-year tenures)", ref="eq. (11)")
+    lam: Any = param(0.70, "(0, 1)", "non-residential (industrial) share of urban land", ref="eq. (10)")
+    tau: Any = param([0.10, 0.10], "[0, 1)", "local production tax", ref="eq. (9)", shape=(2,))
+    theta_L: Any = param(0.05, "[0, 1]", "pledgeable share of land value", ref="eq. (15)")
+    theta_K: Any = param(0.25, "[0, 1]", "pledgeable share of infrastructure", ref="eq. (15)")
+    sigma: Any = param(3.0, "(0, inf)", "Armington elasticity between the cities' goods (not 1)", ref="eq. (1)")
+    kappa: Any = param(1.5, "(0, inf)", "Frechet shape of location tastes", ref="eq. (5)")
+    mu: Any = param(1.0, "[1, inf)", "hukou utility cost of living outside one's city (mobile only)", ref="eq. (5)")
+    rho_N: Any = param(0.10, "(0, 1]", "partial-adjustment speed of migration (transitions)", ref="eq. (6)")
+    N_bar: Any = param([0.40, 0.60], "(0, 1)", "hukou population shares (sum 1)", ref="eq. (5)", shape=(2,))
+    L: Any = param([0.45, 0.55], "(0, inf)", "urban construction land (central quota stock)", ref="eq. (10)", shape=(2,))
+    A: Any = param([1.353, 1.0], "(0, inf)", "total factor productivity", ref="eq. (8)", shape=(2,))
+    xi: Any = param(0.934, "(0, 1)", "weight of GDP in the government objective", ref="eq. (13)")
+    k_bar: Any = param(1.206, "[0, inf)", "land-servicing infrastructure per unit of urban land", ref="eq. (14)")
+    omega: Any = param([0.545, 0.455], "(0, inf)", "Armington weights", ref="eq. (1)", shape=(2,))
+    g_bar: Any = param(0.0, "[0, inf)", "per-hukou public-service mandate", ref="eq. (12)")
+    s: Any = param([0.0, 0.0], "[0, 1)", "investment-attraction subsidy on the capital rental", ref="eq. (9)", shape=(2,))
+    b: Any = param([1.0, 1.0], "(0, inf)", "amenities", ref="eq. (3)", shape=(2,))
     mobility: str = static_field(default="immobile")
     variant: str = static_field(default="baseline")
     attraction: str = static_field(default="exogenous")
 
-    def __post_init__(self):
+    def check(self, v: dict[str, np.ndarray]) -> None:
+        """Cross-field conditions (leading batch axes allowed)."""
+        if np.any(v["beta_g"] >= v["beta"]):
+            raise InputError(
+                "Params.beta_g must be below Params.beta (an impatient government: the collateral "
+                f"constraint binds), got beta_g={_txt(v['beta_g'])}, beta={_txt(v['beta'])}"
+            )
+        if np.any(v["a_n"] + v["a_l"] >= 1.0):
+            raise InputError(
+                "Params.a_l: a_n + a_l must be below 1 (capital elasticity a_k = 1 - a_n - a_l > 0), "
+                f"got a_n={_txt(v['a_n'])}, a_l={_txt(v['a_l'])}"
+            )
+        if np.any(v["gamma"] >= v["a_n"] + v["a_l"]):
+            raise InputError(
+                "Params.gamma must be below a_n + a_l (diminishing returns to infrastructure once private "
+                f"capital adjusts), got gamma={_txt(v['gamma'])}, a_n + a_l={_txt(v['a_n'] + v['a_l'])}"
+            )
+        if np.any(np.abs(v["sigma"] - 1.0) <= 1e-8):
+            raise InputError("Params.sigma must differ from 1 (the Armington composite is CES), got 1")
+        if np.any(np.abs(np.sum(v["N_bar"], axis=-1) - 1.0) > 1e-9):
+            raise InputError(
+                f"Params.N_bar must sum to 1 (hukou population shares), got {np.asarray(v['N_bar']).tolist()}"
+            )
+
+    def __post_init__(self) -> None:
         for name, allowed in (("mobility", MOBILITY), ("variant", VARIANTS), ("attraction", ATTRACTION)):
             if getattr(self, name) not in allowed:
                 raise InputError(f"Params.{name}={getattr(self, name)!r}; valid: {', '.join(allowed)}")
-
-    def replace(self, **kw) -> Params:
-        """A copy with some fields changed (clear error for unknown names)."""
-        names = {f.name for f in dataclasses.fields(self)}
-        bad = sorted(set(kw) - names)
-        if bad:
-            raise InputError(f"Params: unknown field(s) {', '.join(bad)}; valid: {', '.join(sorted(names))}")
-        return dataclasses.replace(self, **kw)
+        for f in dataclasses.fields(self):  # float32/float16/integer arrays -> float64 (DtypeWarning for floats)
+            v = getattr(self, f.name)
+            if "param" in f.metadata and not isinstance(v, (float, int, jax.core.Tracer)):
+                if np.asarray(v).dtype != np.float64:
+                    object.__setattr__(self, f.name, as_float64(v, f"Params.{f.name}"))
 
 
 PER_CITY = ("tau", "N_bar", "L", "A", "omega", "s", "b")
@@ -122,44 +133,12 @@ SCALARS = tuple(f.name for f in dataclasses.fields(Params) if not f.metadata.get
 
 
 def validate(p: Params) -> None:
-    """Raise :class:`InputError` naming the first bad field (concrete parameters only)."""
-    for name in PER_CITY:
-        v = np.asarray(getattr(p, name), dtype=float)
-        if v.shape != (2,):
-            raise InputError(f"Params.{name}: expected 2 values (city 1, city 2), got shape {v.shape}")
-        if not np.all(np.isfinite(v)):
-            raise InputError(f"Params.{name}: contains NaN or inf")
-    for name in SCALARS:
-        v = np.asarray(getattr(p, name), dtype=float)
-        if v.shape != () or not np.isfinite(v):
-            raise InputError(f"Params.{name}: expected one finite number, got {v!r}")
-    checks = [
-        ("beta", 0 < float(p.beta) < 1),
-        ("beta_g", 0 < float(p.beta_g) < 1),
-        ("beta_g", float(p.beta_g) * (1.0 / float(p.beta)) < 1),
-        ("a_n", 0 < float(p.a_n) < 1),
-        ("a_l", 0 < float(p.a_l) < 1 - float(p.a_n)),
-        ("sigma", float(p.sigma) > 0 and abs(float(p.sigma) - 1.0) > 1e-8),
-        ("xi", 0 < float(p.xi) < 1),
-        ("lam", 0 < float(p.lam) < 1),
-        ("kappa", float(p.kappa) > 0),
-        ("mu", float(p.mu) >= 1),
-        ("rho_N", 0 < float(p.rho_N) <= 1),
-        ("k_bar", float(p.k_bar) >= 0),
-        ("L", bool(np.all(np.asarray(p.L) > 0))),
-        ("N_bar", bool(np.all(np.asarray(p.N_bar) > 0))),
-        ("A", bool(np.all(np.asarray(p.A) > 0))),
-        ("omega", bool(np.all(np.asarray(p.omega) > 0))),
-        ("s", bool(np.all(np.asarray(p.s) < 1))),
-        ("tau", bool(np.all((np.asarray(p.tau) >= 0) & (np.asarray(p.tau) < 1)))),
-    ]
-    for name, ok in checks:
-        if not ok:
-            raise InputError(
-                f"Params.{name}={getattr(p, name)!r} is outside its admissible range (see Params docstring)"
-            )
-    if abs(float(np.sum(np.asarray(p.N_bar))) - 1.0) > 1e-9:
-        raise InputError(f"Params.N_bar must sum to 1 (hukou population shares), got {np.asarray(p.N_bar)}")
+    """Check every field of ``p`` (what construction already does; for parameters rebuilt by JAX
+    tree operations, which skip ``__init__``). Raises :class:`InputError` naming the field and its
+    allowed range; a no-op for traced parameters."""
+    if not isinstance(p, Params):
+        raise InputError(f"land_debt: expected land_debt.Params, got {type(p).__name__}")
+    validate_params(p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,6 +201,20 @@ def location_shares(V, p: Params):
     m = jnp.exp(z - lse)
     Nstar = p.N_bar @ m
     return Nstar, lse[:, 0] / p.kappa
+
+
+def welfare(V, p: Params):
+    """Hukou-weighted welfare sum_o N_bar_o W_o, eq. (5).
+
+    With ``mobility='mobile'``, ``W_o`` is the expected utility of hukou group ``o`` under Frechet
+    location tastes with hukou cost ``mu``, eq. (5). With ``mobility='immobile'`` (mu -> infinity)
+    every group lives in its own city, so ``W_o = V_o`` (the own-city utility, eq. (3)) and
+    welfare does not depend on ``mu`` (neither does the steady state)."""
+    if p.mobility == "mobile":
+        _, W = location_shares(V, p)
+    else:
+        W = V
+    return jnp.sum(p.N_bar * W, axis=-1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,6 +373,7 @@ def solve_steady_state(p: Params, y0=None, *, throw: bool = True, **kw):
     Newton with backtracking (native backend) from ``y0`` (default :func:`initial_guess`).
     Returns an engine :class:`~landjax.engine.Solution`.
     """
+    validate(p)
     y0 = initial_guess(p) if y0 is None else y0
     opts = dict(SS_SOLVER, **kw)
     sol = _jitted_solve(steady_state_residual, tuple(sorted(opts.items())))(y0, p)
@@ -426,7 +420,6 @@ def outcomes(y, p: Params) -> dict:
     own_rev = p.tau * q["pY"] + q["LR"]
     real_w = q["w"] / q["R"] ** hs
     V = indirect_utility(q["w"], q["R"], p)
-    _, W = location_shares(V, p)
     consumption = q["X"] - p.delta_k * jnp.sum(q["K"]) - jnp.sum(q["Ip"] + q["Is"] + q["Gc"]) - p.g_bar
     out = {
         "X": q["X"],
@@ -449,7 +442,7 @@ def outcomes(y, p: Params) -> dict:
         "infra_dep1": (q["Ip"][0] + q["Is"][0]) / q["pY"][0],
         "infra_dep2": (q["Ip"][1] + q["Is"][1]) / q["pY"][1],
         "consumption": consumption,
-        "welfare": jnp.sum(p.N_bar * W),
+        "welfare": welfare(V, p),
         "N1": q["N"][0],
         "p1": q["p"][0],
         "p2": q["p"][1],
@@ -577,11 +570,26 @@ def calibrate_joint(p: Params, targets=None, z0=None, *, throw: bool = True):
 
 
 def params_from_calibration(z, p: Params) -> Params:
+    """Calibrated parameters from the joint root's unknowns ``z`` (in range by construction: exp and
+    logistic maps; a failed calibration carries its unconverged values and is flagged by its solve)."""
     Y = jnp.exp(z[0:2])
     kb = p.k_bar * 0.0 if p.variant == "homothetic" else jnp.exp(z[8])
-    return p.replace(
-        A=jnp.stack([jnp.exp(z[6]), p.A[1] + 0.0 * z[6]]), xi=jax.nn.sigmoid(z[7]), k_bar=kb, omega=Y / jnp.sum(Y)
+    return unchecked_replace(
+        p, A=jnp.stack([jnp.exp(z[6]), p.A[1] + 0.0 * z[6]]), xi=jax.nn.sigmoid(z[7]), k_bar=kb, omega=Y / jnp.sum(Y)
     )
+
+
+def unchecked_replace(p: Params, **changes) -> Params:
+    """``p.replace(**changes)`` without the range checks (as JAX's own tree rebuilds): for batches
+    whose failed members carry NaN, and for the calibration map above. Unknown names still raise."""
+    names = {f.name for f in dataclasses.fields(p)}
+    bad = sorted(set(changes) - names)
+    if bad:
+        raise InputError(f"Params: unknown field(s) {', '.join(bad)}; valid: {', '.join(sorted(names))}")
+    obj = object.__new__(type(p))
+    for f in dataclasses.fields(p):
+        object.__setattr__(obj, f.name, changes.get(f.name, getattr(p, f.name)))
+    return obj
 
 
 def calibrate_nested(p: Params, targets=None):
@@ -735,8 +743,19 @@ def cli_solve(argv: list[str]) -> int:
         p = Params(**{**sets, **opts})
         validate(p)
         if args.calibrate:
-            pc, _ = calibrate_joint(p.replace(mobility="immobile", attraction="exogenous"))
-            p = pc.replace(mobility=p.mobility, attraction=p.attraction)
+            pc, csol = calibrate_joint(p.replace(mobility="immobile", attraction="exogenous"), throw=False)
+            if not bool(csol.converged):
+                print(
+                    "landjax solve land_debt: --calibrate: the calibration of (A_1, xi, k_bar, omega) to the "
+                    f"targets {TARGETS} did not converge (residual {float(csol.residual_norm):.3e} after "
+                    f"{int(csol.steps)} steps: {csol.message}); no steady state solved",
+                    file=sys.stderr,
+                )
+                if args.json:
+                    print(dumps({"model": "land_debt", "converged": False, "error": "calibration did not converge"}))
+                return 1
+            p = unchecked_replace(pc, mobility=p.mobility, attraction=p.attraction)
+            validate(p)
         sol = solve_steady_state(p, throw=False)
     except InputError as exc:
         print(f"landjax solve land_debt: {exc}", file=sys.stderr)
@@ -769,7 +788,10 @@ def cli_solve(argv: list[str]) -> int:
             if not f.metadata.get("static")
         },
     }
-    print(json.dumps(out, indent=2))
+    bad = [k for k, v in flatten_json(out).items() if isinstance(v, float) and not np.isfinite(v)]
+    if bad:  # strict JSON: non-finite numbers become null, named here
+        out["non_finite"] = bad
+    print(dumps(out))
     return 0 if conv else 1
 
 
