@@ -29,8 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from landjax._pytree import static_field
-from landjax.contract import dumps, flatten_json, model_params, param, validate_params
 from landjax.cli import parse_pairs
+from landjax.contract import dumps, flatten_json, model_params, param, validate_params
 from landjax.engine import solve
 from landjax.errors import InputError, as_float64
 
@@ -81,13 +81,17 @@ class Params:
     mu: Any = param(1.0, "[1, inf)", "hukou utility cost of living outside one's city (mobile only)", ref="eq. (5)")
     rho_N: Any = param(0.10, "(0, 1]", "partial-adjustment speed of migration (transitions)", ref="eq. (6)")
     N_bar: Any = param([0.40, 0.60], "(0, 1)", "hukou population shares (sum 1)", ref="eq. (5)", shape=(2,))
-    L: Any = param([0.45, 0.55], "(0, inf)", "urban construction land (central quota stock)", ref="eq. (10)", shape=(2,))
+    L: Any = param(
+        [0.45, 0.55], "(0, inf)", "urban construction land (central quota stock)", ref="eq. (10)", shape=(2,)
+    )
     A: Any = param([1.353, 1.0], "(0, inf)", "total factor productivity", ref="eq. (8)", shape=(2,))
     xi: Any = param(0.934, "(0, 1)", "weight of GDP in the government objective", ref="eq. (13)")
     k_bar: Any = param(1.206, "[0, inf)", "land-servicing infrastructure per unit of urban land", ref="eq. (14)")
     omega: Any = param([0.545, 0.455], "(0, inf)", "Armington weights", ref="eq. (1)", shape=(2,))
     g_bar: Any = param(0.0, "[0, inf)", "per-hukou public-service mandate", ref="eq. (12)")
-    s: Any = param([0.0, 0.0], "[0, 1)", "investment-attraction subsidy on the capital rental", ref="eq. (9)", shape=(2,))
+    s: Any = param(
+        [0.0, 0.0], "[0, 1)", "investment-attraction subsidy on the capital rental", ref="eq. (9)", shape=(2,)
+    )
     b: Any = param([1.0, 1.0], "(0, inf)", "amenities", ref="eq. (3)", shape=(2,))
     mobility: str = static_field(default="immobile")
     variant: str = static_field(default="baseline")
