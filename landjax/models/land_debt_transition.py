@@ -63,6 +63,12 @@ def ss_to_period(y_ss, p: ld.Params):
     )
 
 
+def _rowwise(p: ld.Params) -> ld.Params:
+    """``p`` with every per-city array as a ``(1, 2)`` row, to combine with ``(T, 2)`` paths
+    without implicit rank promotion."""
+    return ld.unchecked_replace(p, **{k: jnp.asarray(getattr(p, k))[None, :] for k in ld.PER_CITY})
+
+
 def land_path(a: TransitionArgs):
     """Land L_t for t = -1..T: linear ramp from L_old to p.L over ``ramp`` years (spec §9)."""
     t = jnp.arange(-1, a.T + 1, dtype=jnp.float64)
@@ -72,7 +78,7 @@ def land_path(a: TransitionArgs):
 
 def _blocks(y, a: TransitionArgs) -> dict:
     """Period-t quantities (arrays with a leading T axis), spec §4-§6, §9."""
-    p, T, n = a.p, a.T, N_PER_PERIOD
+    p, T, n = _rowwise(a.p), a.T, N_PER_PERIOD
     Xall = jnp.concatenate([a.x_old[None, :], y.reshape(T, n), a.x_new[None, :]], axis=0)
     prev, cur, nxt = Xall[:-2], Xall[1:-1], Xall[2:]
     Lp = land_path(a)
@@ -145,7 +151,7 @@ def _blocks(y, a: TransitionArgs) -> dict:
 def transition_residual(y, a: TransitionArgs):
     """Stacked residuals, spec §9: per period production (§4), government budget (§6), infrastructure
     Euler equation (§6), the two lease-price recursions (§5) and the migration law (§2)."""
-    p = a.p
+    p = _rowwise(a.p)
     q = _blocks(y, a)
     ak = ld.a_k(p)
     r = q["r"]
@@ -175,9 +181,9 @@ def transition_residual(y, a: TransitionArgs):
     N1 = q["N"][:, 0]
     if p.mobility == "mobile":
         Vu = ld.indirect_utility(q["w"], q["R"], p)
-        Nstar = jax.vmap(lambda V: ld.location_shares(V, p)[0][0])(Vu)
+        Nstar = jax.vmap(lambda V: ld.location_shares(V, a.p)[0][0])(Vu)
     else:
-        Nstar = p.N_bar[0] + 0.0 * N1
+        Nstar = a.p.N_bar[0] + 0.0 * N1
     res_mig = q["N1_next"] - (N1 + p.rho_N * (Nstar - N1))
     out = jnp.concatenate([res_prod, res_budget, res_foc, res_q, res_P, res_mig[:, None]], axis=1)
     return out.reshape(-1)
@@ -185,7 +191,7 @@ def transition_residual(y, a: TransitionArgs):
 
 def path_statistics(y, a: TransitionArgs) -> dict:
     """Paths (length T) of the reported statistics (spec §10) along a transition."""
-    p = a.p
+    p = _rowwise(a.p)
     q = _blocks(y, a)
     lev = q["B"] / q["pY"]
     own = p.tau * q["pY"] + q["LR"]
