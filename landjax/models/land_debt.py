@@ -125,10 +125,10 @@ class Params:
         for name, allowed in (("mobility", MOBILITY), ("variant", VARIANTS), ("attraction", ATTRACTION)):
             if getattr(self, name) not in allowed:
                 raise InputError(f"Params.{name}={getattr(self, name)!r}; valid: {', '.join(allowed)}")
-        for f in dataclasses.fields(self):  # float32/float16/integer arrays -> float64 (DtypeWarning for floats)
+        for f in dataclasses.fields(self):  # arrays -> float64 JAX arrays (DtypeWarning for float32/float16)
             v = getattr(self, f.name)
             if "param" in f.metadata and not isinstance(v, (float, int, jax.core.Tracer)):
-                if np.asarray(v).dtype != np.float64:
+                if not (isinstance(v, jax.Array) and v.dtype == np.float64):  # lists, numpy, other dtypes
                     object.__setattr__(self, f.name, as_float64(v, f"Params.{f.name}"))
 
 
