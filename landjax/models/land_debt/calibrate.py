@@ -12,11 +12,11 @@ import numpy as np
 
 from landjax.engine import Solution, solve_batch
 from landjax.engine import solve as engine_solve
-from landjax.models.ld_pkg.equations import ss_blocks, steady_state_residual
-from landjax.models.ld_pkg.options import Options, Solver
-from landjax.models.ld_pkg.outcomes import statistics
-from landjax.models.ld_pkg.params import Params, unchecked_replace
-from landjax.models.ld_pkg.steady import check_inputs, initial_guess, maybe_raise, solve_steady_state
+from landjax.models.land_debt.equations import ss_blocks, steady_state_residual
+from landjax.models.land_debt.options import Options, Solver
+from landjax.models.land_debt.outcomes import statistics
+from landjax.models.land_debt.params import Params, unchecked_replace
+from landjax.models.land_debt.steady import check_inputs, initial_guess, maybe_raise, solve_steady_state
 
 #: Newton settings of the joint calibration root (more steps than a steady state)
 CALIBRATION_SOLVER = Solver(max_steps=80)

@@ -13,12 +13,12 @@ from landjax.contract import CliFlag, ModelSpec, Result
 from landjax.engine import Solution, solve_batch as engine_solve_batch
 from landjax.engine import solve as engine_solve
 from landjax.errors import ConvergenceError
-from landjax.models.ld_pkg.calibrate import TARGETS, calibrate_joint
-from landjax.models.ld_pkg.equations import n_unknowns, named
-from landjax.models.ld_pkg.options import Options, Solver
-from landjax.models.ld_pkg.outcomes import KEY_STATS, outcomes, statistics
-from landjax.models.ld_pkg.params import Params, validate
-from landjax.models.ld_pkg.steady import check_inputs, initial_guess, ss_fn
+from landjax.models.land_debt.calibrate import TARGETS, calibrate_joint
+from landjax.models.land_debt.equations import n_unknowns, named
+from landjax.models.land_debt.options import Options, Solver
+from landjax.models.land_debt.outcomes import KEY_STATS, outcomes, statistics
+from landjax.models.land_debt.params import Params, validate
+from landjax.models.land_debt.steady import check_inputs, initial_guess, ss_fn
 from landjax.sweep import run_sweep
 
 _UNIT = {
@@ -114,7 +114,9 @@ def solve(
         code = jnp.where(csol.code != 0, csol.code, code)
         steps = steps + csol.steps
     u = named(sol.value, o)
-    out = jax.tree_util.tree_map(lambda v: jnp.where(conv, v, jnp.nan), outcomes(u, p, o))
+    raw = outcomes(u, p, o)
+    masked = jax.tree_util.tree_map(lambda v: jnp.where(conv, v, jnp.nan), raw)
+    out = {sec: {k: masked[sec][k] for k in raw[sec]} for sec in raw}  # keep the reporting order
     result = Result(
         unknowns=u,
         outcomes=out,

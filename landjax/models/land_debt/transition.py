@@ -24,10 +24,10 @@ import numpy as np
 from landjax._pytree import params_dataclass, static_field
 from landjax.engine import BlockTridiagonal
 from landjax.engine import solve as engine_solve
-from landjax.models.ld_pkg import equations as eq
-from landjax.models.ld_pkg.options import Options
-from landjax.models.ld_pkg.params import PER_CITY, Params, unchecked_replace
-from landjax.models.ld_pkg.steady import maybe_raise, solve_steady_state
+from landjax.models.land_debt import equations as eq
+from landjax.models.land_debt.options import Options
+from landjax.models.land_debt.params import PER_CITY, Params, unchecked_replace
+from landjax.models.land_debt.steady import maybe_raise, solve_steady_state
 
 N_PER_PERIOD = 11
 

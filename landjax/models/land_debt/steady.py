@@ -10,9 +10,9 @@ import jax.numpy as jnp
 from landjax.engine import Solution
 from landjax.engine import solve as engine_solve
 from landjax.errors import ConvergenceError, InputError
-from landjax.models.ld_pkg.equations import steady_state_residual
-from landjax.models.ld_pkg.options import Options, Solver
-from landjax.models.ld_pkg.params import Params, validate
+from landjax.models.land_debt.equations import steady_state_residual
+from landjax.models.land_debt.options import Options, Solver
+from landjax.models.land_debt.params import Params, validate
 
 
 def initial_guess(p: Params, o: Options) -> jax.Array:

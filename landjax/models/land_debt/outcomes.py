@@ -9,9 +9,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from landjax.models.ld_pkg.equations import a_k, indirect_utility, location_shares, named, pack, rates, ss_blocks
-from landjax.models.ld_pkg.options import Options
-from landjax.models.ld_pkg.params import Params
+from landjax.models.land_debt.equations import a_k, indirect_utility, location_shares, named, pack, rates, ss_blocks
+from landjax.models.land_debt.options import Options
+from landjax.models.land_debt.params import Params
 
 def welfare(V, p: Params, o: Options):
     """Hukou-weighted welfare ``sum_o N_bar_o W_o``, eqs. (5), (20).

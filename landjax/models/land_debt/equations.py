@@ -18,8 +18,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from landjax.models.ld_pkg.options import Options
-from landjax.models.ld_pkg.params import Params
+from landjax.models.land_debt.options import Options
+from landjax.models.land_debt.params import Params
 
 def a_k(p: Params):
     """Capital elasticity ``a_k = 1 - a_n - a_l`` of the production function, eq. (8)."""

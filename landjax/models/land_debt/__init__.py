@@ -19,7 +19,7 @@ experiments, claims and figures are study code in :mod:`landjax.reproduce.zhao_l
 
 from __future__ import annotations
 
-from landjax.models.ld_pkg.calibrate import (
+from landjax.models.land_debt.calibrate import (
     TARGETS,
     calibrate,
     calibrate_batch,
@@ -28,8 +28,8 @@ from landjax.models.ld_pkg.calibrate import (
     calibration_guess,
     params_from_calibration,
 )
-from landjax.models.ld_pkg.calibrate import baseline as baseline
-from landjax.models.ld_pkg.equations import (
+from landjax.models.land_debt.calibrate import baseline as baseline
+from landjax.models.land_debt.equations import (
     a_k,
     armington,
     fiscal_yield,
@@ -47,11 +47,11 @@ from landjax.models.ld_pkg.equations import (
     steady_state_residual,
     unpack,
 )
-from landjax.models.ld_pkg.options import Options, Solver
-from landjax.models.ld_pkg.outcomes import KEY_STATS, accounts, outcomes, statistics, statistics_jit, welfare
-from landjax.models.ld_pkg.params import PER_CITY, Params, unchecked_replace, validate
-from landjax.models.ld_pkg.solve import MODEL, batch_statistics, guess_for, solve, solve_batch, stack_params, sweep
-from landjax.models.ld_pkg.steady import initial_guess, solve_steady_state
+from landjax.models.land_debt.options import Options, Solver
+from landjax.models.land_debt.outcomes import KEY_STATS, accounts, outcomes, statistics, statistics_jit, welfare
+from landjax.models.land_debt.params import PER_CITY, Params, unchecked_replace, validate
+from landjax.models.land_debt.solve import MODEL, batch_statistics, guess_for, solve, solve_batch, stack_params, sweep
+from landjax.models.land_debt.steady import initial_guess, solve_steady_state
 
 __all__ = [
     "Params",
