@@ -219,15 +219,14 @@ def test_cli_statistics_recomputed_from_the_reported_equilibrium(case):
 
 @pytest.mark.parametrize("case", ["default", "mobile_mu2", "optimal_attraction_taxes_mandate"])
 def test_python_outcomes_recomputed_in_numpy(case):
-    """Every key of ``outcomes`` (a superset of the CLI's) against the NumPy formulas."""
+    """Every key of ``statistics`` (a superset of the CLI's) against the NumPy formulas."""
     _, out, _ = run_cli(*CLI_CASES[case])
     assert out is not None
-    p = ld.Params(
-        **{k: (jnp.asarray(v) if isinstance(v, list) else v) for k, v in out["params"].items()}, **out["options"]
-    )
-    sol = ld.solve_steady_state(p)
-    o = ld.outcomes(sol.value, p)
-    u = ld.unpack(sol.value, p)
+    p = ld.Params(**out["params"])
+    op = ld.Options(**out["options"])
+    sol = ld.solve_steady_state(p, op)
+    o = ld.statistics(sol.value, p, op)
+    u = ld.unpack(sol.value, p, op)
     ss = {
         "Y": np.exp(np.asarray(u["lnY"])),
         "Kp": np.exp(np.asarray(u["lnKp"])),
@@ -268,10 +267,10 @@ def test_immobile_welfare_sign_of_moving_land_to_city1():
 
 def test_mobile_welfare_tends_to_immobile_welfare_as_mu_grows():
     """With a prohibitive hukou cost the mobile economy is the immobile one (N -> N_bar)."""
-    p = ld.Params()
-    w_imm = float(ld.outcomes(ld.solve_steady_state(p).value, p)["welfare"])
-    pm = p.replace(mobility="mobile", mu=1e8)
-    w_mob = float(ld.outcomes(ld.solve_steady_state(pm).value, pm)["welfare"])
+    p, o = ld.Params(), ld.Options()
+    w_imm = float(ld.statistics(ld.solve_steady_state(p, o).value, p, o)["welfare"])
+    pm, om = p.replace(mu=1e8), ld.Options(mobility="mobile")
+    w_mob = float(ld.statistics(ld.solve_steady_state(pm, om).value, pm, om)["welfare"])
     assert abs(w_mob - w_imm) < 1e-8
 
 
@@ -385,3 +384,22 @@ def test_float32_inputs_warn_and_are_converted():
 def test_negative_or_nan_solver_settings_are_rejected(kw):
     with pytest.raises(InputError):
         ld.solve_steady_state(ld.Params(), **kw)
+
+
+@pytest.mark.parametrize("setting", ["tol=-1", "ftol=-1e-8", "max_steps=-3", "max_steps=2.5", "tol=nan"])
+def test_cli_rejects_bad_solver_settings(setting):
+    rc, out, err = run_cli("--solver", setting)
+    assert rc == 2 and f"Solver.{setting.split('=')[0]}" in err or "option " + setting.split("=")[0] in err
+    assert out is not None and "error" in out
+
+
+def test_contract_residual_and_outcomes_share_coordinates():
+    """``residual`` is zero at the solved unknowns and ``outcomes`` there equals the solve's outcomes."""
+    for o in (ld.Options(), ld.Options(mobility="mobile"), ld.Options(attraction="optimal")):
+        r = ld.solve(ld.Params(), o)
+        res = ld.residual(r.unknowns, r.params, o)
+        assert max(float(np.max(np.abs(np.asarray(v)))) for v in res.values()) < 1e-10
+        out = ld.outcomes(r.unknowns, r.params, o)
+        for sec in ("steady_state", "statistics"):
+            for k, v in out[sec].items():
+                np.testing.assert_array_equal(np.asarray(v), np.asarray(r.outcomes[sec][k]))

@@ -293,8 +293,8 @@ def run(out: Path, *, quick: bool = False) -> dict:
     failed = claims[claims["holds_baseline"] == False]  # noqa: E712
     sw_lo, sw_hi = sw.iloc[0], sw.iloc[-1]
     headline = [
-        f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec 1.353), xi={float(pc.xi):.4f} "
-        f"(0.934), k_bar={float(pc.k_bar):.4f} (1.206); national debt/GDP {base['debt_gdp']:.3f}.",
+        f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec 1.353), "
+        f"xi={float(pc.xi):.4f} (0.934), k_bar={float(pc.k_bar):.4f} (1.206); national debt/GDP {base['debt_gdp']:.3f}.",
         f"{len(held)}/{len(claims)} claims hold at baseline; not holding: "
         + ", ".join(failed["id"].tolist())
         + " (c01: equal land-finance shares in steady state; c15: output concentrates "
@@ -329,8 +329,8 @@ def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timin
     L += [
         "Source: Zhao Fuyang & Liu Ruizhi (2024), 数量经济技术经济研究 2024(4):26-47, English summary (seed 000). "
         "**The paper's equations and numbers are not public.** The model implemented here is the project "
-        "specification written out in `docs/zhao_liu2024.md` (every functional form is the spec's proposal); the checks "
-        "below are the summary's qualitative statements turned into propositions, plus the numbers the "
+        "specification written out in `docs/zhao_liu2024.md` (every functional form is the spec's proposal); "
+        "the checks below are the summary's qualitative statements turned into propositions, plus the numbers the "
         "specification itself prints for its prototype. A reader should treat 'holds' as 'our implementation "
         "of the spec agrees with the summary's statement', not as a reproduction of the paper's figures.",
         "",

@@ -84,7 +84,9 @@ def calibrate_joint(
     """
     p, o, _ = check_inputs(p, o, None)
     z0 = calibration_guess(o) if z0 is None else z0
-    sol = engine_solve(_calib_residual, z0, (p, o, targets_array(targets)), throw=False, **CALIBRATION_SOLVER.engine_kw())
+    sol = engine_solve(
+        _calib_residual, z0, (p, o, targets_array(targets)), throw=False, **CALIBRATION_SOLVER.engine_kw()
+    )
     maybe_raise(sol, throw, "land_debt calibration (joint root)")
     return params_from_calibration(sol.value, p, o), sol
 
@@ -155,7 +157,9 @@ def calibrate_batch(pb: Params, o: Options | None, targets: Any) -> tuple[Params
     o = Options() if o is None else o
     z1 = calibration_guess(o)
     z0 = jnp.broadcast_to(z1, (targets.shape[0], z1.shape[0]))
-    sols = solve_batch(_calib_residual, z0, (pb, o, jnp.asarray(targets)), chunk_size=64, **CALIBRATION_SOLVER.engine_kw())
+    sols = solve_batch(
+        _calib_residual, z0, (pb, o, jnp.asarray(targets)), chunk_size=64, **CALIBRATION_SOLVER.engine_kw()
+    )
     z = sols.value_or_nan()
     pcb = jax.vmap(lambda zz, pp: params_from_calibration(zz, pp, o))(z, pb)
     return pcb, z[:, 0:6], np.asarray(sols.converged)

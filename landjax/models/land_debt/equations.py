@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from landjax.models.land_debt.options import Options
 from landjax.models.land_debt.params import Params
 
+
 def a_k(p: Params):
     """Capital elasticity ``a_k = 1 - a_n - a_l`` of the production function, eq. (8)."""
     return 1.0 - p.a_n - p.a_l

@@ -13,6 +13,7 @@ from landjax.models.land_debt.equations import a_k, indirect_utility, location_s
 from landjax.models.land_debt.options import Options
 from landjax.models.land_debt.params import Params
 
+
 def welfare(V, p: Params, o: Options):
     """Hukou-weighted welfare ``sum_o N_bar_o W_o``, eqs. (5), (20).
 
@@ -111,6 +112,7 @@ def accounts(y, p: Params, o: Options) -> dict:
         "private_consumption_identity": (jnp.sum(c_w * N) + C_sav) - statistics(y, p, o)["consumption"],
     }
 
+
 statistics_jit = jax.jit(statistics)  # loops over many solved states (one compile per options)
 
 #: the statistics reported by ``landjax solve land_debt --json``
@@ -140,6 +142,7 @@ KEY_STATS = (
     "s1",
     "s2",
 )
+
 
 def steady_state_levels(y, p: Params, o: Options) -> dict[str, jax.Array]:
     """The steady state in levels: ``Y``, ``Kp``, ``Gc``, ``N`` and ``s`` per city."""

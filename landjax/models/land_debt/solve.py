@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from landjax.contract import CliFlag, ModelSpec, Result
-from landjax.engine import Solution, solve_batch as engine_solve_batch
+from landjax.engine import Solution
 from landjax.engine import solve as engine_solve
+from landjax.engine import solve_batch as engine_solve_batch
 from landjax.errors import ConvergenceError
 from landjax.models.land_debt.calibrate import TARGETS, calibrate_joint
 from landjax.models.land_debt.equations import n_unknowns, named
