@@ -382,8 +382,8 @@ def test_float32_inputs_warn_and_are_converted():
 
 @pytest.mark.parametrize("kw", [dict(tol=-1.0), dict(ftol=-1e-8), dict(max_steps=-3), dict(tol=math.nan)])
 def test_negative_or_nan_solver_settings_are_rejected(kw):
-    with pytest.raises(InputError):
-        ld.solve_steady_state(ld.Params(), **kw)
+    with pytest.raises(InputError, match=f"Solver.{next(iter(kw))}"):
+        ld.solve_steady_state(ld.Params(), solver=ld.Solver(**kw))
 
 
 @pytest.mark.parametrize("setting", ["tol=-1", "ftol=-1e-8", "max_steps=-3", "max_steps=2.5", "tol=nan"])

@@ -294,7 +294,8 @@ def run(out: Path, *, quick: bool = False) -> dict:
     sw_lo, sw_hi = sw.iloc[0], sw.iloc[-1]
     headline = [
         f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec 1.353), "
-        f"xi={float(pc.xi):.4f} (0.934), k_bar={float(pc.k_bar):.4f} (1.206); national debt/GDP {base['debt_gdp']:.3f}.",
+        f"xi={float(pc.xi):.4f} (0.934), k_bar={float(pc.k_bar):.4f} (1.206); "
+        f"national debt/GDP {base['debt_gdp']:.3f}.",
         f"{len(held)}/{len(claims)} claims hold at baseline; not holding: "
         + ", ".join(failed["id"].tolist())
         + " (c01: equal land-finance shares in steady state; c15: output concentrates "
