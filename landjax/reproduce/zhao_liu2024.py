@@ -370,7 +370,7 @@ def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timin
         "## Claims",
         "",
         f"Baseline calibration, and {n_draws} seeded random parameter draws (ranges in "
-        "`land_debt_experiments.DRAW_RANGES`; each draw recalibrated to its own random targets; synthetic, not data). "
+        "`zhao_liu2024_study.DRAW_RANGES`; each draw recalibrated to its own random targets; synthetic, not data). "
         "`draws_total` counts draws in which every solve the claim needs converged. `spec_prototype_draws` is the "
         "column the specification reports for its own prototype (39 solved draws).",
         "",

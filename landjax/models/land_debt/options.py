@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from landjax.contract import model_options, option
 
 
@@ -10,34 +12,46 @@ class Options:
     """Labour regime, land-servicing variant and investment attraction (defaults: the baseline)."""
 
     mobility: str = option(
-        "immobile",
-        ("immobile", "mobile"),
-        "the summary's two labour regimes: hukou cost mu -> infinity (N = N_bar), or Frechet location "
+        default="immobile",
+        choices=("immobile", "mobile"),
+        why="the summary's two labour regimes: hukou cost mu -> infinity (N = N_bar), or Frechet location "
         "choice with hukou cost mu",
-        "eqs. (4)-(6)",
+        ref="eqs. (4)-(6)",
     )
     variant: str = option(
-        "baseline",
-        ("baseline", "homothetic"),
-        "land-servicing infrastructure k_bar L, or k_bar = 0 (then leverage is equal in both cities)",
-        "eqs. (14), (17)",
+        default="baseline",
+        choices=("baseline", "homothetic"),
+        why="land-servicing infrastructure k_bar L, or k_bar = 0 (then leverage is equal in both cities)",
+        ref="eqs. (14), (17)",
     )
     attraction: str = option(
-        "exogenous",
-        ("exogenous", "optimal"),
-        "investment-attraction subsidy s given, or chosen by each government (steady states only)",
-        "eq. (18)",
+        default="exogenous",
+        choices=("exogenous", "optimal"),
+        why="investment-attraction subsidy s given, or chosen by each government (steady states only)",
+        ref="eq. (18)",
     )
+
+    if TYPE_CHECKING:  # added by @model_options
+
+        def replace(self, **changes: Any) -> Options: ...
+
+        def as_dict(self) -> dict[str, Any]: ...
 
 
 @model_options
 class Solver:
     """Newton with backtracking on the engine's native backend (steady state and calibration)."""
 
-    tol: float = option(1e-13, "(0, 1)", "relative step tolerance that stops the iteration")
-    ftol: float = option(1e-10, "(0, 1)", "converged when the max-norm of the residual is at or below ftol")
-    max_steps: int = option(60, "[1, 100000]", "Newton steps (the calibration allows 80)")
-    line_search: bool = option(True, (True, False), "backtracking line search on the Newton step")
+    tol: float = option(default=1e-13, choices="(0, 1)", why="relative step tolerance that stops the iteration")
+    ftol: float = option(
+        default=1e-10, choices="(0, 1)", why="converged when the max-norm of the residual is at or below ftol"
+    )
+    max_steps: int = option(default=60, choices="[1, 100000]", why="Newton steps (the calibration allows 80)")
+    line_search: bool = option(default=True, choices=(True, False), why="backtracking line search on the Newton step")
+
+    if TYPE_CHECKING:  # added by @model_options
+
+        def replace(self, **changes: Any) -> Solver: ...
 
     def engine_kw(self) -> dict:
         """Keyword arguments of :func:`landjax.engine.solve`."""

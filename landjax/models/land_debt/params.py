@@ -5,7 +5,7 @@ numbered in ``docs/zhao_liu2024.md`` (the paper's own equations are not public).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import numpy as np
@@ -30,37 +30,76 @@ class Params:
     :class:`~landjax.errors.DtypeWarning`.
     """
 
-    beta: Any = param(0.96, "(0, 1)", "saver discount factor (r = 1/beta - 1)", ref="eq. (7)")
-    beta_g: Any = param(0.90, "(0, 1)", "local-government discount factor (below beta)", ref="eq. (13)")
-    chi: Any = param(0.13 / 0.87, "(0, inf)", "housing weight in utility (housing share chi/(1+chi))", ref="eq. (2)")
-    a_n: Any = param(0.48, "(0, 1)", "labour elasticity of output", ref="eq. (8)")
-    a_l: Any = param(0.10, "(0, 1)", "industrial-land elasticity of output (a_n + a_l < 1)", ref="eq. (8)")
-    gamma: Any = param(0.08, "(0, 1)", "public-capital elasticity of output (gamma < a_n + a_l)", ref="eq. (8)")
-    psi_s: Any = param(0.5, "[0, inf)", "productivity weight of land-servicing infrastructure", ref="eq. (8)")
-    delta_k: Any = param(0.10, "(0, 1]", "depreciation rate of private capital", ref="eq. (7)")
-    delta_g: Any = param(0.05, "(0, 1]", "depreciation rate of public capital", ref="eq. (14)")
-    delta_L: Any = param(1.0 / 70.0, "(0, 1]", "lease expiry rate (1/70: 70-year tenures)", ref="eq. (11)")
-    lam: Any = param(0.70, "(0, 1)", "non-residential (industrial) share of urban land", ref="eq. (10)")
-    tau: Any = param([0.10, 0.10], "[0, 1)", "local production tax", ref="eq. (9)", shape=(2,))
-    theta_L: Any = param(0.05, "[0, 1]", "pledgeable share of land value", ref="eq. (15)")
-    theta_K: Any = param(0.25, "[0, 1]", "pledgeable share of infrastructure", ref="eq. (15)")
-    sigma: Any = param(3.0, "(0, inf)", "Armington elasticity between the cities' goods (not 1)", ref="eq. (1)")
-    kappa: Any = param(1.5, "(0, inf)", "Frechet shape of location tastes", ref="eq. (5)")
-    mu: Any = param(1.0, "[1, inf)", "hukou utility cost of living outside one's city (mobile only)", ref="eq. (5)")
-    rho_N: Any = param(0.10, "(0, 1]", "partial-adjustment speed of migration (transitions)", ref="eq. (6)")
-    N_bar: Any = param([0.40, 0.60], "(0, 1)", "hukou population shares (sum 1)", ref="eq. (5)", shape=(2,))
+    beta: Any = param(default=0.96, bounds="(0, 1)", doc="saver discount factor (r = 1/beta - 1)", ref="eq. (7)")
+    beta_g: Any = param(
+        default=0.90, bounds="(0, 1)", doc="local-government discount factor (below beta)", ref="eq. (13)"
+    )
+    chi: Any = param(
+        default=0.13 / 0.87,
+        bounds="(0, inf)",
+        doc="housing weight in utility (housing share chi/(1+chi))",
+        ref="eq. (2)",
+    )
+    a_n: Any = param(default=0.48, bounds="(0, 1)", doc="labour elasticity of output", ref="eq. (8)")
+    a_l: Any = param(
+        default=0.10, bounds="(0, 1)", doc="industrial-land elasticity of output (a_n + a_l < 1)", ref="eq. (8)"
+    )
+    gamma: Any = param(
+        default=0.08, bounds="(0, 1)", doc="public-capital elasticity of output (gamma < a_n + a_l)", ref="eq. (8)"
+    )
+    psi_s: Any = param(
+        default=0.5, bounds="[0, inf)", doc="productivity weight of land-servicing infrastructure", ref="eq. (8)"
+    )
+    delta_k: Any = param(default=0.10, bounds="(0, 1]", doc="depreciation rate of private capital", ref="eq. (7)")
+    delta_g: Any = param(default=0.05, bounds="(0, 1]", doc="depreciation rate of public capital", ref="eq. (14)")
+    delta_L: Any = param(
+        default=1.0 / 70.0, bounds="(0, 1]", doc="lease expiry rate (1/70: 70-year tenures)", ref="eq. (11)"
+    )
+    lam: Any = param(
+        default=0.70, bounds="(0, 1)", doc="non-residential (industrial) share of urban land", ref="eq. (10)"
+    )
+    tau: Any = param(default=[0.10, 0.10], bounds="[0, 1)", doc="local production tax", ref="eq. (9)", shape=(2,))
+    theta_L: Any = param(default=0.05, bounds="[0, 1]", doc="pledgeable share of land value", ref="eq. (15)")
+    theta_K: Any = param(default=0.25, bounds="[0, 1]", doc="pledgeable share of infrastructure", ref="eq. (15)")
+    sigma: Any = param(
+        default=3.0, bounds="(0, inf)", doc="Armington elasticity between the cities' goods (not 1)", ref="eq. (1)"
+    )
+    kappa: Any = param(default=1.5, bounds="(0, inf)", doc="Frechet shape of location tastes", ref="eq. (4)")
+    mu: Any = param(
+        default=1.0,
+        bounds="[1, inf)",
+        doc="hukou utility cost of living outside one's city (mobile only)",
+        ref="eq. (4)",
+    )
+    rho_N: Any = param(
+        default=0.10, bounds="(0, 1]", doc="partial-adjustment speed of migration (transitions)", ref="eq. (6)"
+    )
+    N_bar: Any = param(
+        default=[0.40, 0.60], bounds="(0, 1)", doc="hukou population shares (sum 1)", ref="eq. (4)", shape=(2,)
+    )
     L: Any = param(
         [0.45, 0.55], "(0, inf)", "urban construction land (central quota stock)", ref="eq. (10)", shape=(2,)
     )
-    A: Any = param([1.353, 1.0], "(0, inf)", "total factor productivity", ref="eq. (8)", shape=(2,))
-    xi: Any = param(0.934, "(0, 1)", "weight of GDP in the government objective", ref="eq. (13)")
-    k_bar: Any = param(1.206, "[0, inf)", "land-servicing infrastructure per unit of urban land", ref="eq. (14)")
-    omega: Any = param([0.545, 0.455], "(0, inf)", "Armington weights", ref="eq. (1)", shape=(2,))
-    g_bar: Any = param(0.0, "[0, inf)", "per-hukou public-service mandate", ref="eq. (12)")
+    A: Any = param(default=[1.353, 1.0], bounds="(0, inf)", doc="total factor productivity", ref="eq. (8)", shape=(2,))
+    xi: Any = param(default=0.934, bounds="(0, 1)", doc="weight of GDP in the government objective", ref="eq. (13)")
+    k_bar: Any = param(
+        default=1.206, bounds="[0, inf)", doc="land-servicing infrastructure per unit of urban land", ref="eq. (14)"
+    )
+    omega: Any = param(default=[0.545, 0.455], bounds="(0, inf)", doc="Armington weights", ref="eq. (1)", shape=(2,))
+    g_bar: Any = param(default=0.0, bounds="[0, inf)", doc="per-hukou public-service mandate", ref="eq. (13)")
     s: Any = param(
         [0.0, 0.0], "[0, 1)", "investment-attraction subsidy on the capital rental", ref="eq. (9)", shape=(2,)
     )
-    b: Any = param([1.0, 1.0], "(0, inf)", "amenities", ref="eq. (3)", shape=(2,))
+    b: Any = param(default=[1.0, 1.0], bounds="(0, inf)", doc="amenities", ref="eq. (3)", shape=(2,))
+
+    if TYPE_CHECKING:  # added by @model_params
+
+        def replace(self, **changes: Any) -> Params: ...
+
+        def to_dict(self) -> dict[str, Any]: ...
+
+        @classmethod
+        def fields_info(cls) -> dict[str, Any]: ...
 
     def check(self, v: dict[str, np.ndarray]) -> None:
         """Cross-field conditions (leading batch axes allowed)."""
