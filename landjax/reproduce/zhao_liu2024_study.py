@@ -132,14 +132,16 @@ def sigma_sweep(pc: ld.Params, y_base, sigmas, delta=DELTA, batched: bool = Fals
             )
             conv = np.asarray(sols.converged)
         else:
-            cols, conv = {k: [] for k in keys}, []
+            cols: dict[str, list[float]] = {k: [] for k in keys}
+            conv_list: list[bool] = []
             for sg in sig:
                 p, oe, sol = solve_experiment(pc, name, y_base, delta, sigma=float(sg))
                 ok = bool(sol.converged)
                 oo = ld.statistics_jit(sol.value, p, oe)
                 for k in keys:
                     cols[k].append(float(oo[k]) if ok else float("nan"))
-                conv.append(ok)
+                conv_list.append(ok)
+            conv = np.asarray(conv_list)
             o = {k: np.asarray(v) for k, v in cols.items()}
         for k in keys:
             df[f"{name}:{k}"] = o[k]
@@ -519,7 +521,7 @@ def _loop_transition_claims(pcb, yb, deltas, T: int, ramp: int):
 def claims_frame(
     base_claims: dict,
     rob: dict | None,
-    tax_base: dict | None = None,
+    tax_base: tuple | None = None,
     tax_rob: tuple | None = None,
     trans_base: dict | None = None,
 ) -> pd.DataFrame:

@@ -78,7 +78,11 @@ class Params:
         default=[0.40, 0.60], bounds="(0, 1)", doc="hukou population shares (sum 1)", ref="eq. (4)", shape=(2,)
     )
     L: Any = param(
-        [0.45, 0.55], "(0, inf)", "urban construction land (central quota stock)", ref="eq. (10)", shape=(2,)
+        default=[0.45, 0.55],
+        bounds="(0, inf)",
+        doc="urban construction land (central quota stock)",
+        ref="eq. (10)",
+        shape=(2,),
     )
     A: Any = param(default=[1.353, 1.0], bounds="(0, inf)", doc="total factor productivity", ref="eq. (8)", shape=(2,))
     xi: Any = param(default=0.934, bounds="(0, 1)", doc="weight of GDP in the government objective", ref="eq. (13)")
@@ -88,7 +92,11 @@ class Params:
     omega: Any = param(default=[0.545, 0.455], bounds="(0, inf)", doc="Armington weights", ref="eq. (1)", shape=(2,))
     g_bar: Any = param(default=0.0, bounds="[0, inf)", doc="per-hukou public-service mandate", ref="eq. (13)")
     s: Any = param(
-        [0.0, 0.0], "[0, 1)", "investment-attraction subsidy on the capital rental", ref="eq. (9)", shape=(2,)
+        default=[0.0, 0.0],
+        bounds="[0, 1)",
+        doc="investment-attraction subsidy on the capital rental",
+        ref="eq. (9)",
+        shape=(2,),
     )
     b: Any = param(default=[1.0, 1.0], bounds="(0, inf)", doc="amenities", ref="eq. (3)", shape=(2,))
 
