@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from landjax.contract import model_options, option
+from landjax.contract import OptionsBase, model_options, option
 
 
 @model_options
-class Options:
+class Options(OptionsBase):
     """Labour regime, land-servicing variant and investment attraction (defaults: the baseline)."""
 
     mobility: str = option(
@@ -31,15 +29,9 @@ class Options:
         ref="eq. (18)",
     )
 
-    if TYPE_CHECKING:  # added by @model_options
-
-        def replace(self, **changes: Any) -> Options: ...
-
-        def as_dict(self) -> dict[str, Any]: ...
-
 
 @model_options
-class Solver:
+class Solver(OptionsBase):
     """Newton with backtracking on the engine's native backend (steady state and calibration)."""
 
     tol: float = option(default=1e-13, choices="(0, 1)", why="relative step tolerance that stops the iteration")
@@ -48,10 +40,6 @@ class Solver:
     )
     max_steps: int = option(default=60, choices="[1, 100000]", why="Newton steps (the calibration allows 80)")
     line_search: bool = option(default=True, choices=(True, False), why="backtracking line search on the Newton step")
-
-    if TYPE_CHECKING:  # added by @model_options
-
-        def replace(self, **changes: Any) -> Solver: ...
 
     def engine_kw(self) -> dict:
         """Keyword arguments of :func:`landjax.engine.solve`."""

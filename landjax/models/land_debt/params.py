@@ -5,12 +5,12 @@ numbered in ``docs/zhao_liu2024.md`` (the paper's own equations are not public).
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import numpy as np
 
-from landjax.contract import model_params, param, validate_params
+from landjax.contract import ParamsBase, model_params, param, validate_params
 from landjax.errors import InputError, as_float64
 
 #: parameters with one value per city ``(city 1, city 2)``
@@ -23,7 +23,7 @@ def _txt(a: np.ndarray) -> str:
 
 
 @model_params
-class Params:
+class Params(ParamsBase):
     """Parameters (annual); per-city arrays are ``(city 1, city 2)``. Every field is checked on
     construction and on ``replace`` (finite, right shape, in the allowed range given by
     :func:`Params.fields_info`); float32 inputs are converted to float64 with a
@@ -99,15 +99,6 @@ class Params:
         shape=(2,),
     )
     b: Any = param(default=[1.0, 1.0], bounds="(0, inf)", doc="amenities", ref="eq. (3)", shape=(2,))
-
-    if TYPE_CHECKING:  # added by @model_params
-
-        def replace(self, **changes: Any) -> Params: ...
-
-        def to_dict(self) -> dict[str, Any]: ...
-
-        @classmethod
-        def fields_info(cls) -> dict[str, Any]: ...
 
     def check(self, v: dict[str, np.ndarray]) -> None:
         """Cross-field conditions (leading batch axes allowed)."""
