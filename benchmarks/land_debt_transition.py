@@ -1,4 +1,5 @@
-"""Benchmark: perfect-foresight transition of the land-debt model (Zhao & Liu 2024 spec §9).
+"""Benchmark: perfect-foresight transition of the land-debt model (Zhao & Liu 2024; eqs. (6), (8)-(16)
+of docs/zhao_liu2024.md).
 
 Transition after 'labour mobile + land to City 1' (11 unknowns per period), T = 150 and T = 500:
 
@@ -37,14 +38,14 @@ def _child(method: str, T: int) -> dict:
     import numpy as np
 
     from landjax.models import land_debt as ld
-    from landjax.models import land_debt_experiments as ex
-    from landjax.models import land_debt_transition as tr
+    from landjax.models.land_debt import transition as tr
+    from landjax.reproduce import zhao_liu2024_study as ex
 
     pc, _ = ld.calibrate_joint(ld.Params())
     y = ld.solve_steady_state(pc).value
-    pn = ex.experiment_params(pc, "mobile_land1")
-    yn = ld.solve_steady_state(pn, ex.guess_for(y, pn)).value
-    a = tr.make_args(pc, y, pn, yn, T=T)
+    pn, on = ex.experiment_params(pc, "mobile_land1")
+    yn = ld.solve_steady_state(pn, on, ld.guess_for(y, on)).value
+    a = tr.make_args(pc, y, pn, yn, o_new=on, T=T)
     y0 = tr.initial_path(a)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = {"method": method, "T": T, "unknowns": int(y0.shape[0])}

@@ -21,7 +21,7 @@ ON_CONTRACT = sorted(k for k, v in SPECS.items() if v is not None)
 
 
 def test_every_model_is_on_the_contract_or_listed():
-    assert {"helpman", "urban_rural", "quota_trade"} <= set(ON_CONTRACT)
+    assert {"helpman", "urban_rural", "quota_trade", "land_debt"} <= set(ON_CONTRACT)
 
 
 @pytest.fixture(scope="module", params=ON_CONTRACT)

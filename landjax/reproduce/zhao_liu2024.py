@@ -3,7 +3,7 @@ debt and coordinated regional development" (seed 000; English summary only).
 
 The paper's equations and numbers are not public. What can be reproduced are the summary's
 qualitative statements: each is turned into a checkable proposition (``claims.csv``) and evaluated
-on our implementation of the project specification (``../shared/specs/land_debt.md``) at the
+on our implementation of the project's specification of the model (``docs/zhao_liu2024.md``) at the
 baseline calibration and on recalibrated random parameter draws. The spec's own prototype numbers
 (calibrated A_1, xi, k_bar; sigma-sweep endpoints) are compared where the spec prints them.
 
@@ -25,13 +25,13 @@ import pandas as pd
 
 from landjax._io import ensure_dir, markdown_table, pyplot, savefig
 from landjax.models import land_debt as ld
-from landjax.models import land_debt_experiments as ex
-from landjax.models import land_debt_transition as tr
+from landjax.models.land_debt import transition as tr
+from landjax.reproduce import zhao_liu2024_study as ex
 
 PAPER_ID = "zhao_liu2024"
 TITLE = "Zhao & Liu (2024): two-region land finance and local debt, experiments, reaction diagrams"
 
-#: numbers printed in the specification (spec §11 calibration, §13 prototype); the paper prints none we can read
+#: numbers printed in the project's specification (its calibration and its prototype); the paper prints none we can read
 SPEC_NUMBERS = {
     "A_1": 1.353,
     "xi": 0.934,
@@ -44,7 +44,7 @@ SPEC_NUMBERS = {
     "baseline_lev_gap": 0.0127,
     "national_debt_gdp": 0.44,
 }
-#: the spec prototype's draws column (spec §13), by our claim id: (held, total); the prototype's
+#: the specification prototype's draws column, by our claim id: (held, total); the prototype's
 #: single row "smaller debt, house-price and income gaps than mobility alone" is our c10a-c10c
 SPEC_PROTOTYPE = {
     "c01": "0/39",
@@ -74,14 +74,14 @@ TRANSITION_EXPERIMENTS = ("immobile_land2", "immobile_land1", "mobile", "mobile_
 def _transitions(pc, y_base, T: int, ramp: int):
     rows, paths = [], {}
     for name in TRANSITION_EXPERIMENTS:
-        pn = ex.experiment_params(pc, name)
+        pn, on = ex.experiment_params(pc, name)
         t0 = time.perf_counter()
-        sol, a, _, yn = tr.run_transition(pc, pn, T=T, ramp=ramp, y_old=y_base, throw=False)
+        sol, a, _, yn = tr.run_transition(pc, pn, o_old=ex.BASE, o_new=on, T=T, ramp=ramp, y_old=y_base, throw=False)
         jax.block_until_ready(sol.value)
         secs = time.perf_counter() - t0
         ok = bool(sol.converged)
         ps = {k: np.asarray(v) for k, v in tr.path_statistics(sol.value, a).items()}
-        new = {k: float(v) for k, v in ld.outcomes(yn, pn).items()}
+        new = {k: float(v) for k, v in ld.statistics(yn, pn, on).items()}
         gap_T = float(np.max(np.abs(np.asarray(sol.value).reshape(T, -1)[-1] - np.asarray(a.x_new))))
         rows.append(
             {
@@ -136,8 +136,8 @@ def _gradients(pc, y_base, T: int) -> pd.DataFrame:
 
     def path_stat(x):
         p_old = pc.replace(sigma=x[0])
-        p_new = ex.experiment_params(pc, "immobile_land2", x[1], sigma=x[0])
-        return tr.statistic_after("lev_gap", 10, p_old, p_new, T=T)
+        p_new, o_new = ex.experiment_params(pc, "immobile_land2", x[1], sigma=x[0])
+        return tr.statistic_after("lev_gap", 10, p_old, p_new, o_new=o_new, T=T)
 
     rows = []
     for i, wrt in enumerate(("sigma", "delta (land shift)")):
@@ -164,13 +164,13 @@ def run(out: Path, *, quick: bool = False) -> dict:
     timings = {}
     t_all = time.perf_counter()
 
-    # 1. calibration (joint root, spec §8)
+    # 1. calibration (joint root)
     t0 = time.perf_counter()
     p = ld.Params()
     pc, csol = ld.calibrate_joint(p)
     ss = ld.solve_steady_state(pc)
     y_base = ss.value
-    base = {k: float(v) for k, v in ld.outcomes(y_base, pc).items()}
+    base = {k: float(v) for k, v in ld.statistics(y_base, pc, ex.BASE).items()}
     cal = pd.DataFrame(
         [
             {"quantity": "A_1", "spec": SPEC_NUMBERS["A_1"], "ours": float(pc.A[0])},
@@ -193,7 +193,7 @@ def run(out: Path, *, quick: bool = False) -> dict:
     cal.to_csv(d / "calibration.csv", index=False)
     timings["calibration"] = time.perf_counter() - t0
 
-    # 2. experiments (spec §13)
+    # 2. experiments
     t0 = time.perf_counter()
     exp = ex.experiments_table(pc, y_base)
     exp.to_csv(d / "experiments.csv", index=False)
@@ -223,7 +223,7 @@ def run(out: Path, *, quick: bool = False) -> dict:
     Dd = {c.split(":")[1]: float(topt.loc["tax_difference", c]) for c in eff_cols}
     timings["tax_extension"] = time.perf_counter() - t0
 
-    # 5. transitions (spec §9)
+    # 5. transitions
     t0 = time.perf_counter()
     T = 80 if quick else 150
     ramp = 10
@@ -293,8 +293,9 @@ def run(out: Path, *, quick: bool = False) -> dict:
     failed = claims[claims["holds_baseline"] == False]  # noqa: E712
     sw_lo, sw_hi = sw.iloc[0], sw.iloc[-1]
     headline = [
-        f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec 1.353), xi={float(pc.xi):.4f} "
-        f"(0.934), k_bar={float(pc.k_bar):.4f} (1.206); national debt/GDP {base['debt_gdp']:.3f}.",
+        f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec 1.353), "
+        f"xi={float(pc.xi):.4f} (0.934), k_bar={float(pc.k_bar):.4f} (1.206); "
+        f"national debt/GDP {base['debt_gdp']:.3f}.",
         f"{len(held)}/{len(claims)} claims hold at baseline; not holding: "
         + ", ".join(failed["id"].tolist())
         + " (c01: equal land-finance shares in steady state; c15: output concentrates "
@@ -329,8 +330,8 @@ def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timin
     L += [
         "Source: Zhao Fuyang & Liu Ruizhi (2024), 数量经济技术经济研究 2024(4):26-47, English summary (seed 000). "
         "**The paper's equations and numbers are not public.** The model implemented here is the project "
-        "specification `shared/specs/land_debt.md` (every functional form is the spec's proposal); the checks "
-        "below are the summary's qualitative statements turned into propositions, plus the numbers the "
+        "specification written out in `docs/zhao_liu2024.md` (every functional form is the spec's proposal); "
+        "the checks below are the summary's qualitative statements turned into propositions, plus the numbers the "
         "specification itself prints for its prototype. A reader should treat 'holds' as 'our implementation "
         "of the spec agrees with the summary's statement', not as a reproduction of the paper's figures.",
         "",
@@ -341,7 +342,7 @@ def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timin
         "## Options used",
         "",
         "Baseline: `mobility='immobile'`, `variant='baseline'` (land-servicing infrastructure k_bar L), "
-        "`attraction='exogenous'` (s = 0), land shift delta = 0.05 of national land, spec §11 parameters. "
+        "`attraction='exogenous'` (s = 0), land shift delta = 0.05 of national land, the printed parameters. "
         "Mobile experiments: `mobility='mobile'`, hukou cost mu = 1 (free mobility), Frechet kappa = 1.5. "
         "Tax extension: taxes (0.12, 0.08) vs (0.10, 0.10), each recalibrated; `attraction='optimal'` "
         "(headline) and `'exogenous'` (also reported).",
@@ -369,7 +370,7 @@ def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timin
         "## Claims",
         "",
         f"Baseline calibration, and {n_draws} seeded random parameter draws (ranges in "
-        "`land_debt_experiments.DRAW_RANGES`; each draw recalibrated to its own random targets; synthetic, not data). "
+        "`zhao_liu2024_study.DRAW_RANGES`; each draw recalibrated to its own random targets; synthetic, not data). "
         "`draws_total` counts draws in which every solve the claim needs converged. `spec_prototype_draws` is the "
         "column the specification reports for its own prototype (39 solved draws).",
         "",

@@ -1,6 +1,7 @@
-"""Experiments, sigma sweep, tax-difference extension, claims and random-draw robustness for the
-two-city land-debt model (spec §10-§13 of ``../shared/specs/land_debt.md``; the paper's own
-equations and numbers are not public, so the claims are the summary's qualitative statements).
+"""Study code for Zhao & Liu (2024): experiments, sigma sweep, tax-difference extension, claims and
+random-draw robustness on the land-debt model (:mod:`landjax.models.land_debt`). The paper's own
+equations and numbers are not public, so the claims are the summary's qualitative statements
+(``docs/zhao_liu2024.md``).
 
 Experiments (steady-state comparisons; the transition module gives the paths between them):
 
@@ -24,9 +25,13 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from landjax.engine import solve_batch
+from landjax.errors import InputError
 from landjax.models import land_debt as ld
-from landjax.models import land_debt_transition as tr
+from landjax.models.land_debt import transition as tr
+from landjax.models.land_debt.options import Options
+from landjax.models.land_debt.solve import guess_for, stack_params
+
+BASE = Options()  # the baseline options: immobile labour, land-servicing infrastructure, exogenous attraction
 
 EXPERIMENTS = {
     "baseline": ("immobile", 0.0),
@@ -37,56 +42,49 @@ EXPERIMENTS = {
     "mobile_land1": ("mobile", -1.0),
 }
 POLICIES = [e for e in EXPERIMENTS if e != "baseline"]
-DELTA = 0.05  # share of national land moved (spec §13)
-SS_KW = dict(backend="native", line_search=True, tol=1e-13, ftol=1e-10, max_steps=60)
+DELTA = 0.05  # share of national land moved
 TAX_EQUAL = (0.10, 0.10)
-TAX_DIFF = (0.12, 0.08)  # east taxed more (spec §11 / §13)
+TAX_DIFF = (0.12, 0.08)  # east taxed more
 
 
-def experiment_params(pc: ld.Params, name: str, delta=DELTA, **changes) -> ld.Params:
-    """Parameters of experiment ``name`` from calibrated baseline parameters ``pc``."""
+def experiment_params(
+    pc: ld.Params, name: str, delta=DELTA, options: Options | None = None, **changes
+) -> tuple[ld.Params, Options]:
+    """Parameters and options of experiment ``name`` from calibrated baseline parameters ``pc``
+    (``options``: the base options whose mobility the experiment sets)."""
     if name not in EXPERIMENTS:
-        raise ld.InputError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
+        raise InputError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
     mob, direction = EXPERIMENTS[name]
     shift = direction * jnp.asarray(delta) * jnp.array([-1.0, 1.0])
-    return pc.replace(mobility=mob, L=pc.L + shift, **changes)
+    o = (BASE if options is None else options).replace(mobility=mob)
+    return pc.replace(L=pc.L + shift, **changes), o
 
 
-def guess_for(y_base, p: ld.Params):
-    """Extend a baseline (immobile, exogenous) steady state to the unknowns of ``p``'s options."""
-    y = [y_base[..., 0:6]]
-    lead = y_base.shape[:-1]
-    if p.mobility == "mobile":
-        y.append(jnp.broadcast_to(jnp.log(0.4 / 0.6), lead + (1,)))
-    if p.attraction == "optimal":
-        y.append(jnp.full(lead + (2,), 0.05))
-    return jnp.concatenate(y, axis=-1)
+def solve_experiment(pc: ld.Params, name: str, y_base, delta=DELTA, options: Options | None = None, **changes):
+    """``(params, options, solution)`` of experiment ``name`` from the baseline steady state ``y_base``."""
+    p, o = experiment_params(pc, name, delta, options, **changes)
+    return p, o, ld.solve_steady_state(p, o, guess_for(y_base, o), throw=False)
 
 
-def solve_experiment(pc: ld.Params, name: str, y_base, delta=DELTA, **changes):
-    p = experiment_params(pc, name, delta, **changes)
-    return p, ld.solve_steady_state(p, guess_for(y_base, p), throw=False)
-
-
-def experiments_table(pc: ld.Params, y_base, delta=DELTA, **changes) -> pd.DataFrame:
-    """One row per experiment: converged flag, residual, and the spec §10 statistics (NaN where a
-    solve failed; never a number from a failed solve)."""
+def experiments_table(pc: ld.Params, y_base, delta=DELTA, options: Options | None = None, **changes) -> pd.DataFrame:
+    """One row per experiment: converged flag, residual, and every statistic (NaN where a solve
+    failed; never a number from a failed solve)."""
     rows = []
     for name in EXPERIMENTS:
-        p, sol = solve_experiment(pc, name, y_base, delta, **changes)
-        o = {k: float(v) for k, v in ld.outcomes_jit(sol.value, p).items()}
+        p, o, sol = solve_experiment(pc, name, y_base, delta, options, **changes)
+        st = {k: float(v) for k, v in ld.statistics_jit(sol.value, p, o).items()}
         ok = bool(sol.converged)
         if not ok:
-            o = {k: float("nan") for k in o}
+            st = {k: float("nan") for k in st}
         rows.append(
             {
                 "experiment": name,
-                "mobility": p.mobility,
+                "mobility": o.mobility,
                 "land_to": {0.0: "-", 1.0: "city2", -1.0: "city1"}[EXPERIMENTS[name][1]],
                 "converged": ok,
                 "residual_norm": float(sol.residual_norm),
                 "steps": int(sol.steps),
-                **o,
+                **st,
             }
         )
     return pd.DataFrame(rows)
@@ -97,49 +95,20 @@ def experiments_table(pc: ld.Params, y_base, delta=DELTA, **changes) -> pd.DataF
 # ---------------------------------------------------------------------------------------------
 
 
-def stack_params(ps: list[ld.Params]) -> ld.Params:
-    return jax.tree_util.tree_map(lambda *xs: jnp.stack([jnp.asarray(x, jnp.float64) for x in xs]), *ps)
+__all__ = ["stack_params"]  # re-exported for old callers (now landjax.models.land_debt.stack_params)
 
 
-def batch_outcomes(pb: ld.Params, y0b) -> tuple[dict, Any]:
-    """Solve a batch of steady states (leading axis on every leaf) and return outcomes (NaN where failed)."""
-    sols = solve_batch(ld.steady_state_residual, y0b, pb, chunk_size=64, **SS_KW)
-    y = sols.value_or_nan()
-    out = jax.vmap(ld.outcomes)(y, pb)
-    return {k: np.asarray(v) for k, v in out.items()}, sols
-
-
-def batch_experiment(pcb: ld.Params, yb, name: str, deltas, **changes):
+def batch_experiment(pcb: ld.Params, yb, name: str, deltas, options: Options | None = None, **changes):
+    """Experiment ``name`` for a batch of calibrated parameters (one batched solve)."""
     mob, direction = EXPERIMENTS[name]
     shift = direction * jnp.asarray(deltas)[:, None] * jnp.array([-1.0, 1.0])[None, :]
-    pb = pcb.replace(mobility=mob, L=pcb.L + shift, **changes)
-    return batch_outcomes(pb, guess_for(yb, pb))
-
-
-def calibrate_batch(pb: ld.Params, targets):
-    """Recalibrate a batch of parameter sets (joint root, :func:`land_debt.calibrate_joint`)."""
-    z0 = jnp.broadcast_to(
-        ld.calibration_guess(jax.tree_util.tree_map(lambda x: x[0], pb)),
-        (targets.shape[0], len(ld.calibration_guess(jax.tree_util.tree_map(lambda x: x[0], pb)))),
-    )
-    sols = solve_batch(
-        ld._calib_residual,
-        z0,
-        (pb, jnp.asarray(targets)),
-        chunk_size=64,
-        backend="native",
-        line_search=True,
-        tol=1e-13,
-        ftol=1e-10,
-        max_steps=80,
-    )
-    z = sols.value_or_nan()
-    pcb = jax.vmap(ld.params_from_calibration)(z, pb)
-    return pcb, z[:, 0:6], np.asarray(sols.converged)
+    o = (BASE if options is None else options).replace(mobility=mob)
+    pb = ld.unchecked_replace(pcb, L=pcb.L + shift, **changes)  # failed members carry NaN
+    return ld.batch_statistics(pb, o, guess_for(yb, o))
 
 
 # ---------------------------------------------------------------------------------------------
-# sigma sweep and reaction diagrams (spec §13)
+# sigma sweep and reaction diagrams
 # ---------------------------------------------------------------------------------------------
 
 
@@ -152,7 +121,7 @@ def sigma_sweep(pc: ld.Params, y_base, sigmas, delta=DELTA, batched: bool = Fals
     experiments have compiled it (the batched solver compiles its own vmapped loop)."""
     sig = np.asarray(sigmas, float)
     B = sig.shape[0]
-    base = {k: float(v) for k, v in ld.outcomes(y_base, pc).items()}
+    base = {k: float(v) for k, v in ld.statistics(y_base, pc, BASE).items()}
     df = pd.DataFrame({"sigma": sig})
     keys = ("rel_wage2", "rel_lev2", "lev_gap", "income_gap", "output_gap", "X", "house_price_gap", "N1")
     for name in ("immobile_land2", "mobile_land1", "mobile", "immobile_land1"):
@@ -163,14 +132,16 @@ def sigma_sweep(pc: ld.Params, y_base, sigmas, delta=DELTA, batched: bool = Fals
             )
             conv = np.asarray(sols.converged)
         else:
-            cols, conv = {k: [] for k in keys}, []
+            cols: dict[str, list[float]] = {k: [] for k in keys}
+            conv_list: list[bool] = []
             for sg in sig:
-                p, sol = solve_experiment(pc, name, y_base, delta, sigma=float(sg))
+                p, oe, sol = solve_experiment(pc, name, y_base, delta, sigma=float(sg))
                 ok = bool(sol.converged)
-                oo = ld.outcomes_jit(sol.value, p)
+                oo = ld.statistics_jit(sol.value, p, oe)
                 for k in keys:
                     cols[k].append(float(oo[k]) if ok else float("nan"))
-                conv.append(ok)
+                conv_list.append(ok)
+            conv = np.asarray(conv_list)
             o = {k: np.asarray(v) for k, v in cols.items()}
         for k in keys:
             df[f"{name}:{k}"] = o[k]
@@ -198,13 +169,14 @@ def plot_reaction(df: pd.DataFrame, path, title_suffix: str = ""):
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.suptitle(
-        "Reaction diagrams (model steady states; spec-based model, not the paper's figure)" + title_suffix, fontsize=10
+        "Reaction diagrams (model steady states; spec-based model, not the paper's figure)" + title_suffix,
+        fontsize=10,
     )
     return savefig(fig, path)
 
 
 # ---------------------------------------------------------------------------------------------
-# tax-difference extension (spec §0, §6 extension B, §13)
+# tax-difference extension (with optimal investment attraction, eq. (18))
 # ---------------------------------------------------------------------------------------------
 
 EFFECTS = {  # name -> (statistic, kind): log change of a ratio/level, or difference
@@ -227,18 +199,20 @@ def policy_effects(base: dict, pol: dict) -> dict:
     return out
 
 
-def tax_extension(p: ld.Params, delta=DELTA, attraction: str = "optimal", targets=None) -> pd.DataFrame:
+def tax_extension(
+    p: ld.Params, delta=DELTA, attraction: str = "optimal", targets=None, options: Options | None = None
+) -> tuple[pd.DataFrame, dict]:
     """Effects of "land + labour to City 1" under equal taxes (0.10, 0.10) and under tax differences
     (0.12, 0.08), each regime recalibrated to the same targets (immobile, s = 0, p_j = 1), then solved
-    with ``attraction`` ('optimal' = governments choose the subsidy, spec §6)."""
+    with ``attraction`` ('optimal' = governments choose the subsidy, eq. (18))."""
     rows = []
     tabs = {}
+    base = BASE if options is None else options.replace(mobility="immobile", attraction="exogenous")
     for regime, tau in (("equal_taxes", TAX_EQUAL), ("tax_difference", TAX_DIFF)):
-        pr = p.replace(tau=jnp.asarray(tau), mobility="immobile", attraction="exogenous")
-        pc, _ = ld.calibrate_joint(pr, targets)
-        pc = pc.replace(attraction=attraction)
-        yb = ld.solve_steady_state(pc.replace(attraction="exogenous")).value
-        tab = experiments_table(pc, yb, delta)
+        pr = p.replace(tau=jnp.asarray(tau))
+        pc, _ = ld.calibrate_joint(pr, base, targets)
+        yb = ld.solve_steady_state(pc, base).value
+        tab = experiments_table(pc, yb, delta, base.replace(attraction=attraction))
         tabs[regime] = tab
     for regime, tab in tabs.items():
         t = tab.set_index("experiment")
@@ -389,7 +363,7 @@ CLAIMS: list[tuple[str, str, Callable[[Stats], Any]]] = [
     ),
     (
         "c18",
-        "Land + labour to City 1 at low sigma (0.5) brings the leverage gap below the immobile baseline (spec §13 note)",
+        "Land + labour to City 1 at low sigma (0.5) brings the leverage gap below the immobile baseline",
         lambda S: _gt(S["baseline"]["lev_gap"], S["sigma_low"]["lev_gap"]),
     ),
 ]
@@ -488,15 +462,15 @@ def robustness(
     ramp: int = 10,
 ) -> dict:
     """Recalibrate ``n`` random draws and evaluate every claim on each (batched solves)."""
-    pb, targets, deltas, draws = draw_parameters(p.replace(mobility="immobile", attraction="exogenous"), n, seed)
-    pcb, yb, cal_ok = calibrate_batch(pb, targets)
+    pb, targets, deltas, draws = draw_parameters(p, n, seed)
+    pcb, yb, cal_ok = ld.calibrate_batch(pb, BASE, targets)
     S, ok = {}, cal_ok.copy()
     for name in EXPERIMENTS:
         o, sols = batch_experiment(pcb, yb, name, deltas)
         S[name] = o
         ok &= np.asarray(sols.converged)
     for tag, sig in (("sigma_low", sigma_low), ("sigma_high", sigma_high)):
-        o, sols = batch_experiment(pcb.replace(sigma=jnp.full((n,), sig)), yb, "mobile_land1", deltas)
+        o, sols = batch_experiment(ld.unchecked_replace(pcb, sigma=jnp.full((n,), sig)), yb, "mobile_land1", deltas)
         S[tag] = o
         ok &= np.asarray(sols.converged)
     res = evaluate_claims(S)
@@ -527,16 +501,18 @@ def _loop_transition_claims(pcb, yb, deltas, T: int, ramp: int):
         if not np.all(np.isfinite(np.asarray(y_i))):
             continue
         ok_i = True
-        base["lev1"][i] = float(ld.outcomes_jit(y_i, pc_i)["lev1"])
+        base["lev1"][i] = float(ld.statistics_jit(y_i, pc_i, BASE)["lev1"])
         for nm in paths:
-            pn = experiment_params(pc_i, nm, deltas[i])
-            sn = ld.solve_steady_state(pn, guess_for(y_i, pn), throw=False)
-            sol, a, _, _ = tr.run_transition(pc_i, pn, T=T, ramp=ramp, y_old=y_i, y_new=sn.value, throw=False)
+            pn, on = experiment_params(pc_i, nm, deltas[i])
+            sn = ld.solve_steady_state(pn, on, guess_for(y_i, on), throw=False)
+            sol, a, _, _ = tr.run_transition(
+                pc_i, pn, o_old=BASE, o_new=on, T=T, ramp=ramp, y_old=y_i, y_new=sn.value, throw=False
+            )
             ok_i &= bool(sol.converged) and bool(sn.converged)
             ps = tr.path_statistics_jit(sol.value, a)
             for k in keys:
                 paths[nm][k][i] = np.asarray(ps[k])
-            news[nm]["lev_gap"][i] = float(ld.outcomes_jit(sn.value, pn)["lev_gap"])
+            news[nm]["lev_gap"][i] = float(ld.statistics_jit(sn.value, pn, on)["lev_gap"])
         oks[i] = ok_i
     results = transition_claims(paths["immobile_land2"], news["immobile_land2"], paths["mobile_land1"], base, ramp)
     return results, oks
@@ -545,7 +521,7 @@ def _loop_transition_claims(pcb, yb, deltas, T: int, ramp: int):
 def claims_frame(
     base_claims: dict,
     rob: dict | None,
-    tax_base: dict | None = None,
+    tax_base: tuple | None = None,
     tax_rob: tuple | None = None,
     trans_base: dict | None = None,
 ) -> pd.DataFrame:
@@ -601,7 +577,7 @@ def tax_robustness(p: ld.Params, n: int, seed: int = 2024, attraction: str = "op
     """Tax-difference claims on random draws: effects of 'mobile + land to City 1' under equal and
     differentiated taxes, each regime recalibrated per draw (loop over the compiled single solves
     that :func:`tax_extension` already built)."""
-    pb, targets, deltas, _ = draw_parameters(p.replace(mobility="immobile", attraction="exogenous"), n, seed)
+    pb, targets, deltas, _ = draw_parameters(p, n, seed)
     keys = {k for k, _ in EFFECTS.values()}
     effects = {}
     ok = np.ones(n, bool)
@@ -610,17 +586,16 @@ def tax_robustness(p: ld.Params, n: int, seed: int = 2024, attraction: str = "op
         op = {k: np.full(n, np.nan) for k in keys}
         for i in range(n):
             pr = _member(pb, i).replace(tau=jnp.asarray(tau))
-            pc, csol = ld.calibrate_joint(pr, targets[i], throw=False)
+            pc, csol = ld.calibrate_joint(pr, BASE, targets[i], throw=False)
             if not bool(csol.converged):
                 ok[i] = False
                 continue
-            pc = pc.replace(attraction=attraction)
             yb = csol.value[0:6]
             for name, dst in (("baseline", ob), ("mobile_land1", op)):
-                pe, sol = solve_experiment(pc, name, yb, deltas[i])
+                pe, oe, sol = solve_experiment(pc, name, yb, deltas[i], BASE.replace(attraction=attraction))
                 ok[i] &= bool(sol.converged)
-                o = ld.outcomes_jit(sol.value, pe)
+                st = ld.statistics_jit(sol.value, pe, oe)
                 for k in keys:
-                    dst[k][i] = float(o[k])
+                    dst[k][i] = float(st[k])
         effects[regime] = policy_effects(ob, op)
     return effects["equal"], effects["diff"], ok
