@@ -171,7 +171,7 @@ def test_failed_members_are_flagged_and_do_not_change_the_others(chunk_size):
     p = geography_params(6, seed=4)
     Ab = np.array(_members(p, 6))
     Ab[1, 2] = np.nan  # a NaN parameter
-    Ab[4, 0] = -1.0  # a negative productivity: no real equilibrium (NaN powers)
+    Ab[4, :] = 0.0  # no productivity anywhere: nothing to buy, no equilibrium
     sols = solve_batch(
         geography_residual, jnp.zeros((6, 12)), _shared_batch(p, jnp.asarray(Ab)), in_axes=SHARED, chunk_size=chunk_size
     )
@@ -192,12 +192,12 @@ def test_gradient_through_solve_batch_matches_finite_differences():
     Ab = _members(p, 3)
     logd = jnp.log(jnp.asarray(p.tau))
 
-    def stat(theta):  # theta = (shared trade-cost scale, member 1's productivity scale)
+    def stat(theta):  # theta = (shared trade-cost elasticity, productivity of location 0 in member 1)
         tau = jnp.exp(theta[0] * logd)
-        Abar = Ab.at[1].multiply(theta[1])
+        Abar = Ab.at[1, 0].multiply(theta[1])
         par = Geography(Abar, p.ubar, tau, p.sigma, p.alpha, p.beta, p.Lbar)
         y = solve_batch(geography_residual, jnp.zeros((3, 12)), par, in_axes=SHARED).value
-        return jnp.sum(y[:, 6:] * jnp.arange(1.0, 7.0)) + jnp.sum(y[:, :6] ** 2)
+        return jnp.sum(y[:, 6:] * jnp.arange(1.0, 7.0)[None, :]) + jnp.sum(y[:, :6] ** 2)
 
     theta = jnp.array([1.0, 1.0])
     g_rev = np.asarray(jax.grad(stat)(theta))
