@@ -36,7 +36,9 @@ OUT = Path(__file__).resolve().parent / "results"
 
 
 def problems():
-    arm = Armington(Q=jnp.array([1.0, 2.0, 3.0]), a=jnp.array([0.5, 0.3, 0.2]), sigma=jnp.asarray(4.0), d=jnp.ones((3, 3)))
+    arm = Armington(
+        Q=jnp.array([1.0, 2.0, 3.0]), a=jnp.array([0.5, 0.3, 0.2]), sigma=jnp.asarray(4.0), d=jnp.ones((3, 3))
+    )
     return {
         "armington": (armington_residual, jnp.zeros(2), arm),
         "geography": (geography_residual, jnp.zeros(100), geography_params(50, seed=0)),
@@ -65,7 +67,9 @@ def main(argv=None) -> int:
         user_jit = jax.jit(lambda p, fn=fn, y0=y0: solve(fn, y0, p))
         jitted = time_calls(user_jit, par, a.calls)
         for k in range(a.calls):
-            rows.append(dict(problem=name, call=k + 1, plain_s=plain[k], jitted_s=jitted[k], ratio=plain[k] / jitted[k]))
+            rows.append(
+                dict(problem=name, call=k + 1, plain_s=plain[k], jitted_s=jitted[k], ratio=plain[k] / jitted[k])
+            )
     df = pd.DataFrame(rows, columns=["problem", "call", "plain_s", "jitted_s", "ratio"])
     OUT.mkdir(exist_ok=True)
     df.to_csv(OUT / "engine_overhead.csv", index=False)
@@ -90,7 +94,8 @@ def main(argv=None) -> int:
         sub = df[(df.problem == name) & (df.call >= 2)]
         md.append(
             f"- {name}: calls 2-{a.calls}, plain/jitted ratio {sub.ratio.min():.2f}-{sub.ratio.max():.2f} "
-            f"(median {sub.ratio.median():.2f}); first plain call {df[(df.problem == name) & (df.call == 1)].plain_s.iloc[0]:.2f} s."
+            f"(median {sub.ratio.median():.2f}); first plain call "
+            f"{df[(df.problem == name) & (df.call == 1)].plain_s.iloc[0]:.2f} s."
         )
     (OUT / "engine_overhead.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))

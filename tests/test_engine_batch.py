@@ -38,9 +38,14 @@ def _np_equilibrium_gaps(y: np.ndarray, p: Geography) -> dict[str, float]:
     w, L = np.exp(y[:n]), np.exp(y[n:])
     sigma, alpha, beta = float(p.sigma), float(p.alpha), float(p.beta)
     tau, A, u = np.asarray(p.tau), np.asarray(p.Abar) * L**alpha, np.asarray(p.ubar) * L**beta
-    P = np.array([sum((tau[i, j] * w[i] / A[i]) ** (1 - sigma) for i in range(n)) ** (1 / (1 - sigma)) for j in range(n)])
+    P = np.array(
+        [sum((tau[i, j] * w[i] / A[i]) ** (1 - sigma) for i in range(n)) ** (1 / (1 - sigma)) for j in range(n)]
+    )
     X = np.array(
-        [[(tau[i, j] * w[i] / A[i]) ** (1 - sigma) * P[j] ** (sigma - 1) * w[j] * L[j] for j in range(n)] for i in range(n)]
+        [
+            [(tau[i, j] * w[i] / A[i]) ** (1 - sigma) * P[j] ** (sigma - 1) * w[j] * L[j] for j in range(n)]
+            for i in range(n)
+        ]
     )
     welfare = w * u / P
     return {
@@ -125,9 +130,9 @@ def test_shared_leaf_is_not_tiled_in_the_compiled_program(chunk_size):
     y0 = jnp.zeros((7, 2))
 
     def tiled_shapes(in_axes, M_in):
-        jpr = jax.make_jaxpr(lambda bb, MM: solve_batch(fn, y0, {"M": MM, "b": bb}, in_axes=in_axes, chunk_size=chunk_size).value)(
-            b, M_in
-        )
+        jpr = jax.make_jaxpr(
+            lambda bb, MM: solve_batch(fn, y0, {"M": MM, "b": bb}, in_axes=in_axes, chunk_size=chunk_size).value
+        )(b, M_in)
         return [a.shape for a in _walk_avals(jpr) if len(getattr(a, "shape", ())) >= 3 and a.shape[-2:] == (6, 6)]
 
     assert tiled_shapes({"M": None, "b": 0}, M) == []
@@ -138,7 +143,9 @@ def test_shared_leaf_is_not_tiled_in_the_compiled_program(chunk_size):
     c = solve_batch(fn, y0, {"M": jnp.broadcast_to(M, (7, 6, 6)), "b": b}, chunk_size=chunk_size)
     assert np.asarray(s.converged).all()
     np.testing.assert_allclose(np.asarray(s.value), np.asarray(c.value), rtol=0, atol=1e-13)
-    resid = np.asarray(s.value) + 0.1 * np.tanh(np.tile(np.asarray(s.value), 3) @ np.asarray(M).T)[:, :2] - np.asarray(b)
+    resid = (
+        np.asarray(s.value) + 0.1 * np.tanh(np.tile(np.asarray(s.value), 3) @ np.asarray(M).T)[:, :2] - np.asarray(b)
+    )
     assert np.max(np.abs(resid)) < 1e-10
 
 

@@ -95,7 +95,9 @@ def _check_batch(y0: jax.Array, y_batched: bool, leaves: list[Any], axes: tuple[
                 f"({type(leaf).__name__}); give it a batch axis or in_axes=None to share it"
             )
         if not -nd <= ax < nd:
-            raise InputError(f"solve_batch: in_axes {ax} is out of range for leaf {k} of args with shape {jnp.shape(leaf)}")
+            raise InputError(
+                f"solve_batch: in_axes {ax} is out of range for leaf {k} of args with shape {jnp.shape(leaf)}"
+            )
         sizes.setdefault(int(jnp.shape(leaf)[ax]), f"args leaf {k}")
     if not sizes:
         raise InputError("solve_batch: nothing is batched (y0 shared and in_axes None everywhere); use solve")
@@ -202,7 +204,7 @@ def solve_batch(
         raise InputError(f"solve_batch: y0 must have shape (n,) when batch_y0=False, got {y0.shape}")
     leaves = jax.tree_util.tree_leaves(args)
     axes = _flat_axes(in_axes, args)
-    B = _check_batch(y0, batch_y0, leaves, axes)
+    _check_batch(y0, batch_y0, leaves, axes)
     axes = tuple(None if ax is None else ax % jnp.ndim(leaf) for ax, leaf in zip(axes, leaves, strict=True))
     if isinstance(devices, int):
         devices = jax.devices()[:devices]
