@@ -40,14 +40,14 @@ GOAL_SOLVES = 2000
 
 
 def _problem(dataset, shortfall="uniform"):
-    from landjax.allocation.quota_rules import RuleOptions, table4_problem
+    from landjax.reproduce.ma_ni_search import RuleOptions, table4_problem
 
     return table4_problem(dataset, options=RuleOptions(shortfall=shortfall))
 
 
 def gradient_part(problem, args) -> pd.DataFrame:
     """The gradient search for every objective, at screen seeds seed .. seed + gradient_seeds - 1."""
-    from landjax.allocation.quota_rules import OBJECTIVES, STATISTICS, gradient_search
+    from landjax.reproduce.ma_ni_search import OBJECTIVES, STATISTICS, gradient_search
 
     rows = []
     for seed in range(args.seed, args.seed + args.gradient_seeds):
@@ -112,7 +112,7 @@ def _chunks_on_disk(problem, args) -> list[int]:
 
 
 def random_part(problem, args, chunks) -> tuple[object, float]:
-    from landjax.allocation.quota_rules import random_search
+    from landjax.reproduce.ma_ni_search import random_search
 
     t0 = time.perf_counter()
     rs = random_search(
@@ -151,14 +151,14 @@ def _shown_args() -> str:
 
 def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wall_random: float) -> None:
     from landjax._io import markdown_table, pyplot, savefig
-    from landjax.allocation.quota_rules import OBJECTIVES
+    from landjax.reproduce.ma_ni_search import OBJECTIVES
 
     n = rs.n_draws
     if "seed" not in grad_all:  # a cache written before several seeds were run
         grad_all = grad_all.assign(seed=args.seed)
     grad = grad_all[grad_all.seed == args.seed].reset_index(drop=True)
     rows = []
-    for name, (key, sense) in OBJECTIVES.items():
+    for name, (_key, sense) in OBJECTIVES.items():
         _, best = rs.best(name)
         rows.append(
             {
@@ -205,7 +205,7 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
         *([args.note] if args.note else []),
         f"Dataset: `{problem.label}` ({int(np.asarray(problem.baseline.L).shape[0])} cities); rule options: "
         f"{problem.options}. Random draws: {n:,} completed (seed {args.seed}, chunks of {args.chunk_size}; "
-        f"{rs.n_infeasible} infeasible draws excluded, spec A25). The draws are shared by the four objectives "
+        f"{rs.n_infeasible} infeasible draws excluded: no TFP root). The draws are shared by the four objectives "
         "(one solve gives all four statistics), so each objective's random row counts all of them.",
         f"Random-search evaluation time {random_seconds:.0f} s ({random_seconds / max(n, 1) * 1e3:.2f} ms per draw "
         f"after compilation, median seconds per evaluated chunk over all invocations times the chunks; "
@@ -217,11 +217,12 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
         f"Goal: the gradient search reaches at least the best of the random draws with at most {GOAL_SOLVES:,} "
         "solve-equivalents.",
         "",
-        "| objective | random best | gradient | gradient - random (in the objective's favour) | solve ratio random/gradient | goal met |",
+        "| objective | random best | gradient | gradient - random (in the objective's favour) | solve ratio "
+        "random/gradient | goal met |",
         "|---|---|---|---|---|---|",
     ]
     met_all = True
-    for name, (key, sense) in OBJECTIVES.items():
+    for name, (_key, sense) in OBJECTIVES.items():
         r = table[(table.objective == name) & (table.method == "random")].iloc[0]
         g = table[(table.objective == name) & (table.method == "gradient")].iloc[0]
         gain = (g.best_value - r.best_value) * (1 if sense == "max" else -1)

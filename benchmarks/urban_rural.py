@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     res = ur.solve_many(pb, o)
     t_batch = time.perf_counter() - t
     n_conv = int(res["converged"].sum())
-    _, found_b = ur._batch_fns(o)[0](pb)
+    _, found_b = jax.vmap(lambda q: ur.initial_guess(q, o))(pb)
     n_found = int(np.asarray(found_b).sum())
     rows.append(dict(task=f"batch of {n} (solve_batch), first call", seconds=t_batch_first, note="incl. compile"))
     rows.append(
@@ -84,8 +84,7 @@ def main(argv=None) -> int:
         )
     )
 
-    guess, _ = ur._batch_fns(o)
-    z0, _ = guess(pb)
+    z0, _ = jax.vmap(lambda q: ur.initial_guess(q, o))(pb)
     z0 = np.asarray(z0)
     f = jax.jit(lambda z, q: ur.residual(z, q, o))
     J = jax.jit(jax.jacfwd(lambda z, q: ur.residual(z, q, o)))
@@ -172,7 +171,7 @@ def main(argv=None) -> int:
         f"- per-point cost: batch {1e3 * t_batch / n:.3f} ms, loop {1e3 * t_loop / m:.3f} ms, single solve "
         f"{1e3 * t_single:.2f} ms (the single solve includes Python-side checks and conversions).",
         "",
-        "Command: `python benchmarks/urban_rural.py --n %d --loop %d`." % (n, m),
+        f"Command: `python benchmarks/urban_rural.py --n {n} --loop {m}`.",
         "",
     ]
     (OUT / "urban_rural.md").write_text("\n".join(lines))

@@ -40,7 +40,7 @@ import numpy as np
 
 from landjax._pytree import params_dataclass, static_field
 from landjax.engine._solution import MESSAGES
-from landjax.errors import InputError
+from landjax.errors import InputError, as_float64
 
 T = TypeVar("T")
 
@@ -190,7 +190,27 @@ def check_param(cls_name: str, name: str, value: Any, info: ParamInfo) -> None:
             )
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, param, static_field))
+class ParamsBase:
+    """Base class a model's ``Params`` may inherit so type checkers see the methods that
+    :func:`model_params` adds (``replace``, ``to_dict``, ``fields_info``)."""
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with ``changes`` applied (validated like construction)."""
+        return _replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameter fields as JSON-safe values."""
+        return _params_to_dict(self)
+
+    @classmethod
+    def fields_info(cls) -> dict[str, ParamInfo]:
+        """Field name -> :class:`ParamInfo` (allowed range, doc, reference, shape)."""
+        return _fields_info(cls)
+
+
+# ``param`` and ``option`` are not listed as field specifiers: they return ``Any`` and take the
+# default positionally, so a type checker reads ``x: float = param(...)`` as a field with a default
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, static_field))
 def model_params(cls: type[T]) -> type[T]:
     """Make ``cls`` a model's ``Params``: a frozen pytree dataclass of :func:`param` fields.
 
@@ -227,6 +247,10 @@ def validate_params(p: Any) -> None:
             concrete = False
             continue
         check_param(name, f.name, v, info)
+        dt = getattr(v, "dtype", None)
+        if dt is not None and np.dtype(dt).kind in "fc" and np.dtype(dt) != np.float64:
+            # landjax computes in float64: convert (and say so) rather than mix precisions
+            object.__setattr__(p, f.name, as_float64(v, f"{name}.{f.name}"))
         values[f.name] = np.asarray(v, dtype=np.float64)
     check = getattr(p, "check", None)
     if concrete and check is not None:
@@ -298,7 +322,38 @@ def option(default: Any, choices: Sequence[Any] | str | Interval, why: str, ref:
     return dataclasses.field(default=default, metadata=meta)
 
 
-@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, option))
+class OptionsBase:
+    """Base class a model's ``Options``/``Solver`` may inherit so type checkers see the methods that
+    :func:`model_options` adds."""
+
+    @classmethod
+    def registry(cls) -> tuple[OptionInfo, ...]:
+        """The options' metadata, in field order."""
+        return _registry(cls)
+
+    @classmethod
+    def from_strings(cls, values: Mapping[str, Any], base: Any = None) -> Any:
+        """An instance from ``{name: text}`` (command-line text, parsed strictly)."""
+        return _from_strings(cls, values, base)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Option name -> value."""
+        return _options_as_dict(self)
+
+    def non_default(self) -> dict[str, Any]:
+        """The options that differ from their defaults."""
+        return _non_default(self)
+
+    def label(self) -> str:
+        """A short label: ``default`` or ``name=value, ...``."""
+        return _label(self)
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with ``changes`` applied (validated like construction)."""
+        return _replace(self, **changes)
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def model_options(cls: type[T]) -> type[T]:
     """Make ``cls`` a model's ``Options`` (or ``Solver``): a frozen dataclass of :func:`option` fields,
     registered as a pytree with no leaves (every field is static, so ``jax.jit`` caches on it).

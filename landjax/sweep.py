@@ -94,7 +94,7 @@ def _batched_params(spec: ModelSpec, base: Any, columns: dict[str, list[Any]], r
     pinfo = spec.Params.fields_info()  # type: ignore[attr-defined]
     n = len(rows)
     leaves = {}
-    for name, info in pinfo.items():
+    for name in pinfo:
         if name in columns:
             leaves[name] = jnp.asarray(np.stack([np.asarray(columns[name][i], dtype=np.float64) for i in rows]))
         else:

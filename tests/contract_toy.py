@@ -11,13 +11,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, Result, model_options, model_params, option, param
+from landjax.contract import ModelSpec, OptionsBase, ParamsBase, Result, model_options, model_params, option, param
 from landjax.engine import solve as engine_solve
 from landjax.errors import InputError, NoEquilibriumError
 
 
 @model_params
-class Params:
+class Params(ParamsBase):
     """Two consumers; good 2 is the numeraire."""
 
     alpha: float = param(0.3, "(0, 1)", "consumer 1's expenditure share on good 1")
@@ -31,13 +31,13 @@ class Params:
 
 
 @model_options
-class Options:
+class Options(OptionsBase):
     numeraire: str = option("good2", ("good2", "good1"), "prices are relative; which good costs 1", "eq. (1)")
     report_log: bool = option(False, (False, True), "report the log price as well", "")
 
 
 @model_options
-class Solver:
+class Solver(OptionsBase):
     tol: float = option(1e-12, "(0, 1)", "step tolerance")
     max_steps: int = option(50, "[1, 10000]", "Newton steps")
 

@@ -79,8 +79,9 @@ _NAMES = st.sampled_from(sorted({(m, n) for m, s in SPECS.items() for n in s.Par
 @given(data=st.data())
 def test_random_garbage_text_is_exit_2_naming_the_parameter(data, capsys):
     model, name = data.draw(_NAMES)
-    junk = data.draw(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12).filter(
-        lambda t: _not_a_number(t)))
+    junk = data.draw(
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12).filter(lambda t: _not_a_number(t))
+    )
     code = main(["solve", model, *REQUIRED.get(model, []), "--set", f"{name}={junk}", "--json"])
     _, err = capsys.readouterr()
     assert code == 2 and name in err and "Traceback" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import contract_toy as toy
 import jax
@@ -13,7 +14,7 @@ import pytest
 
 from landjax.cli import build_inputs
 from landjax.contract import Interval, dumps, loads_strict, options_table
-from landjax.errors import InputError
+from landjax.errors import DtypeWarning, InputError
 from landjax.sweep import run_sweep
 
 
@@ -23,7 +24,9 @@ def test_param_ranges_are_checked_whatever_the_scalar_type(make):
         toy.Params(alpha=make(1.5))
     with pytest.raises(InputError, match="Params.e2: must be finite"):
         toy.Params(e2=make(float("nan")))
-    assert float(toy.Params(alpha=make(0.25)).alpha) == pytest.approx(0.25)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DtypeWarning)  # float32 is converted, with a warning
+        assert float(toy.Params(alpha=make(0.25)).alpha) == pytest.approx(0.25)
 
 
 def test_param_shape_type_and_cross_field_checks():
@@ -164,3 +167,9 @@ def test_cli_inputs_from_text():
 def test_options_table_lists_every_option():
     md = options_table([toy.MODEL])
     assert "| `numeraire` | `good2` | good2, good1 |" in md and "`report_log`" in md
+
+
+def test_float32_params_warn_and_become_float64():
+    with pytest.warns(DtypeWarning, match="Params.alpha"):
+        p = toy.Params(alpha=np.float32(0.25))
+    assert p.alpha.dtype == np.float64

@@ -111,8 +111,11 @@ def test_models_do_not_import_the_command_line_or_the_studies():
 
 def test_the_engine_knows_no_model():
     graph = import_graph()
-    bad = {m: sorted(d for d in deps if d.startswith("landjax.models")) for m, deps in graph.items()
-           if m.startswith("landjax.engine")}
+    bad = {
+        m: sorted(d for d in deps if d.startswith("landjax.models"))
+        for m, deps in graph.items()
+        if m.startswith("landjax.engine")
+    }
     assert not any(bad.values()), bad
 
 

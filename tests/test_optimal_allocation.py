@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from landjax.allocation import quota_rules as q
 from landjax.engine import gradcheck
+from landjax.reproduce import ma_ni_search as q
 
 qt = pytest.importorskip("landjax.models.quota_trade")
 china = pytest.importorskip("landjax.data.china")
@@ -20,7 +20,7 @@ china = pytest.importorskip("landjax.data.china")
 
 @pytest.fixture(scope="module")
 def problem():
-    ds = china.generate_synthetic(seed=3, n_cities=24)
+    ds = china.generate_synthetic(seed=3, n_cities=31)
     return q.table4_problem(ds, options=q.RuleOptions(buy_cap=0.25))
 
 

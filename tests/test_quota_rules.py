@@ -1,4 +1,4 @@
-"""The Table 4 allocation rule (landjax.allocation.quota_rules) on small hand-made baselines.
+"""The Table 4 allocation rule (landjax.models.quota_trade.rules) on small hand-made baselines.
 
 These tests need no equilibrium solve: they check the rule's shares, caps, volume, money and
 its gradients.  Objectives through the quota-trade model are in test_optimal_allocation.py.
@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landjax.allocation import quota_rules as q
 from landjax.engine import gradcheck
 from landjax.errors import InputError
+from landjax.models.quota_trade import rules as q
+from landjax.reproduce import ma_ni_search as S
 
 
 def toy_baseline(n=30, seed=0):
@@ -100,7 +101,7 @@ def test_allocation_constraints(seed):
     np.testing.assert_allclose(a.F, F, rtol=1e-12)
 
 
-def test_clip_mode_is_the_spec_formula():
+def test_clip_mode_is_the_literal_formula():
     opts = q.RuleOptions(sell_cap_mode="clip", sell_cap=0.3)
     w = jnp.asarray([1.0, -0.2, 0.1] * 4)
     a = q.allocate(w, B, opts)
@@ -141,7 +142,7 @@ def _summary(w, opts):
     )
 
 
-@pytest.mark.parametrize("opts", [q.RuleOptions(), q.RuleOptions(buy_cap=0.1, sell_cap=0.3)], ids=["spec", "caps"])
+@pytest.mark.parametrize("opts", [q.RuleOptions(), q.RuleOptions(buy_cap=0.1, sell_cap=0.3)], ids=["default", "caps"])
 def test_allocation_gradients_match_finite_differences(opts):
     rng = np.random.default_rng(5)
     for _ in range(3):
@@ -158,7 +159,7 @@ def test_allocation_gradients_match_finite_differences(opts):
         q.RuleOptions(sell_cap_mode="clip", normalise="zscore"),
         q.RuleOptions(normalise="none", ts="surplus", prices="balanced"),
     ],
-    ids=["spec", "caps-shrink", "clip-zscore", "raw-surplus-balanced"],
+    ids=["default", "caps-shrink", "clip-zscore", "raw-surplus-balanced"],
 )
 def test_rule_depends_on_each_block_only_through_its_direction(opts):
     """Positive rescaling of any block of three weights leaves the allocation unchanged (why the
@@ -176,13 +177,13 @@ def test_rule_depends_on_each_block_only_through_its_direction(opts):
                 atol=1e-12 * float(np.max(np.abs(np.asarray(getattr(a, name))))),
                 err_msg=name,
             )
-        n = q.normalise_omega(scaled)
+        n = S.normalise_omega(scaled)
         assert np.all(np.abs(n) <= 1.0) and np.allclose(np.max(np.abs(n.reshape(4, 3)), axis=1), 1.0)
-        np.testing.assert_allclose(n, q.normalise_omega(w), rtol=1e-12)
+        np.testing.assert_allclose(n, S.normalise_omega(w), rtol=1e-12)
     # a negative rescaling is a different rule (the cut at zero flips), so it must change something
     flipped = q.allocate(jnp.asarray(-w), B, opts)
     assert not np.allclose(np.asarray(flipped.phi_buy_Y), np.asarray(a.phi_buy_Y))
-    np.testing.assert_array_equal(q.normalise_omega(np.zeros(12)), np.zeros(12))
+    np.testing.assert_array_equal(S.normalise_omega(np.zeros(12)), np.zeros(12))
 
 
 @pytest.mark.parametrize("w", [-np.ones(12), np.r_[-np.ones(6), np.ones(6)], np.zeros(12)])
@@ -203,4 +204,4 @@ def test_bad_inputs():
     with pytest.raises(InputError, match="omega"):
         q.allocate(jnp.ones(11), B)
     with pytest.raises(InputError, match="unknown objective"):
-        q._objective_key("max_happiness")
+        S._objective_key("max_happiness")

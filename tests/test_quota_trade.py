@@ -1,4 +1,4 @@
-"""Quota-trade model (Ma & Ni): zero shock, level identities (spec section 6) in every Table 2/3
+"""Quota-trade model (Ma & Ni): zero shock, level identities (eqs. (1)-(17)) in every Table 2/3
 scenario, an independent numpy solve, scenario compiler, feasibility, CLI."""
 
 import json
@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from scipy.optimize import brentq
 
+from landjax.cli import main
 from landjax.data.china import load_dataset
 from landjax.errors import ConvergenceError, InputError
 from landjax.models import quota_trade as M
-from landjax.scenarios import quota as Q
+from landjax.models.quota_trade import policy as Q
 
 P = M.Params()
 
@@ -45,14 +46,14 @@ def test_baseline_matches_paper_shares(base):
     # the datasets' land prices are set to the paper's 2017 shares of tau > 0 (documented)
     assert abs(float(jnp.mean(base.tauY > 0)) - 0.802) < 0.01
     assert abs(float(jnp.mean(base.tauH > 0)) - 0.6675) < 0.01
-    # closed forms of spec 1.1: G - F = gamma Y under the model's labour split
+    # closed forms of eqs. (2)-(4), (13)-(17): G - F = gamma Y under the model's labour split
     b = M.build_baseline(load_dataset(), P, labour_split="model")
     gamma = (1 - P.alpha) + P.alpha * P.eta * (1 - P.sigma) / (1 - P.sigma * P.eta)
     np.testing.assert_allclose(np.asarray(b.G), gamma * np.asarray(b.Y), rtol=1e-12)
 
 
 def _levels(b, sh, eq, p):
-    """Counterfactual levels rebuilt from the hats (spec section 6)."""
+    """Counterfactual levels rebuilt from the hats (eqs. (1)-(17) in levels)."""
     al, rho = p.alpha, p.rho
     Y1 = b.Y * eq.Y_hat
     L1 = b.L * eq.L_hat
@@ -178,7 +179,7 @@ def test_scenario_compiler_conserves_area_and_classifies(base):
     # money: F = 525 sold - r_buy bought; balanced prices make sum F = 0
     sh_b = Q.compile_scenario(base, Q.Scenario.from_name("inter_all_area_both", prices="balanced"))
     assert abs(float(jnp.sum(sh_b.f * base.G))) < 1e-6 * float(jnp.sum(jnp.abs(sh_b.f * base.G)))
-    # surplus TS (A5): sellers sell share * (-tau) R
+    # surplus TS (Options.ts, eq. (18)): sellers sell share * (-tau) R
     sh_s = Q.compile_scenario(base, Q.Scenario.from_name("inter_all_area_productive", ts="surplus"))
     np.testing.assert_allclose(
         np.asarray(sh_s.RY_hat)[sellers], 1 - 0.15 * (-np.asarray(base.tauY)[sellers]), rtol=1e-13
@@ -222,13 +223,13 @@ def test_migration_cost_cut_and_tenure(ds, base):
 def test_parameter_change_rederives_tau_and_G(ds, base):
     b2 = M.build_baseline(ds, M.Params(alpha=0.83))
     assert not np.allclose(np.asarray(b2.G), np.asarray(base.G))
-    assert float(jnp.mean(b2.tauY > 0)) < float(jnp.mean(base.tauY > 0))  # spec A20: fewer short cities
+    assert float(jnp.mean(b2.tauY > 0)) < float(jnp.mean(base.tauY > 0))  # re-derived wedges: fewer short cities
 
 
 def test_infeasible_purchase_is_reported(base):
     sh = M.zero_shock(base)
     f = np.zeros(base.n)
-    f[0] = -5.0  # pays five times its land revenue: no TFP root (spec A25)
+    f[0] = -5.0  # pays five times its land revenue: no TFP root (eqs. (16)-(17))
     sh = M.Shock(sh.RY_hat, sh.RH_hat, jnp.asarray(f))
     eq = M.solve(base, sh, throw=False)
     assert not bool(eq.feasible) and not bool(eq.feasible_city[0])
@@ -245,11 +246,11 @@ def test_tfp_root_closed_form_and_bound():
     np.testing.assert_allclose(np.asarray(y), np.asarray(K ** (1 / (1 - 0.103))), rtol=1e-14)
     # largest root for f < 0 near the bound: still solves the equation
     rho = 0.103
-    fb = float(M._tfp_bound(1.0, rho))
+    fb = float(M.equations._tfp_bound(1.0, rho))
     assert fb == pytest.approx(-((1 - rho) / rho) * rho ** (1 / (1 - rho)))
     yv = float(M.tfp_root(jnp.array(1.0), jnp.array(0.9 * fb), jnp.array(rho)))
     assert abs(yv - (yv + 0.9 * fb) ** rho) < 1e-13
-    # with K-hat = 1 a buyer can pay at most ~69 % of its land revenue (spec 1.1.4)
+    # with K-hat = 1 a buyer can pay at most ~69 % of its land revenue (eqs. (16)-(17))
     assert -fb == pytest.approx(0.69, abs=0.01)
 
 
@@ -281,17 +282,29 @@ def test_vmap_batch_and_trade_list(ds, base):
 
 def test_cli_solve(tmp_path, capsys):
     out = tmp_path / "cities.csv"
-    rc = M.cli_solve(["--scenario", "inter_all_area_both", "--option", "gap=gini", "--json", "--city-out", str(out)])
+    rc = main(
+        [
+            "solve",
+            "quota_trade",
+            "--scenario",
+            "inter_all_area_both",
+            "--option",
+            "gap=gini",
+            "--json",
+            "--city-out",
+            str(out),
+        ]
+    )
     res = json.loads(capsys.readouterr().out)
     assert rc == 0 and res["converged"] is True
     assert set(res["statistics"]) == set(M.STATISTICS)
     assert res["options"]["gap"] == "gini" and res["options"]["dataset"] == "china_semireal"
     assert res["diagnostics"]["sellers_productive"] > 0
     assert len(pd.read_csv(out)) == len(load_dataset().cities)
-    rc = M.cli_solve(["--scenario", "none", "--json"])
+    rc = main(["solve", "quota_trade", "--scenario", "none", "--json"])
     res = json.loads(capsys.readouterr().out)
     assert rc == 0 and abs(res["statistics"]["gdp_change"]) < 1e-10
-    rc = M.cli_solve(["--scenario", "inter_bad", "--json"])
+    rc = main(["solve", "quota_trade", "--scenario", "inter_bad", "--json"])
     assert rc == 2 and "error" in json.loads(capsys.readouterr().out)
 
 
@@ -307,14 +320,14 @@ def test_alternative_options_run_and_differ(base):
     sh = Q.compile_scenario(base, sc)
     eq = M.solve(base, sh)
     st = M.statistics(base, sh, eq)
-    # fixed-price closure (A12): G' = (1+tau) P R' + F'; zero shock still returns ones
+    # fixed-price closure (Options.closure): G' = (1+tau) P R' + F'; zero shock still returns ones
     pf = M.Params(closure="fixed_price")
     eq0 = M.solve(base, M.zero_shock(base), pf)
     assert float(jnp.max(jnp.abs(eq0.L_hat - 1))) < 1e-14
     eqf = M.solve(base, sh, pf)
     stf = M.statistics(base, sh, eqf)
     assert bool(eqf.converged) and stf["gdp_change"] != st["gdp_change"]
-    # A15 / A17 alternatives are finite and differ from the defaults where they should
+    # Options.gdp / welfare / welfare_gap alternatives are finite and differ from the defaults where they should
     alt = M.statistics(base, sh, eq, gdp="real_housing", welfare="geometric", welfare_gap="destination")
     assert all(np.isfinite(float(v)) for v in alt.values())
     assert float(alt["gdp_change"]) != float(st["gdp_change"])

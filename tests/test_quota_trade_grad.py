@@ -6,7 +6,7 @@ import pytest
 from landjax.data.china import load_dataset
 from landjax.engine import gradcheck
 from landjax.models import quota_trade as M
-from landjax.scenarios import quota as Q
+from landjax.models.quota_trade import policy as Q
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_statistics_gradient_wrt_parameters(ds):
 
     def stats(theta):
         p = M.Params(alpha=theta[0], kappa=theta[1], rho=theta[2])
-        base = M.build_baseline(ds, p)  # tau, G, Y, A, W re-derived from the same data (A20)
+        base = M.build_baseline(ds, p)  # tau, G, Y, A, W re-derived from the same data
         sh = Q.compile_scenario(base, sc)
         eq = M.solve(base, sh, p, throw=False)
         st = M.statistics(base, sh, eq)

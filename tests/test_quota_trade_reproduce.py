@@ -28,7 +28,7 @@ def test_tables23_and_claims_on_default_data():
     assert R._score(paper["residential_beats_productive_gdp"]) == "7/8"
     assert all(paper["trade_raises_gdp"]) and all(paper["cross_beats_intra_gdp"])
     ours = R._claims_checks(R._lookup(t))
-    # spec A24: residential-only trades barely move GDP in the printed model
+    # residential-only trades barely move GDP in the printed model
     res = t[(t["land"] == "residential") & (t["statistic"] == "gdp_change")]["ours"]
     assert np.max(np.abs(res)) < 0.1
     assert not all(ours["residential_beats_productive_gdp"])

@@ -3,8 +3,6 @@ bad input and the CLI."""
 
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,8 +10,10 @@ import pytest
 from scipy.integrate import quad
 from scipy.optimize import brentq, root
 
+from landjax.cli import main
+from landjax.contract import loads_strict
 from landjax.engine import gradcheck
-from landjax.errors import InputError
+from landjax.errors import InputError, NoEquilibriumError
 from landjax.models import urban_rural as ur
 
 OPTION_SETS = [ur.Options(), ur.Options(closure="nonag"), ur.Options(closure="rebate_u")]
@@ -137,7 +137,7 @@ def test_gradients_vs_finite_differences(route):
 
 def test_batched_sweep_matches_single_solves():
     vals = np.array([0.1, 0.5, 0.9])
-    df = ur.sweep("m", vals)
+    df = ur.policy_sweep("m", vals)
     assert df["converged"].all() and df["sorting_ok"].all()
     for v, row in zip(vals, df.itertuples(), strict=False):
         eq = ur.solve_equilibrium(ur.make_params(m=float(v)))
@@ -157,18 +157,54 @@ def test_classify_shape():
 @pytest.mark.parametrize(
     "kw, needle",
     [
-        ({"m": 1.2}, "m: a share must lie in [0, 1]"),
-        ({"phi_r": -0.1}, "phi_r: a share must lie in [0, 1]"),
-        ({"Omega_0": -0.1}, "Omega_0: land cannot be negative"),
-        ({"alpha": 1.0}, "alpha: must lie strictly inside (0, 1)"),
-        ({"tau_n": 0.99}, "no equilibrium with g_u > 0"),
-        ({"m": 1.0, "phi": 0.0}, "every rural resident prefers to migrate"),
+        ({"m": 1.2}, "Params.m=1.2 is outside its allowed range [0, 1]"),
+        ({"phi_r": -0.1}, "Params.phi_r=-0.1 is outside its allowed range [0, 1]"),
+        ({"Omega_0": -0.1}, "Params.Omega_0=-0.1 is outside its allowed range [0, inf)"),
+        ({"alpha": 1.0}, "Params.alpha=1 is outside its allowed range (0, 1)"),
+        ({"k": np.float32(0.5)}, "Params.k=0.5 is outside its allowed range (1, inf)"),
+        ({"tau_n": jnp.asarray(1.5)}, "Params.tau_n=1.5 is outside its allowed range (-inf, 1)"),
+        ({"mu": np.nan}, "Params.mu: must be finite"),
     ],
 )
 def test_bad_input_messages(kw, needle):
     with pytest.raises(InputError) as exc:
+        ur.make_params(**kw)
+    assert needle in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "kw, needle",
+    [
+        ({"tau_n": 0.99}, "no equilibrium with g_u > 0"),
+        ({"m": 1.0, "phi": 0.0}, "every rural resident prefers to migrate"),
+    ],
+)
+def test_no_equilibrium_says_which_condition_fails(kw, needle):
+    with pytest.raises(NoEquilibriumError) as exc:
         ur.solve_equilibrium(ur.make_params(**kw))
     assert needle in str(exc.value)
+    with pytest.raises(NoEquilibriumError, match=needle):
+        ur.solve(ur.make_params(**kw))
+    r = ur.solve(ur.make_params(**kw), throw=False)
+    assert not r.ok and int(r.code) == 4 and needle in r.message
+    assert all(np.isnan(v) for v in r.outcomes["moments"].values())
+
+
+def test_sorting_failure_is_flagged():
+    """An equilibrium of eqs. (1)-(23) that violates sorting is not presented as an answer."""
+    o = ur.Options(loss="div")
+    vals = np.linspace(0.05, 0.95, 19)
+    pb = ur.batch_params(ur.Params(phi=1.5), len(vals), m=vals)
+    res = ur.solve_many(pb, o)
+    bad = np.flatnonzero(res["converged"] & ~res["sorting_ok"])
+    if bad.size == 0:
+        pytest.skip("no sorting failure on this grid")
+    p = ur.make_params(phi=1.5, m=float(vals[bad[0]]))
+    with pytest.warns(ur.SortingWarning):
+        eq = ur.solve_equilibrium(p, o)
+    assert not eq.sorting_ok
+    r = ur.solve(p, o, throw=False)
+    assert not r.ok and int(r.code) == 4 and "sorting" in r.message
 
 
 def test_unknown_names_listed():
@@ -181,8 +217,8 @@ def test_unknown_names_listed():
 
 
 def test_cli_json(capsys):
-    rc = ur.cli_solve(["--set", "m=0.4", "--option", "closure=nonag", "--json"])
-    out = json.loads(capsys.readouterr().out)
+    rc = main(["solve", "urban_rural", "--set", "m=0.4", "--option", "closure=nonag", "--json"])
+    out = loads_strict(capsys.readouterr().out)
     assert rc == 0
     assert set(out) >= {"converged", "unknowns", "moments", "welfare", "output", "options", "sorting_ok", "walras_gap"}
     assert list(out["unknowns"]) == list(ur.UNKNOWNS)
@@ -191,18 +227,31 @@ def test_cli_json(capsys):
     assert list(out["output"]) == ["Y_a", "Y_n"]
     assert out["options"]["closure"] == "nonag" and out["converged"] is True
     assert all(np.isfinite(v) for d in ("unknowns", "moments", "welfare", "output") for v in out[d].values())
+    # the same numbers as the Python API
+    eq = ur.solve_equilibrium(ur.make_params(m=0.4), ur.Options(closure="nonag"))
+    assert out["welfare"]["TU"] == eq.welfare["TU"]
 
 
 @pytest.mark.parametrize(
     "argv, needle",
     [
-        (["--set", "bogus=1", "--json"], "valid parameters"),
+        (["--set", "bogus=1", "--json"], "bogus"),
         (["--option", "bogus=1", "--json"], "valid options"),
         (["--set", "m=abc", "--json"], "not a number"),
-        (["--set", "tau_n=0.99", "--json"], "no equilibrium"),
+        (["--set", "m=1.5", "--json"], "Params.m=1.5 is outside its allowed range [0, 1]"),
+        (["--option", "closure=maybe", "--json"], "closure"),
     ],
 )
 def test_cli_errors_exit_2(capsys, argv, needle):
-    assert ur.cli_solve(argv) == 2
+    assert main(["solve", "urban_rural", *argv]) == 2
     err = capsys.readouterr()
-    assert needle in err.err and err.out == ""
+    assert needle in err.err
+    assert "error" in loads_strict(err.out)
+
+
+def test_cli_no_equilibrium_exit_1(capsys):
+    assert main(["solve", "urban_rural", "--set", "tau_n=0.99", "--json"]) == 1
+    cap = capsys.readouterr()
+    assert "no equilibrium" in cap.err
+    out = loads_strict(cap.out)
+    assert out["converged"] is False and out["moments"]["Y_ratio"] is None

@@ -37,15 +37,8 @@ def test_engine_calibrate_exact_and_not_exact():
 @pytest.mark.slow
 def test_optimal_m_matches_grid():
     r = ur.optimal_policy(["m"], "Y_n", n_screen=0, n_starts=1, x0=[0.1], measure_grad_cost=False)
-    grid = ur.sweep("m", np.linspace(0.0, 0.2, 201))
+    grid = ur.policy_sweep("m", np.linspace(0.0, 0.2, 201))
     g = float(grid["value"].iloc[int(np.nanargmax(grid["Y_n"]))])
     assert r.converged
     assert abs(float(r.x[0]) - g) <= 0.001 + 1e-12
     assert r.value >= float(np.nanmax(grid["Y_n"])) - 1e-6
-
-
-@pytest.mark.slow
-def test_notebook_runs():
-    from helpers import run_notebook
-
-    run_notebook("cheng_liu2021_urban_rural.ipynb", timeout=900)

@@ -163,7 +163,8 @@ def validate_tables(
     for i, r in enumerate(cities["region"].astype(str).tolist()):
         if r not in PV.REGIONS:
             raise InputError(
-                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column 'region': {r!r} is not one of {', '.join(PV.REGIONS)}"
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column 'region': {r!r} is not one of "
+                f"{', '.join(PV.REGIONS)}"
             )
     cities["pilot"] = _bool_column(cities["pilot"], fc)
     for col in POSITIVE_COLUMNS + NONNEGATIVE_COLUMNS:
@@ -172,14 +173,16 @@ def validate_tables(
         if bad_nan.size:
             i = int(bad_nan[0])
             raise InputError(
-                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: missing, NaN or non-numeric value {cities[col].iloc[i]!r}"
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: missing, NaN or non-numeric "
+                f"value {cities[col].iloc[i]!r}"
             )
         bad = np.flatnonzero(vals <= 0) if col in POSITIVE_COLUMNS else np.flatnonzero(vals < 0)
         if bad.size:
             i = int(bad[0])
             need = "positive" if col in POSITIVE_COLUMNS else "non-negative"
             raise InputError(
-                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: value {float(vals[i])!r} must be {need}"
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: value {float(vals[i])!r} must be "
+                f"{need}"
             )
         cities[col] = vals
 
@@ -217,6 +220,16 @@ def validate_tables(
                 f"(tolerance {ROW_TOL:g}; an origin with no rows sums to 0)"
             )
     m = m / sums[:, None]
+    stay = np.diag(m)
+    bad_stay = np.flatnonzero(~(stay > 0))
+    if bad_stay.size:
+        i = int(bad_stay[0])
+        raise InputError(
+            f"{fm}: origin {cities['city'].iloc[i]!r} (cities.csv row {i + 1}) has stay share "
+            f"m_oo = {float(stay[i])!r}; "
+            "every origin needs a positive share of its own workers staying at home (origin welfare "
+            "V_o m_oo^(-1/kappa), eq. (11), is undefined otherwise)"
+        )
 
     if not isinstance(meta, dict):
         raise InputError(f"{fj}: expected a JSON object")
@@ -283,6 +296,8 @@ def load_dataset(name_or_path: str | os.PathLike | Dataset | None = None) -> Dat
             n = int(parts[2]) if len(parts) > 2 else None
         except (IndexError, ValueError):
             raise InputError(f"dataset tag {key!r}: expected synthetic:SEED or synthetic:SEED:N") from None
+        if len(parts) > 3:
+            raise InputError(f"dataset tag {key!r}: expected synthetic:SEED or synthetic:SEED:N")
         return generate_synthetic(seed=seed, n_cities=n)
     if key in SHIPPED:
         return read_dataset(SHIPPED[key], name=key)
@@ -373,16 +388,30 @@ def generate_synthetic(
     productive land and 66.75 % short of residential land (the paper's 2017 shares); a gravity
     migration matrix with large stay shares. Same seed, same dataset (bit for bit).
     """
+    n_prov = len(PV.PROVINCES)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"generate_synthetic: seed={seed!r} must be an integer >= 0")
+    if n_cities is not None and (
+        isinstance(n_cities, bool) or not isinstance(n_cities, (int, np.integer)) or n_cities < n_prov
+    ):
+        raise InputError(
+            f"generate_synthetic: n_cities={n_cities!r} must be an integer >= {n_prov} "
+            f"(at least one city in each of the {n_prov} provinces), or None for 285 cities"
+        )
     rng = np.random.default_rng(seed)
-    codes, counts = [], []
+    codes: list[int] = []
+    per_province: list[int] = []
     for code, (_en, _zh, _lon, _lat, k) in PV.PROVINCES.items():
         codes.append(code)
-        counts.append(k)
-    counts = np.array(counts, dtype=float)
+        per_province.append(k)
+    counts = np.array(per_province, dtype=float)
     if n_cities is not None:
         scaled = np.maximum(1, np.floor(counts * n_cities / counts.sum()).astype(int))
+        ideal = counts * n_cities / counts.sum()
         while scaled.sum() < n_cities:  # hand the remainder to the largest provinces
-            scaled[np.argmax(counts * n_cities / counts.sum() - scaled)] += 1
+            scaled[np.argmax(ideal - scaled)] += 1
+        while scaled.sum() > n_cities:  # the one-city floor overshot: take back where most above ideal
+            scaled[np.argmax(np.where(scaled > 1, scaled - ideal, -np.inf))] -= 1
         counts = scaled
     counts = counts.astype(int)
     prov = np.repeat(np.array(codes), counts)
@@ -480,11 +509,14 @@ def generate_synthetic(
         "P_ry": P_ry,
         "P_rh": P_rh,
         "sell_price": PV.SELL_PRICE,
-        "classification_note": "P_ry, P_rh set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares).",
+        "classification_note": (
+            "P_ry, P_rh set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares)."
+        ),
         "units": UNITS,
         "sources": [
             "synthetic: landjax.data.china.generate_synthetic",
-            "province list, regions, pilot provinces and quota prices: Ma & Ni, section 3(1) and footnote on the five pilot provinces",
+            "province list, regions, pilot provinces and quota prices: Ma & Ni, section 3(1) and footnote on the five "
+            "pilot provinces",
         ],
     }
     cities, m, meta = validate_tables(
@@ -493,13 +525,13 @@ def generate_synthetic(
         meta,
         where="<synthetic>",
     )
-    return Dataset(meta["name"], cities, m, meta, None)
+    return Dataset(str(meta["name"]), cities, m, meta, None)
 
 
 def _migration_long(ids: list[str], m: np.ndarray) -> pd.DataFrame:
     o, d = np.nonzero(m)
-    ids = np.asarray(ids)
-    return pd.DataFrame({"origin": ids[o], "destination": ids[d], "share": m[o, d]})
+    names = np.asarray(ids)
+    return pd.DataFrame({"origin": names[o], "destination": names[d], "share": m[o, d]})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -531,7 +563,8 @@ RAW_FILES = {
 }
 ATTRIBUTION = [
     "Census 2010/2020 city population: leiii/census (data/census/census_city_2010-2020_v1.csv, commit "
-    "0ba0f1efae092f4aa6569ef38e53b3bb4d2f0087), MIT, Copyright (c) 2022 Lei Dong; cite Dong, Du & Liu (2022), SSRN 4049338.",
+    "0ba0f1efae092f4aa6569ef38e53b3bb4d2f0087), MIT, Copyright (c) 2022 Lei Dong; cite Dong, Du & Liu (2022), SSRN "
+    "4049338.",
     "2015 city GDP and urban-unit employment (China City Statistical Yearbook extract): quanturban/firm "
     "(yearbook_light.csv, commit 67218beaadc916cb26ca968481c91ebd55e6cbd6), MIT, Copyright (c) 2020 QuantUrban.",
     "City coordinates: PyPI package cpca 0.5.5, cpca/resources/adcodes.csv, MIT.",
@@ -672,14 +705,19 @@ def build_semireal(
             "buy_price",
             "sell_price",
         ],
-        "imputed_note": "column `imputed` names real columns imputed for a city (Chongqing: LY, from GDP at the sample median employment/GDP ratio).",
+        "imputed_note": (
+            "column `imputed` names real columns imputed for a city (Chongqing: LY, from GDP at the "
+            "sample median employment/GDP ratio)."
+        ),
         "derived_columns": {"workforce": "2017 resident workforce from real census counts (see build_semireal)"},
         "seed": seed,
         "year": "2015 GDP/employment, census 2010/2020 population, synthetic land shaped like 2017",
         "P_ry": P_ry,
         "P_rh": P_rh,
         "sell_price": PV.SELL_PRICE,
-        "classification_note": "P_ry, P_rh (synthetic) set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares).",
+        "classification_note": (
+            "P_ry, P_rh (synthetic) set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares)."
+        ),
         "units": dict(UNITS, gdp_2015="yuan", pop_2010="persons", pop_2020="persons", workforce="persons"),
         "sources": ATTRIBUTION + ["synthetic columns: landjax.data.china.build_semireal (seeded)"],
         "license_note": "Derived table shipped under the MIT licences of the sources above; attribution as listed.",

@@ -11,11 +11,11 @@ Backends and methods (``backend=None`` picks the first available in this table):
 
 | method | optimistix | jaxopt | native (landjax loops + ``lax.custom_root``) |
 |---|---|---|---|
-| ``newton`` | ``optx.Newton`` | ``GaussNewton`` (= Newton on square systems) | dense or block-tridiagonal Jacobian, optional backtracking |
+| ``newton`` | ``optx.Newton`` | ``GaussNewton`` (Newton when square) | dense/block-tridiagonal Jacobian, backtracking |
 | ``broyden`` | — | ``Broyden`` | good Broyden, exact initial Jacobian, backtracking |
 | ``dogleg`` | ``optx.Dogleg`` | — | — |
 | ``lm`` | ``optx.LevenbergMarquardt`` | ``LevenbergMarquardt`` | — |
-| ``picard`` | ``optx.FixedPointIteration`` on the damped map | ``FixedPointIteration`` | damped Picard, dense or Neumann tangents |
+| ``picard`` | ``optx.FixedPointIteration`` (damped) | ``FixedPointIteration`` | damped Picard, dense/Neumann tangents |
 | ``anderson`` | — | ``AndersonAcceleration`` | Anderson (type II) |
 
 ``newton`` with ``line_search=True`` or a non-dense ``linear_solver``, and fixed points with
@@ -142,7 +142,7 @@ def _optx_code(result) -> jax.Array:
 
 
 def solve(
-    fn: Callable[[jax.Array, Any], jax.Array],
+    fn: Callable[[Any, Any], Any],
     y0: Any,
     args: Any = None,
     *,
@@ -256,7 +256,7 @@ def _custom_root(f_closed, y0, loop, lin):
 
 
 def fixed_point(
-    g: Callable[[jax.Array, Any], jax.Array],
+    g: Callable[[Any, Any], Any],
     y0: Any,
     args: Any = None,
     *,

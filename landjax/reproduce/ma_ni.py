@@ -45,7 +45,7 @@ LANDS = ("productive", "residential", "both")
 
 
 def _panel(rows: dict[str, tuple[float, ...]], market_prefix: str) -> dict:
-    out = {}
+    out: dict[Any, Any] = {}
     for stat, vals in rows.items():
         for j, v in enumerate(vals):
             land = LANDS[j // 2]
@@ -257,17 +257,17 @@ VARIANTS: list[tuple[str, dict, dict, dict, dict]] = [
     ("gap=var_log", {}, {}, {}, {"gap": "var_log"}),
     ("gap=theil", {}, {}, {}, {"gap": "theil"}),
     ("gap=gini", {}, {}, {}, {"gap": "gini"}),
-    ("pilot_pool=pilot_only (A7)", {}, {}, {"pilot_pool": "pilot_only"}, {}),
-    ("ts=surplus (A5)", {}, {}, {"ts": "surplus"}, {}),
-    ("prices=balanced (A9)", {}, {}, {"prices": "balanced"}, {}),
-    ("labour_split=model (A3)", {}, {"labour_split": "model"}, {}, {}),
-    ("closure=fixed_price (A12)", {"closure": "fixed_price"}, {}, {}, {}),
-    ("gdp=real_housing (A17)", {}, {}, {}, {"gdp": "real_housing"}),
-    ("welfare_gap=destination (A16)", {}, {}, {}, {"welfare_gap": "destination"}),
+    ("pilot_pool=pilot_only", {}, {}, {"pilot_pool": "pilot_only"}, {}),
+    ("ts=surplus", {}, {}, {"ts": "surplus"}, {}),
+    ("prices=balanced", {}, {}, {"prices": "balanced"}, {}),
+    ("labour_split=model", {}, {"labour_split": "model"}, {}, {}),
+    ("closure=fixed_price", {"closure": "fixed_price"}, {}, {}, {}),
+    ("gdp=real_housing", {}, {}, {}, {"gdp": "real_housing"}),
+    ("welfare_gap=destination", {}, {}, {}, {"welfare_gap": "destination"}),
 ]
-QUICK_VARIANTS = ("default", "gap=cv (unweighted)", "pilot_pool=pilot_only (A7)")
+QUICK_VARIANTS = ("default", "gap=cv (unweighted)", "pilot_pool=pilot_only")
 
-ROBUSTNESS = [
+ROBUSTNESS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], Any]] = [
     # label, params kw, baseline kw, scenario kw, paper reference
     ("share=0.20", {}, {}, {"share": 0.20}, "section 5(1), appendix table 1"),
     ("alpha=0.83", {"alpha": 0.83}, {}, {}, "section 5(2), appendix tables 2-3"),
@@ -499,11 +499,13 @@ def _headline(default: pd.DataFrame, claims: pd.DataFrame, ds) -> list[str]:
     failed = claims[claims["holds_semireal"] == False]["claim"].tolist()  # noqa: E712
     return [
         f"Tables 2-3 on {ds.name} (semi-real; paper data not public): 24/24 scenarios solved; inter-province, all, "
-        f"both land types, equal area: GDP {g.ours:+.2f}% (paper {g.paper:+.3f}%), welfare {w.ours:+.2f}% (paper {w.paper:+.3f}%)",
+        f"both land types, equal area: GDP {g.ours:+.2f}% (paper {g.paper:+.3f}%), welfare {w.ours:+.2f}% (paper "
+        f"{w.paper:+.3f}%)",
         f"Magnitudes do not reproduce (ours are smaller; land, migration and wages are synthetic); "
         f"claims holding on our data: {', '.join(held) or 'none'}",
         f"Claims not holding on our data: {', '.join(failed) or 'none'}; the GDP comparisons fail mainly because "
-        "residential-only trades have ~0 (sometimes slightly negative) GDP effects in the printed model (spec A24), "
+        "residential-only trades have ~0 (sometimes slightly negative) GDP effects in the printed model (residential "
+        "land reaches output only through land revenue, eqs. (16)-(17)), "
         "and the origin welfare gap widens here where the paper reports a small narrowing",
     ]
 
@@ -596,19 +598,19 @@ def _report(
     L += [
         "## What reproduces and what does not",
         "",
-        "- **Solver and accounting**: every Table 2/3 scenario converges (damped Picard, "
-        f"{mean_steps:.0f} steps on average to 1e-13); the spec's level identities hold to 1e-10 "
+        "- **Solver and accounting**: every Table 2/3 scenario converges (Anderson-accelerated damped iteration, "
+        f"{mean_steps:.0f} steps on average to 1e-13); the level identities of eqs. (1)-(17) hold to 1e-10 "
         "(tests); zero shock returns all hats = 1.",
         "- **Magnitudes**: not reproducible without the paper's data. Our GDP and welfare effects are smaller "
         "(see the gap column). Effects scale with how unequal land per worker is across sellers and buyers, "
         "which is synthetic here.",
-        "- **Residential vs productive land (A24)**: in the printed equations residential land reaches GDP only "
+        "- **Residential vs productive land**: in the printed equations residential land reaches GDP only "
         "through migration and local land revenue, so residential-only trades move GDP by ~0; the paper "
         "reports them *larger* than productive trades. Not reproducible with eqs. (1)-(20).",
-        "- **Gap measures (A16)**: the paper does not define its gap. We use the population-weighted CV "
+        "- **Gap measures (option `gap`)**: the paper does not define its gap. We use the population-weighted CV "
         "(Williamson); the sign agreement with the paper under each measure is below.",
         "- **Table 1** (2023 trades in five provinces) needs the disclosed trade lists, which are not in our data: "
-        "not reproduced. `landjax.scenarios.quota.trades_to_shock` takes such a list (seller, buyer, area, price).",
+        "not reproduced. `landjax.models.quota_trade.trades_to_shock` takes such a list (seller, buyer, area, price).",
         "",
     ]
     L += ["## Table 2 (intra-province trade): ours vs paper (%)", "", _fmt_table(default, "intra"), ""]
@@ -624,7 +626,8 @@ def _report(
         "",
         "`paper_own_tables`: how many of the claim's comparisons hold in the paper's own Tables 2-3; "
         "`ours_semireal` / `ours_synthetic`: the same on our data with default options; "
-        "`holds_under_options`: option sets (see `options.csv`) under which every comparison holds on the semi-real data.",
+        "`holds_under_options`: option sets (see `options.csv`) under which every comparison holds on the semi-real "
+        "data.",
         "",
         markdown_table(claims),
         "",
@@ -637,7 +640,7 @@ def _report(
             "",
             "The appendix tables are not in the paper's text; the only printed robustness numbers are the "
             "section 5(1) changes for a 20 % share (GDP +0.502 pp, welfare +0.455 pp, output-gap reduction "
-            "0.038 pp smaller). Parameter changes re-derive tau, G and Y from the same data (A20). "
+            "0.038 pp smaller). Parameter changes re-derive tau, G and Y from the same data. "
             "All 12 inter-province scenarios per check are in `robustness.csv`.",
             "",
             markdown_table(r, digits=3),
@@ -650,7 +653,8 @@ def _report(
     L += [
         "## Ambiguity options (inter-province, all, both land types, equal area)",
         "",
-        "Each row changes one option from the default (spec section 7); `options.csv` has all 24 scenarios. "
+        "Each row changes one option from the default (`landjax options quota_trade`); `options.csv` has all 24 "
+        "scenarios. "
         "`labour_split=model` gives no trade: with the model's own split (L^Y = (1 - sigma eta) L, several times "
         "the yearbook employment) and the dataset's national land prices every city is short of both land types, "
         "so there are no sellers.",
@@ -670,11 +674,11 @@ def _report(
     L += [
         "## Options used",
         "",
-        "Parameters alpha 0.67, eta 0.13, kappa 3, sigma 0.65, rho 0.103; endogenous land-revenue closure (A12); "
-        "labour split from data (A3); TS = own land stock (A5); separate pools per land type (A6); pilot "
-        "sellers to nationwide buyers (A7); given prices 525 / 450-1050 with the centre absorbing sum F (A9); "
-        "Williamson gaps with counterfactual weights (A16); welfare in levels with hukou weights (A15); "
-        "GDP = sum of goods output (A17).",
+        "Parameters alpha 0.67, eta 0.13, kappa 3, sigma 0.65, rho 0.103; endogenous land-revenue closure "
+        "(`closure`); labour split from data (`labour_split`); TS = own land stock (`ts`); separate pools per "
+        "land type; pilot sellers to nationwide buyers (`pilot_pool`); given prices 525 / 450-1050 with the "
+        "centre absorbing sum F (`prices`); Williamson gaps with counterfactual weights (`gap`); welfare in "
+        "levels with hukou weights (`welfare`); GDP = sum of goods output (`gdp`).",
         "",
         f"Runtime: {seconds:.1f} s.",
     ]

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 
 from landjax._io import ensure_dir, markdown_table, pyplot, savefig
-from landjax.allocation import quota_rules as q
+from landjax.reproduce import ma_ni_search as q
 
 #: full / quick settings (quick: smoke test, < 30 s)
-SETTINGS = {
+SETTINGS: dict[bool, dict[str, Any]] = {
     # full: the benchmark's gradient configuration (benchmarks/optimal_allocation.py defaults)
     False: dict(
         draws=4_000,
@@ -66,7 +66,7 @@ SETTINGS = {
 
 
 def _rebuild(problem: q.Table4Problem):
-    """A traceable ``params -> baseline`` re-derivation from the data (spec A20), or None."""
+    """A traceable ``params -> baseline`` re-derivation from the data, or None."""
     try:
         from landjax.data.china import load_dataset
         from landjax.models import quota_trade as qt
@@ -152,13 +152,25 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
         optima[name] = x
         v = np.asarray(problem.stats(jnp.asarray(x)))
         rows.append(
-            {"objective": name, "method": "gradient", **dict(zip(q.STATISTICS, v, strict=False)), "equilibrium_solves": solves}
+            {
+                "objective": name,
+                "method": "gradient",
+                **dict(zip(q.STATISTICS, v, strict=False)),
+                "equilibrium_solves": solves,
+            }
         )
         grad_info.append(
             {"objective": name, "value": v[q.STATISTICS.index(key)], **info, "seconds": time.perf_counter() - t0}
         )
     for name, vals in q.PAPER_TABLE4.items():
-        rows.append({"objective": name, "method": "paper", **dict(zip(q.STATISTICS, vals, strict=False)), "equilibrium_solves": 1e6})
+        rows.append(
+            {
+                "objective": name,
+                "method": "paper",
+                **dict(zip(q.STATISTICS, vals, strict=False)),
+                "equilibrium_solves": 1e6,
+            }
+        )
     table = pd.DataFrame(rows)[["objective", "method", *q.STATISTICS, "equilibrium_solves"]]
     order = {n: k for k, n in enumerate(q.OBJECTIVES)}
     table = table.sort_values(
@@ -166,7 +178,9 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
     ).reset_index(drop=True)
     table.to_csv(out / "table4.csv", index=False)
     files.append(f"{rel}/table4.csv")
-    optima_df = pd.DataFrame([{"objective": n, **dict(zip(q.OMEGA_LABELS, x, strict=False))} for n, x in optima.items()])
+    optima_df = pd.DataFrame(
+        [{"objective": n, **dict(zip(q.OMEGA_LABELS, x, strict=False))} for n, x in optima.items()]
+    )
     optima_df.to_csv(out / "table4_omega.csv", index=False)
     files.append(f"{rel}/table4_omega.csv")
 
@@ -304,7 +318,7 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
     lines = [
         "## Table 4: optimal allocation of quotas (section 4(4))",
         "",
-        f"Dataset `{problem.label}`; rule options {problem.options} (spec A18: mean-normalised covariates, "
+        f"Dataset `{problem.label}`; rule options {problem.options} (mean-normalised covariates, "
         "relu scores, volume held at the uniform 15 % level, seller share at most 0.5); gap measure "
         f"`{problem.gap}`. {'QUICK MODE (smoke test: few draws and iterations). ' if quick else ''}"
         "The paper's numbers come from its own (non-public) 2017 data and an unstated rule normalisation; "
@@ -315,7 +329,7 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
         markdown_table(table, digits=4),
         "",
         f"Random: the paper's method with {rs.n_draws:,} draws ({rs.n_infeasible} infeasible draws, no TFP root "
-        "or no convergence, spec A25, excluded); the 10^6-draw run is `benchmarks/optimal_allocation.py`. "
+        "or no convergence excluded); the 10^6-draw run is `benchmarks/optimal_allocation.py`. "
         + (
             "Gradient (quick mode): L-BFGS-B polish of each objective's best random draw; `equilibrium_solves` = "
             "the draws plus value-and-gradient evaluations times their measured cost ratio."

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from landjax.contract import model_options, option
+from landjax.contract import OptionsBase, model_options, option
 
 
 @model_options
-class Options:
+class Options(OptionsBase):
     """Where RRH (2017) and its replication leave a choice; defaults are the replication's reading."""
 
     productivity: str = option(
@@ -30,7 +30,7 @@ class Options:
 
 
 @model_options
-class Solver:
+class Solver(OptionsBase):
     """Settings of the fixed-point solve (Anderson acceleration on the damped equilibrium map)."""
 
     method: str = option("anderson", ("anderson", "picard"), "acceleration of the fixed-point iteration")

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from landjax.contract import model_params, param
+from landjax.contract import ParamsBase, model_params, param
 from landjax.errors import InputError
 from landjax.models.helpman.data import load_draws, side_of
 
@@ -17,7 +17,7 @@ def _draws() -> Any:
 
 
 @model_params
-class Params:
+class Params(ParamsBase):
     """The paper's parameters (RRH 2017, section 4.1 and Table 1; defaults as printed)."""
 
     alpha: float = param(0.75, "(0, 1)", "share of goods in expenditure (land: 1 - alpha)", ref="eq. (16)")

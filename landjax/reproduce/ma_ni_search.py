@@ -1,0 +1,662 @@
+"""The Table 4 study of Ma & Ni as optimisation problems (study code, not the model).
+
+The four statistics as functions of the rule weights omega (:class:`Table4Problem`; the rule is
+:mod:`landjax.models.quota_trade.rules`), the paper's random search (chunked, seeded per chunk,
+resumable: :func:`random_search`), the gradient search with the engine's ``optimize``
+(:func:`gradient_search`), the efficiency-equity frontier (:func:`pareto_frontier`) and the local
+parameter sensitivities at an optimum (:func:`parameter_sensitivities`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from landjax.data.china import load_dataset
+from landjax.errors import InputError
+from landjax.models import quota_trade as qt
+from landjax.models.quota_trade.outcomes import STATISTICS
+from landjax.models.quota_trade.rules import (
+    OMEGA_LABELS,
+    Allocation,
+    RuleOptions,
+    allocate,
+    to_shock,
+    uniform_allocation,
+)
+
+#: Table 4 objectives: name -> (statistic key, sense).
+OBJECTIVES: dict[str, tuple[str, str]] = {
+    "max_gdp": ("gdp_change", "max"),
+    "min_output_gap": ("output_gap_change", "min"),
+    "max_welfare": ("welfare_change", "max"),
+    "min_welfare_gap": ("welfare_gap_change", "min"),
+}
+#: Table 4 of Ma & Ni (percent), rows = objectives, columns = STATISTICS.
+PAPER_TABLE4: dict[str, tuple[float, float, float, float]] = {
+    "max_gdp": (4.003, -0.930, 2.988, -0.038),
+    "min_output_gap": (3.345, -1.907, 3.251, -0.038),
+    "max_welfare": (3.332, -0.925, 3.258, -0.040),
+    "min_welfare_gap": (2.984, -1.283, 3.141, -0.055),
+}
+#: The paper's one-at-a-time parameter robustness values (section 5(2)).
+PAPER_ROBUSTNESS: tuple[tuple[str, float], ...] = (
+    ("alpha", 0.83),
+    ("eta", 0.31),
+    ("kappa", 1.5),
+    ("kappa", 4.0),
+    ("sigma", 0.55),
+    ("sigma", 0.75),
+    ("rho", 0.05),
+    ("rho", 0.15),
+)
+SENSITIVITY_PARAMS: tuple[str, ...] = ("alpha", "eta", "kappa", "sigma", "rho")
+
+
+def _model(model: Any) -> Any:
+    return qt if model is None else model
+
+
+# ----------------------------------------------------------------------------------------------
+# Table 4 as optimisation problems
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Table4Problem:
+    """Statistics of the quota-trade equilibrium as functions of the rule weights omega.
+
+    Arguments: ``baseline`` (the model's ``Baseline``), ``params`` (its ``Params``), ``options``
+    (:class:`RuleOptions`), ``gap`` (the gap measure passed to ``model.statistics``), ``model``
+    (a module with ``zero_shock``, ``solve``, ``statistics``; default ``landjax.models.quota_trade``),
+    ``label`` (dataset name, recorded in checkpoints and reports), ``solve_options`` (passed to
+    ``model.solve``; default ``max_steps=100``: feasible draws converge in about 20-25 damped Picard
+    steps, and a draw with no TFP root (eqs. (16)-(17)) would otherwise iterate to the model's default cap of
+    1000 and hold up every other member of its vmapped batch; a draw not converged after 100 steps
+    is counted as infeasible; ``tangent="neumann"``: the implicit-function tangent by a matrix-free
+    Neumann series of VJPs; the default dense tangent builds the N x N Jacobian by N JVPs, which made a
+    value-and-gradient evaluation cost about 25-370 forward solves at N = 277 instead of about 2
+    (the series stops when its terms fall below 1e-16 of the sum);
+    both tangents agree to 4e-14 on the Table 4 statistics).
+    """
+
+    baseline: Any
+    params: Any = None
+    options: RuleOptions | None = None
+    gap: str = "williamson"
+    model: Any = None
+    label: str = "default"
+    solve_options: tuple[tuple[str, Any], ...] = (("max_steps", 100), ("tangent", "neumann"))
+
+    def __post_init__(self):
+        object.__setattr__(self, "model", _model(self.model))
+        if self.params is None:
+            object.__setattr__(self, "params", self.model.Params())
+        # parameter leaves as float64 arrays: equinox rebuilds the args pytree with boolean leaves
+        # (filter specs), which a Params validating Python numbers in __post_init__ would reject
+        object.__setattr__(
+            self, "params", jax.tree_util.tree_map(lambda v: jnp.asarray(v, dtype=jnp.float64), self.params)
+        )
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def shock(self, omega, baseline=None):
+        b = self.baseline if baseline is None else baseline
+        return to_shock(allocate(omega, b, self.options), b, self.model)
+
+    def stats(self, omega, params=None, baseline=None) -> jax.Array:
+        """The four Table 4 statistics (%, order :data:`STATISTICS`); NaN where the equilibrium does
+        not exist (no TFP root, eqs. (16)-(17)) or the solver did not converge."""
+        b = self.baseline if baseline is None else baseline
+        p = self.params if params is None else params
+        shock = self.shock(omega, b)
+        eq = self.model.solve(b, shock, p, throw=False, **dict(self.solve_options))
+        st = self.model.statistics(b, shock, eq, gap=self.gap)
+        v = jnp.stack([jnp.asarray(st[k], dtype=jnp.float64) for k in STATISTICS])
+        ok = jnp.all(jnp.isfinite(v))
+        for flag in ("converged", "feasible"):
+            if hasattr(eq, flag):
+                ok = ok & jnp.all(jnp.asarray(getattr(eq, flag)))
+        return jnp.where(ok, v, jnp.nan)
+
+    def likely_infeasible(self, omega) -> jax.Array:
+        """A cheap screen for a missing TFP root (eqs. (16)-(17)) at L-hat = 1: some buyer pays more
+        than 90 % of the largest feasible payment ``((1-rho)/rho) (rho K)^(1/(1-rho))``,
+        K = RY-hat^(1-alpha).  Used only to route draws in :func:`random_search` (it never decides a draw's value)."""
+        s = self.shock(omega)
+        al, rho = self.params.alpha, self.params.rho
+        K = s.RY_hat ** (1.0 - al)
+        bound = -((1.0 - rho) / rho) * (rho * K) ** (1.0 / (1.0 - rho))
+        return jnp.any(s.f < 0.9 * bound)
+
+    def guarded_stats(self, omega) -> jax.Array:
+        """:meth:`stats` whose reverse-mode gradient is zero (not an error) at infeasible draws.
+
+        The forward pass is one solve.  The backward pass runs the implicit-function linear solve
+        only where the statistics are finite: at an infeasible point the engine's linear solver
+        would otherwise receive NaN and raise (see the module notes); the optimiser then sees a
+        non-finite value and treats the point as the worst possible."""
+        return _grad_guard(self.stats)(jnp.asarray(omega, dtype=jnp.float64))
+
+    def objective(self, name: str) -> tuple[Callable[[jax.Array, Any], jax.Array], bool]:
+        """``(f(omega, args) -> scalar, maximize)`` for a Table 4 objective or a statistic name
+        (reverse-mode differentiable; see :meth:`guarded_stats`)."""
+        key, sense = _objective_key(name)
+        i = STATISTICS.index(key)
+        return (lambda omega, args=None: self.guarded_stats(omega)[i]), sense == "max"
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that changes the random-search values (for checkpoints)."""
+        leaves = jax.tree_util.tree_leaves((self.baseline, self.params))
+        h = hashlib.sha256()
+        for leaf in leaves:
+            h.update(np.asarray(leaf, dtype=np.float64).tobytes())
+        values_options = tuple(kv for kv in self.solve_options if kv[0] != "tangent")  # tangents change no value
+        h.update(repr((self.options, self.gap, self.label, values_options)).encode())
+        return h.hexdigest()[:12]
+
+
+def table4_problem(
+    dataset: Any = None,
+    params: Any = None,
+    options: RuleOptions | None = None,
+    *,
+    gap: str = "williamson",
+    **build_options: Any,
+) -> Table4Problem:
+    """The Table 4 problem on a quota-trade dataset (``None``: the default dataset), built with
+    ``landjax.models.quota_trade.build_baseline(dataset, params, **build_options)``."""
+    options = RuleOptions() if options is None else options
+    ds = load_dataset(dataset) if dataset is None or isinstance(dataset, (str, Path)) else dataset
+    p = qt.Params() if params is None else params
+    b = qt.build_baseline(ds, p, **build_options)
+    label = str(getattr(ds, "name", dataset if dataset is not None else "default"))
+    return Table4Problem(b, p, options, gap=gap, model=qt, label=label)
+
+
+def _grad_guard(fn: Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
+    """Wrap ``fn`` (vector -> vector) so that its VJP is computed only when its value is finite."""
+
+    @jax.custom_vjp
+    def g(x):
+        return fn(x)
+
+    def fwd(x):
+        v, vjp_fn = jax.vjp(fn, x)
+        return v, (jnp.all(jnp.isfinite(v)), vjp_fn, x)
+
+    def bwd(res, ct):
+        ok, vjp_fn, x = res
+        ct = jnp.where(jnp.isfinite(ct), ct, 0.0)
+        return (jax.lax.cond(ok, lambda c: vjp_fn(c)[0], lambda c: jnp.zeros_like(x), ct),)
+
+    g.defvjp(fwd, bwd)
+    return g
+
+
+def _objective_key(name: str) -> tuple[str, str]:
+    if name in OBJECTIVES:
+        return OBJECTIVES[name]
+    if name in STATISTICS:
+        return name, "max" if name in ("gdp_change", "welfare_change") else "min"
+    raise InputError(f"unknown objective {name!r}; known: {', '.join(OBJECTIVES)} or {', '.join(STATISTICS)}")
+
+
+# ---- random search (the paper's method) ---------------------------------------------------------
+
+
+def draw_omegas(seed: int, chunk: int, chunk_size: int) -> jax.Array:
+    """The ``chunk``-th block of uniform draws in [-1, 1]^12 (key = fold_in(PRNGKey(seed), chunk))."""
+    key = jax.random.fold_in(jax.random.PRNGKey(seed), chunk)
+    return jax.random.uniform(key, (chunk_size, 12), dtype=jnp.float64, minval=-1.0, maxval=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomSearchResult:
+    """All statistics of every draw of a random search (rows in draw order).
+
+    ``values``: (n, 4) statistics, NaN for infeasible draws; ``chunks``: the chunk indices covered;
+    ``seconds``: evaluation time (excluding compilation when measured; chunks loaded from disk count 0).
+    """
+
+    values: np.ndarray
+    chunks: tuple[int, ...]
+    chunk_size: int
+    seed: int
+    seconds: float
+    compile_seconds: float
+    n_computed_chunks: int = 0
+
+    @property
+    def n_draws(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_infeasible(self) -> int:
+        return int(np.sum(~np.all(np.isfinite(self.values), axis=1)))
+
+    def best(self, name: str) -> tuple[int, float]:
+        """(draw index, value) of the best feasible draw for an objective; infeasible draws excluded."""
+        key, sense = _objective_key(name)
+        col = self.values[:, STATISTICS.index(key)]
+        ok = np.all(np.isfinite(self.values), axis=1)
+        if not ok.any():
+            raise InputError("random search: every draw was infeasible")
+        score = np.where(ok, col if sense == "max" else -col, -np.inf)
+        i = int(np.argmax(score))
+        return i, float(col[i])
+
+    def omega(self, index: int) -> np.ndarray:
+        """Regenerate the weights of draw ``index`` from the seed (draws are not stored)."""
+        c, j = divmod(index, self.chunk_size)
+        return np.asarray(draw_omegas(self.seed, self.chunks[c], self.chunk_size)[j])
+
+    def best_of_n(self, name: str, ns: Sequence[int]) -> pd.DataFrame:
+        """Best feasible value among the first N draws, for each N in ``ns`` (N <= n_draws)."""
+        key, sense = _objective_key(name)
+        col = self.values[:, STATISTICS.index(key)]
+        ok = np.all(np.isfinite(self.values), axis=1)
+        score = np.where(ok, col if sense == "max" else -col, -np.inf)
+        run = np.maximum.accumulate(score)
+        rows = []
+        for n in ns:
+            if n <= len(run):
+                b = run[n - 1]
+                rows.append({"objective": name, "N": int(n), "best_value": float(b if sense == "max" else -b)})
+        return pd.DataFrame(rows)
+
+
+_COMPILED: dict = {}
+
+
+def random_search(
+    problem: Table4Problem,
+    n_draws: int,
+    *,
+    seed: int = 0,
+    chunk_size: int = 1000,
+    chunks: Sequence[int] | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = True,
+    batch: int = 100,
+    slow_batch: int = 1,
+    slow_max_steps: int = 30,
+    progress_bar: bool = True,
+) -> RandomSearchResult:
+    """The paper's method (section 4(4)): uniform random omega in [-1, 1]^12, evaluated with ``vmap``.
+
+    Draws come in chunks of ``chunk_size``; chunk k uses the key ``fold_in(PRNGKey(seed), k)``, so
+    any subset of chunks (``chunks=range(a, b)``) can run in another process and the union equals a
+    single run.  With ``checkpoint_dir`` every finished chunk is saved as ``.npz`` (named by the
+    problem's fingerprint, seed and chunk size) and, with ``resume=True``, loaded instead of
+    recomputed.  Within a chunk, ``batch`` draws are vmapped at a time.
+    Infeasible draws (no TFP root, or a non-converged solve) are kept as NaN rows, counted by
+    ``n_infeasible`` and excluded by ``best``.
+    """
+    from landjax._io import progress
+
+    if n_draws <= 0 or chunk_size <= 0:
+        raise InputError("random_search: n_draws and chunk_size must be positive")
+    if chunks is None:
+        chunks = range(-(-n_draws // chunk_size))
+    chunks = tuple(int(c) for c in chunks)
+    batch = max(1, min(batch, chunk_size))
+    ck = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    tag = f"{problem.fingerprint()}_seed{seed}_cs{chunk_size}_slow{slow_max_steps}"
+    if ck is not None:
+        ck.mkdir(parents=True, exist_ok=True)
+
+    # Draws screened as likely infeasible (no TFP root) go to a separate small-batch path with at most
+    # ``slow_max_steps`` Picard steps: inside a vmapped batch every member waits for the slowest,
+    # and a member with no TFP root never converges.  Every draw is solved either way; the screen
+    # only routes (a draw on the slow path that does not converge in ``slow_max_steps`` steps counts
+    # as infeasible; feasible draws converge in about 20-25 steps).
+    key = (id(problem), batch, slow_batch, int(slow_max_steps))
+    if key not in _COMPILED:  # one compilation per problem and batch shape (kept with the problem alive)
+        slow_problem = dataclasses.replace(problem, solve_options=(("max_steps", int(slow_max_steps)),))
+        _COMPILED[key] = (
+            problem,
+            {},
+            jax.jit(jax.vmap(problem.stats)),
+            jax.jit(jax.vmap(slow_problem.stats)),
+            jax.jit(jax.vmap(problem.likely_infeasible)),
+        )
+    _, compiled, fast, slow, screen = _COMPILED[key]
+    sizes = {"fast": batch, "slow": slow_batch}
+
+    def evaluate(om: np.ndarray) -> np.ndarray:
+        pred = np.asarray(screen(om))
+        vals = np.full((om.shape[0], 4), np.nan)
+        for idx, fn, size in (
+            (np.flatnonzero(~pred), compiled["fast"], sizes["fast"]),
+            (np.flatnonzero(pred), compiled["slow"], sizes["slow"]),
+        ):
+            for s0 in range(0, idx.size, size):
+                sel = idx[s0 : s0 + size]
+                padded = np.concatenate([sel, np.repeat(sel[-1:], size - sel.size)])
+                vals[sel] = np.asarray(fn(om[padded]))[: sel.size]
+        return vals
+
+    out, seconds, compile_s, n_computed = [], 0.0, 0.0, 0
+    bar = progress(total=len(chunks) * chunk_size, desc="random search", unit="draw") if progress_bar else None
+    for c in chunks:
+        path = ck / f"chunk_{tag}_{c:06d}.npz" if ck is not None else None
+        if path is not None and resume and path.exists():
+            vals = np.load(path)["values"]
+        else:
+            om = np.asarray(draw_omegas(seed, c, chunk_size))
+            if not compiled:
+                t0 = time.perf_counter()  # ahead-of-time: compile time measured apart
+                compiled["fast"] = fast.lower(jnp.zeros((batch, 12))).compile()
+                compiled["slow"] = slow.lower(jnp.zeros((slow_batch, 12))).compile()
+                screen(om[:1])
+                compile_s = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            vals = evaluate(om)
+            dt = time.perf_counter() - t0
+            seconds += dt
+            n_computed += 1
+            if path is not None:
+                tmp = path.with_suffix(".tmp.npz")
+                np.savez(tmp, values=vals, chunk=c, seed=seed, chunk_size=chunk_size)
+                tmp.replace(path)
+        out.append(vals)
+        if bar is not None:
+            bar.update(chunk_size)
+    if bar is not None:
+        bar.close()
+    values = np.concatenate(out)[: n_draws if len(chunks) * chunk_size >= n_draws else None]
+    return RandomSearchResult(
+        values=values,
+        chunks=chunks,
+        chunk_size=chunk_size,
+        seed=seed,
+        seconds=seconds,
+        compile_seconds=compile_s,
+        n_computed_chunks=n_computed,
+    )
+
+
+# ---- gradient search -----------------------------------------------------------------------------
+
+
+def normalise_omega(omega) -> np.ndarray:
+    """Each block of three weights (one pool: land type x side) divided by its largest absolute value.
+
+    The rule is invariant to a positive rescaling of any block (scores ``max(0, omega . x)`` are
+    positively homogeneous and every share is a ratio of scores), so the statistics are unchanged;
+    the result lies in the paper's box [-1, 1]^12 with one weight of each block at +-1.  A block of
+    zeros is left as it is."""
+    w = np.array(omega, dtype=np.float64).reshape(4, 3)
+    m = np.max(np.abs(w), axis=1, keepdims=True)
+    return (w / np.where(m > 0, m, 1.0)).reshape(12)
+
+
+def gradient_search(
+    problem: Table4Problem,
+    name: str,
+    *,
+    n_screen: int = 64,
+    n_starts: int = 3,
+    max_iter: int = 60,
+    tol: float = 1e-7,
+    seed: int = 0,
+    x0=None,
+    progress_bar: bool = True,
+    max_solve_equivalents: float | None = None,
+    method: str = "bfgs",
+    probe_evals: int | None = None,
+    n_keep: int = 1,
+):
+    """Optimise one Table 4 objective over omega with the engine's ``optimize`` (vmapped screen of
+    [-1, 1]^12, then multistart polish with implicit gradients).  Returns the engine's
+    ``OptimizeResult`` (its ``solve_equivalents`` counts every equilibrium solve).
+
+    ``method="bfgs"`` (default): BFGS with a weak Wolfe line search, which keeps going across the
+    rule's kinks (scores cut at zero, caps, the top-up) where L-BFGS-B stops.  It is unconstrained,
+    which loses nothing here: the rule depends on each block of three weights only through its
+    direction (see :func:`normalise_omega`), so every allocation the box can express is reached
+    and the result is mapped back into the box with the same statistics.  ``method="lbfgsb"``:
+    L-BFGS-B within the box.  ``probe_evals``/``n_keep``: successive halving (every start probed
+    with that many value-and-gradient evaluations, the best ``n_keep`` continued).  With
+    ``max_solve_equivalents`` evaluations stop at that budget (a start stuck on a flat piece of the
+    rule, where no score is positive, costs little)."""
+    from landjax.engine.optimize import optimize
+
+    f, maximize = problem.objective(name)
+    res = optimize(
+        f,
+        -jnp.ones(12),
+        jnp.ones(12),
+        None,
+        maximize=maximize,
+        n_screen=n_screen,
+        n_starts=n_starts,
+        max_iter=max_iter,
+        tol=tol,
+        seed=seed,
+        x0=x0,
+        screen_chunk=max(1, min(64, n_screen or 1)),
+        progress_bar=progress_bar,
+        max_solve_equivalents=max_solve_equivalents,
+        method=method,
+        probe_evals=probe_evals,
+        n_keep=n_keep,
+    )
+    if method == "bfgs":
+        res = dataclasses.replace(res, x=normalise_omega(res.x))
+    return res
+
+
+def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
+    """``omega - clip(omega - grad, -1, 1)`` for the objective in minimisation form (0 at a box-KKT point)."""
+    f, maximize = problem.objective(name)
+    g = jax.grad(lambda w: (-1.0 if maximize else 1.0) * f(w, None))(jnp.asarray(omega))
+    w = jnp.asarray(omega)
+    return np.asarray(w - jnp.clip(w - g, -1.0, 1.0))
+
+
+# ---- efficiency-equity frontier ----------------------------------------------------------------
+
+
+class WeightedPolisher:
+    """L-BFGS-B (scipy) on ``c . stats(omega)`` over [-1, 1]^12 with one compiled value-and-gradient
+    function for every weight vector ``c`` (the engine's ``optimize`` compiles per objective, which
+    is the dominant cost when tracing a frontier of many weighted objectives).
+
+    ``n_value_and_grad`` counts the value-and-gradient evaluations made so far."""
+
+    def __init__(self, problem: Table4Problem):
+        self.problem = problem
+        self._vg = jax.jit(jax.value_and_grad(lambda w, c: jnp.dot(c, problem.guarded_stats(w))))
+        self.n_value_and_grad = 0
+
+    def __call__(self, c: Sequence[float] | np.ndarray, x0, *, max_iter: int = 40, tol: float = 1e-7):
+        """Minimise ``c . stats`` from ``x0``; returns ``(omega, value, n_evals, projected_grad_norm)``."""
+        from scipy.optimize import minimize
+
+        cj = jnp.asarray(c, dtype=jnp.float64)
+        n0 = self.n_value_and_grad
+
+        def fun(x):
+            self.n_value_and_grad += 1
+            v, g = self._vg(jnp.asarray(x), cj)
+            v, g = float(v), np.asarray(g, dtype=np.float64)
+            if not np.isfinite(v) or not np.all(np.isfinite(g)):
+                return 1e6, np.zeros(12)
+            return v, g
+
+        res = minimize(
+            fun,
+            np.clip(np.asarray(x0, dtype=np.float64), -1, 1),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(-1.0, 1.0)] * 12,
+            options={"maxiter": max_iter, "gtol": tol},
+        )
+        x = np.asarray(res.x)
+        v, g = fun(x)
+        pg = float(np.max(np.abs(x - np.clip(x - g, -1.0, 1.0))))
+        return x, v, self.n_value_and_grad - n0, pg
+
+
+def pareto_frontier(
+    problem: Table4Problem,
+    efficiency: str = "gdp_change",
+    equity: str = "output_gap_change",
+    *,
+    weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 1.0),
+    x0=None,
+    max_iter: int = 40,
+    polisher: WeightedPolisher | None = None,
+    anchors: Sequence[Any] = (),
+) -> pd.DataFrame:
+    """Trace the efficiency-equity frontier by weighted sums (scalarisation): for t in ``weights``
+    minimise ``-(1 - t) * efficiency + t * equity`` (efficiency: a % gain to raise; equity: a %
+    gap change to lower) with L-BFGS-B and implicit gradients, warm-started from the previous
+    point (``x0`` for the first; e.g. the efficiency optimum) and from each of ``anchors`` (e.g. the
+    equity optimum), keeping the best scalarised value.  Weighted sums find the convex part of
+    the frontier.  Returns one row per weight with the four statistics, omega and evaluation counts."""
+    ie, iq = STATISTICS.index(_objective_key(efficiency)[0]), STATISTICS.index(_objective_key(equity)[0])
+    pol = polisher or WeightedPolisher(problem)
+    rows = []
+    prev = np.zeros(12) + 0.5 if x0 is None else np.asarray(x0)
+    for t in weights:
+        c = np.zeros(4)
+        c[ie], c[iq] = -(1.0 - t), t
+        best = None
+        n = 0
+        for start in (prev, *anchors):
+            xs, vs, ns, pgs = pol(c, start, max_iter=max_iter)
+            n += ns
+            if best is None or vs < best[1]:
+                best = (xs, vs, pgs)
+        assert best is not None
+        x, _, pg = best
+        prev = x
+        v = np.asarray(problem.stats(jnp.asarray(x)))
+        rows.append(
+            {
+                "efficiency": efficiency,
+                "equity": equity,
+                "weight_equity": t,
+                **dict(zip(STATISTICS, v, strict=False)),
+                "value_and_grad_evals": n,
+                "projected_grad_norm": pg,
+                **{f"omega{j + 1}": float(x[j]) for j in range(12)},
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def nondominated(points: np.ndarray) -> np.ndarray:
+    """Indices of the rows of ``points`` (columns: maximise, minimise) that no other row dominates."""
+    pts = np.asarray(points)
+    ok = np.all(np.isfinite(pts), axis=1)
+    idx = np.flatnonzero(ok)
+    order = idx[np.lexsort((pts[idx, 1], -pts[idx, 0]))]  # by efficiency descending, then gap ascending
+    keep, best_gap = [], np.inf
+    for i in order:
+        if pts[i, 1] < best_gap:
+            keep.append(i)
+            best_gap = pts[i, 1]
+    return np.asarray(keep, dtype=int)
+
+
+# ---- local parameter sensitivities ----------------------------------------------------------------
+
+
+def parameter_sensitivities(
+    problem: Table4Problem,
+    omega,
+    *,
+    names: Sequence[str] = SENSITIVITY_PARAMS,
+    rebuild: Callable[[Any], Any] | None = None,
+) -> pd.DataFrame:
+    """d(statistic)/d(parameter) at ``omega`` by forward-mode autodiff through the implicit solve.
+
+    With ``rebuild=None`` the baseline (data, wedges, G, covariates) is held fixed and only the hat
+    system's parameters move; with ``rebuild(params) -> baseline`` (e.g. ``build_baseline(data,
+    params)``, if it is traceable) tau, G and the covariates are re-derived as in the paper's
+    robustness runs (the seller/buyer classification is piecewise constant, so it has no
+    derivative).  Returns rows (statistic) x columns (parameter)."""
+    omega = jnp.asarray(omega)
+    p0 = problem.params
+    x0 = jnp.asarray([float(getattr(p0, n)) for n in names])
+
+    def f(x):
+        p = dataclasses.replace(p0, **{n: x[i] for i, n in enumerate(names)})
+        b = rebuild(p) if rebuild is not None else None
+        return problem.stats(omega, params=p, baseline=b)
+
+    J = np.asarray(jax.jacfwd(f)(x0))
+    return pd.DataFrame(J, index=list(STATISTICS), columns=list(names))
+
+
+def robustness_comparison(
+    problem: Table4Problem,
+    omega,
+    *,
+    rebuild: Callable[[Any], Any] | None = None,
+    cases: Sequence[tuple[str, float]] = PAPER_ROBUSTNESS,
+) -> pd.DataFrame:
+    """The paper's one-at-a-time parameter changes (section 5(2)) at fixed ``omega``: the re-solved
+    statistics beside the first-order prediction ``stat + dstat/dparam * change`` from autodiff."""
+    omega = jnp.asarray(omega)
+    base = np.asarray(problem.stats(omega))
+    sens = parameter_sensitivities(problem, omega, rebuild=rebuild)
+    rows = []
+    for name, value in cases:
+        p = dataclasses.replace(problem.params, **{name: jnp.asarray(value, dtype=jnp.float64)})
+        b = rebuild(p) if rebuild is not None else None
+        new = np.asarray(problem.stats(omega, params=p, baseline=b))
+        change = value - float(getattr(problem.params, name))
+        for i, st in enumerate(STATISTICS):
+            rows.append(
+                {
+                    "parameter": name,
+                    "value": value,
+                    "statistic": st,
+                    "baseline": base[i],
+                    "resolved": new[i],
+                    "linear_prediction": base[i] + sens.loc[st, name] * change,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+__all__ = [
+    # the rule and the statistics' order, re-exported for the study scripts
+    "OMEGA_LABELS",
+    "STATISTICS",
+    "Allocation",
+    "RuleOptions",
+    "allocate",
+    "to_shock",
+    "uniform_allocation",
+    "OBJECTIVES",
+    "PAPER_TABLE4",
+    "PAPER_ROBUSTNESS",
+    "SENSITIVITY_PARAMS",
+    "Table4Problem",
+    "table4_problem",
+    "draw_omegas",
+    "RandomSearchResult",
+    "random_search",
+    "normalise_omega",
+    "gradient_search",
+    "projected_gradient",
+    "WeightedPolisher",
+    "pareto_frontier",
+    "nondominated",
+    "parameter_sensitivities",
+    "robustness_comparison",
+]
