@@ -78,3 +78,125 @@ def armington_map(log_w_rest: jax.Array, par: Armington) -> jax.Array:
 def armington_wages(par: Armington) -> jax.Array:
     """Closed form without trade costs: ``w_i = (a_i Q_1 / (a_1 Q_i))^{1/sigma}`` (log wages 2..N)."""
     return jnp.log(par.a[1:] * par.Q[0] / (par.a[0] * par.Q[1:])) / par.sigma
+
+
+@params_dataclass
+class Geography:
+    """An Allen-Arkolakis (2014) / Redding (2016) economic geography with free mobility.
+
+    ``N`` locations trade CES varieties (one per location) under iceberg costs; workers move
+    freely until welfare is equal everywhere.
+
+    Attributes:
+        Abar: exogenous productivity of each location, shape ``(N,)``, positive.
+        ubar: exogenous amenity of each location, shape ``(N,)``, positive.
+        tau: iceberg trade costs ``tau[i, j] >= 1`` to ship from ``i`` to ``j`` (ones on the
+            diagonal), shape ``(N, N)``; :func:`geography_params` builds them from distances.
+        sigma: CES elasticity of substitution (> 1).
+        alpha: productivity spillover, ``A_i = Abar_i L_i^alpha``.
+        beta: amenity spillover (congestion when negative), ``u_i = ubar_i L_i^beta``.
+        Lbar: total population.
+    """
+
+    Abar: jax.Array
+    ubar: jax.Array
+    tau: jax.Array
+    sigma: jax.Array
+    alpha: jax.Array
+    beta: jax.Array
+    Lbar: jax.Array
+
+
+def geography_unpack(y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Split the unknowns ``y = [log w (N), log L (N)]`` into wages and populations."""
+    n = y.shape[0] // 2
+    return jnp.exp(y[:n]), jnp.exp(y[n:])
+
+
+def geography_price_index(w: jax.Array, L: jax.Array, par: Geography) -> jax.Array:
+    """CES price index ``P_j = (sum_i (tau_ij w_i / A_i)^(1 - sigma))^(1 / (1 - sigma))``
+    (Allen & Arkolakis 2014, eq. 4), with ``A_i = Abar_i L_i^alpha``."""
+    A = par.Abar * L**par.alpha
+    cost = (par.tau * (w / A)[:, None]) ** (1.0 - par.sigma)  # cost[i, j]: i's good delivered in j
+    return jnp.sum(cost, axis=0) ** (1.0 / (1.0 - par.sigma))
+
+
+def geography_residual(y: jax.Array, par: Geography) -> jax.Array:
+    """Equilibrium conditions of the geography model, ``2N`` equations in ``y = [log w, log L]``.
+
+    With ``A_i = Abar_i L_i^alpha``, ``u_i = ubar_i L_i^beta``, ``P_j`` from
+    :func:`geography_price_index` and trade flows
+    ``X_ij = (tau_ij w_i / A_i)^(1 - sigma) P_j^(sigma - 1) w_j L_j`` (gravity, Allen & Arkolakis
+    2014, eq. 5):
+
+    * rows ``0..N-1``: goods-market clearing, income equals sales,
+      ``log(sum_j X_ij) - log(w_i L_i) = 0`` (eq. 6); by Walras' law one of them is redundant,
+      so row 0 is replaced by the numeraire ``mean_i log w_i = 0``;
+    * rows ``N..2N-2``: welfare equalisation, ``V_i - mean_j V_j = 0`` for ``i < N-1`` with
+      ``V_i = log(w_i u_i / P_i)`` (eq. 7, free mobility);
+    * row ``2N-1``: the population adds up, ``log(sum_i L_i / Lbar) = 0``.
+
+    Every row is in logs, so the system is well scaled at any size of the economy.
+
+    **Arguments:**
+
+    - `y`: ``[log w (N), log L (N)]``.
+    - `par`: a :class:`Geography`.
+
+    **Returns:** the ``2N`` residuals.
+    """
+    w, L = geography_unpack(y)
+    n = w.shape[0]
+    A = par.Abar * L**par.alpha
+    u = par.ubar * L**par.beta
+    cost = (par.tau * (w / A)[:, None]) ** (1.0 - par.sigma)  # (tau_ij w_i / A_i)^(1-sigma)
+    P1s = jnp.sum(cost, axis=0)  # P_j^(1-sigma)
+    sales = cost @ (w * L / P1s)  # sum_j X_ij
+    market = jnp.log(sales) - jnp.log(w * L)
+    market = market.at[0].set(jnp.mean(y[:n]))
+    V = jnp.log(w * u) - jnp.log(P1s) / (1.0 - par.sigma)
+    welfare = (V - jnp.mean(V))[: n - 1]
+    pop = jnp.log(jnp.sum(L) / par.Lbar)
+    return jnp.concatenate([market, welfare, pop[None]])
+
+
+def geography_params(
+    n: int = 50,
+    *,
+    seed: int = 0,
+    sigma: float = 5.0,
+    alpha: float = 0.1,
+    beta: float = -0.3,
+    distance_elasticity: float = 1.0,
+    Lbar: float = 1.0,
+) -> Geography:
+    """A random geography: ``n`` locations at uniform random points of the unit square.
+
+    Trade costs ``tau_ij = exp(distance_elasticity * ||x_i - x_j||)`` (ones on the diagonal),
+    log-normal productivities and amenities (standard deviation 0.3). With
+    ``alpha + beta <= 0`` the equilibrium is unique (Allen & Arkolakis 2014, Theorem 2).
+
+    **Arguments:**
+
+    - `n`: number of locations (the model has ``2n`` unknowns).
+    - `seed`: seed of ``numpy.random.default_rng``.
+    - `sigma`, `alpha`, `beta`, `Lbar`: as in :class:`Geography`.
+    - `distance_elasticity`: trade-cost increase per unit distance.
+
+    **Returns:** a :class:`Geography`; solve it from ``jnp.zeros(2 * n)`` with
+    :func:`geography_residual`.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0.0, 1.0, (n, 2))
+    dist = np.sqrt(np.sum((pts[:, None, :] - pts[None, :, :]) ** 2, axis=-1))
+    return Geography(
+        Abar=jnp.asarray(np.exp(0.3 * rng.standard_normal(n))),
+        ubar=jnp.asarray(np.exp(0.3 * rng.standard_normal(n))),
+        tau=jnp.asarray(np.exp(distance_elasticity * dist)),
+        sigma=jnp.asarray(float(sigma)),
+        alpha=jnp.asarray(float(alpha)),
+        beta=jnp.asarray(float(beta)),
+        Lbar=jnp.asarray(float(Lbar)),
+    )
