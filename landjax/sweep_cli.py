@@ -77,8 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--shard", metavar="I/K", help="solve only slice I of K (0-based) into DIR/shard-I-of-K.csv")
     ap.add_argument("--processes", type=int, default=1, metavar="K", help="K local processes (jax.distributed)")
     ap.add_argument("--coordinator", metavar="HOST:PORT", help="coordinator of a multi-process job")
-    ap.add_argument("--num-processes", type=int, metavar="K", help="processes in the multi-process job")
-    ap.add_argument("--process-id", type=int, metavar="I", help="this process's index in the job")
+    ap.add_argument("--num-processes", type=int, metavar="K", help="processes in the job (default $SLURM_NTASKS)")
+    ap.add_argument("--process-id", type=int, metavar="I", help="this process's index (default $SLURM_PROCID)")
     return ap
 
 
@@ -154,7 +154,13 @@ def main_sweep(argv: list[str]) -> int:
             raise InputError(f"--out {ns.out!r}: would overwrite the grid file")
         n = len(grid)
         if ns.coordinator is not None or ns.process_id is not None:
-            return _run_process(ns, extra, grid, grid_path, out)
+            try:
+                return _run_process(ns, extra, grid, grid_path, out)
+            except InputError:
+                raise
+            except Exception as exc:  # a failed process must not leave the others waiting silently
+                print(f"landjax sweep: process {ns.process_id}: {type(exc).__name__}: {exc}", file=sys.stderr)
+                return 1
         if ns.processes < 1:
             raise InputError(f"--processes {ns.processes}: must be >= 1")
         if ns.processes > 1:
@@ -287,6 +293,10 @@ def _run_process(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, g
 
     from landjax._io import write_csv
 
+    if ns.num_processes is None and "SLURM_NTASKS" in os.environ:  # srun: one process per task
+        ns.num_processes = int(os.environ["SLURM_NTASKS"])
+    if ns.process_id is None and "SLURM_PROCID" in os.environ:
+        ns.process_id = int(os.environ["SLURM_PROCID"])
     if ns.coordinator is None or ns.num_processes is None or ns.process_id is None:
         raise InputError("--coordinator, --num-processes and --process-id go together")
     k, i = ns.num_processes, ns.process_id

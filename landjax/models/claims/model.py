@@ -121,8 +121,8 @@ def solve(
     **Returns:** a :class:`~landjax.contract.Result` with unknowns ``awards`` and outcomes
     ``awards`` and ``statistics``; ``converged`` is true unless a smooth solve or DT's recursion
     failed (NaN awards). Traceable (``jax.grad``/``jax.vmap`` with ``throw=False``)."""
-    p = params if params is not None else Params()  # type: ignore[call-arg]
-    o = options if options is not None else Options()  # type: ignore[call-arg]
+    p = params if params is not None else Params()
+    o = options if options is not None else Options()
     if solver is not None:
         raise InputError("model claims has no solver settings")
     x = _awards(p, o)
