@@ -87,11 +87,7 @@ def model_spec(name: str) -> Any:
 
     if name not in MODELS:
         raise InputError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    try:
-        module = importlib.import_module(MODELS[name])
-    except ModuleNotFoundError:  # TRANSITION: a model package not yet on the contract
-        return None
-    return getattr(module, "MODEL", None)
+    return importlib.import_module(MODELS[name]).MODEL
 
 
 # ------------------------------------------------------------------------------------------------
@@ -164,10 +160,6 @@ def _cmd_solve(argv: list[str]) -> int:
     except InputError as exc:
         print(f"landjax solve: {exc}", file=sys.stderr)
         return 2
-    if spec is None:  # TRANSITION: a model not yet on the contract keeps its own parser
-        import importlib
-
-        return int(importlib.import_module(MODELS[name]).cli_solve(argv[1:]) or 0)
     ap = _solve_parser(spec)
     try:
         ns = ap.parse_args(argv[1:])
@@ -296,18 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         from landjax import sweep_cli
 
         return sweep_cli.main_sweep(argv[1:]) if argv[0] == "sweep" else sweep_cli.main_merge(argv[1:])
-    if argv[0] == "claims":
-        import importlib
+    if argv[0] in ("claims", "claims-axioms"):
+        from landjax import cli_claims
 
-        try:
-            mod = importlib.import_module("landjax.cli_claims")
-        except ImportError:  # TRANSITION: claims not yet moved to its model package
-            return int(importlib.import_module("landjax.allocation.claims").cli_main(argv[1:]) or 0)
-        return int(mod.main_claims(argv[1:]) or 0)
-    if argv[0] == "claims-axioms":
-        import importlib
-
-        return int(importlib.import_module("landjax.cli_claims").main_axioms(argv[1:]) or 0)
+        return int((cli_claims.main_claims if argv[0] == "claims" else cli_claims.main_axioms)(argv[1:]) or 0)
     ns = parser.parse_args(argv)
     if not getattr(ns, "func", None):
         parser.print_help()
