@@ -17,6 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [
+    "engine_overhead",
     "engine_batch",
     "claims_throughput",
     "urban_rural",
@@ -24,7 +25,18 @@ SCRIPTS = [
     "land_debt_transition",
     "optimal_allocation",
 ]
-ORDER = ["engine", "claims", "urban_rural", "quota_trade", "optimal_allocation", "land_debt"]
+ORDER = [
+    "engine",
+    "engine_overhead",
+    "engine_startup",
+    "claims",
+    "urban_rural",
+    "quota_trade",
+    "optimal_allocation",
+    "land_debt",
+    "helpman",
+    "gpu",
+]
 
 
 def assemble() -> Path:
