@@ -88,3 +88,48 @@ def test_ambiguity_register_is_current():
     assert text == options_table(specs), (
         "docs/ambiguities.md is stale: run `landjax options --markdown > docs/ambiguities.md`"
     )
+
+
+EXPORTS = {"Params", "Options", "residual", "outcomes", "solve", "solve_batch", "sweep", "MODEL"}
+CALIBRATES = {"urban_rural", "land_debt"}
+
+
+def test_package_exports(spec):
+    import importlib
+
+    mod = importlib.import_module(MODELS[spec.name])
+    names = set(mod.__all__)
+    assert EXPORTS <= names, f"{spec.name} misses {sorted(EXPORTS - names)}"
+    if spec.name in CALIBRATES:
+        assert "calibrate" in names
+    for n in names:
+        assert hasattr(mod, n), f"{spec.name}.__all__ names {n}, which does not exist"
+
+
+def test_cli_solve_and_options_for_every_model(spec, capsys):
+    from landjax.cli import main
+
+    required = {"quota_trade": ["--scenario", "inter_all_area_both"]}.get(spec.name, [])
+    opt = spec.Options.registry()[0]
+    assert main(["solve", spec.name, *required, "--option", f"{opt.name}={opt.default}", "--json"]) == 0
+    d = loads_strict(capsys.readouterr().out)
+    assert d["model"] == spec.name and d["converged"] is True and "units" in d
+    assert main(["options", spec.name, "--json"]) == 0
+    rows = loads_strict(capsys.readouterr().out)["options"]
+    assert [r["option"] for r in rows] == [i.name for i in spec.Options.registry()]
+
+
+def test_sweep_columns_are_the_same_for_every_model(spec):
+    import pandas as pd
+
+    if spec.name == "quota_trade":
+        pytest.skip("needs a scenario context; covered by tests/test_sweep.py style runs")
+    name, info = next((k, v) for k, v in spec.Params.fields_info().items() if not v.shape)
+    base = float(np.asarray(getattr(spec.Params(), name)))
+    from landjax.sweep import run_sweep
+
+    out = run_sweep(spec, pd.DataFrame({name: [base, base]}), progress=False)
+    assert list(out.columns[:4]) == [name, "converged", "residual_norm", "steps"]
+    assert out["converged"].all()
+    r = spec.solve(spec.Params(), spec.Options(), throw=False).to_frame()
+    assert set(out.columns[4:]) == set(r.columns) - {"converged", "residual_norm", "steps"}

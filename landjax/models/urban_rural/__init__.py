@@ -155,3 +155,7 @@ __all__ = [
     "to_logs",
     "with_values",
 ]
+
+#: the model contract's calibration verb: Table 2 by the engine
+calibrate = calibrate_table2
+__all__ += ["calibrate"]
