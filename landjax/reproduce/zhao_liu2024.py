@@ -9,7 +9,7 @@ baseline calibration and on recalibrated random parameter draws. The spec's own 
 
 ``run(out, quick=False)`` writes ``out/zhao_liu2024/``: report.md, claims.csv, experiments.csv,
 sigma_sweep.csv, tax_extension.csv, transitions.csv, transition_paths.csv, calibration.csv,
-gradients.csv, draws.csv and PNG figures. ``quick=True``: 8 draws (instead of 40), 6 sigma points,
+gradients.csv, draws.csv and PNG figures. ``quick=True``: 4 draws (instead of 40), 6 sigma points,
 T = 80 transitions, no gradient check.
 """
 
@@ -249,7 +249,7 @@ def run(out: Path, *, quick: bool = False) -> dict:
         trans_base = ex.transition_claims(
             paths["immobile_land2"][0], paths["immobile_land2"][1], paths["mobile_land1"][0], base, ramp
         )
-    n_draws = 8 if quick else 40
+    n_draws = 4 if quick else 40
     rob = ex.robustness(p, n=n_draws, T=T, ramp=ramp)
     tax_rob = ex.tax_robustness(p, n=n_draws)
     claims = ex.claims_frame(base_claims, rob, (E, Dd), tax_rob, trans_base)
