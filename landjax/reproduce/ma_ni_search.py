@@ -14,7 +14,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -26,9 +26,11 @@ from landjax.errors import InputError
 from landjax.models import quota_trade as qt
 from landjax.models.quota_trade.outcomes import STATISTICS
 from landjax.models.quota_trade.rules import (
+    OMEGA_LABELS,
     RuleOptions,
     allocate,
     to_shock,
+    uniform_allocation,
 )
 
 #: Table 4 objectives: name -> (statistic key, sense).
@@ -453,6 +455,298 @@ def gradient_search(
     return res
 
 
+# ---- counted work: solve-equivalents from map and VJP applications, not from timing ------------
+
+#: Fixed cost ratios of the counted work, measured once with
+#: ``python benchmarks/optimal_allocation.py --measure-costs`` (2026-12-02, AMD EPYC 2 cores
+#: shared, JAX 0.10.2 cpu, dataset china_semireal, N = 277; see benchmarks/RESULTS.md).  Units:
+#: one application of the equilibrium map (eqs. (9)-(10), :func:`~landjax.models.quota_trade.hat_map`).
+#: ``VJP_PER_MAP``: one application of the transposed Jacobian (a VJP of the map at the solution);
+#: ``GRAD_FIXED_MAPS``: the fixed part of a gradient (linearising the map and the statistics, the
+#: VJPs with respect to omega); ``VALUE_FIXED_MAPS``: the fixed part of a value evaluation (the rule,
+#: the shock, the statistics); ``MAPS_PER_SOLVE``: the mean work of one random draw of the paper's
+#: search (forward Picard/Anderson map applications + ``VALUE_FIXED_MAPS``) over 2,000 draws, the
+#: unit of one solve-equivalent.
+VJP_PER_MAP = 2.0
+GRAD_FIXED_MAPS = 4.0
+VALUE_FIXED_MAPS = 2.0
+MAPS_PER_SOLVE = 30.0
+
+
+@dataclasses.dataclass
+class WorkCount:
+    """Work done by counted evaluations: ``maps`` (forward map applications, ``steps + 1`` per
+    solve), ``vjps`` (transposed-Jacobian applications of the adjoint Neumann series), ``values``
+    and ``grads`` (evaluations); :attr:`solve_equivalents` converts them with the fixed ratios."""
+
+    maps: int = 0
+    vjps: int = 0
+    values: int = 0
+    grads: int = 0
+
+    @property
+    def map_units(self) -> float:
+        return (
+            self.maps + VALUE_FIXED_MAPS * self.values + VJP_PER_MAP * self.vjps + GRAD_FIXED_MAPS * self.grads
+        )
+
+    @property
+    def solve_equivalents(self) -> float:
+        return self.map_units / MAPS_PER_SOLVE
+
+    def copy(self) -> WorkCount:
+        return dataclasses.replace(self)
+
+
+class CountedProblem:
+    """Value and implicit gradient of the Table 4 statistics with the work of every call counted.
+
+    A value evaluation solves the equilibrium (Anderson on the map of eqs. (9)-(10), as
+    :meth:`Table4Problem.stats`) and counts its ``steps + 1`` map applications.  A gradient of
+    ``c . stats`` at the solution x* is the adjoint of the implicit function theorem,
+    ``lam = (I - J^T)^{-1} dS/dx``, ``dJ/domega = dS/domega + (dg/domega)^T lam`` (J = dg/dx), by
+    the Neumann series ``lam = sum_k (J^T)^k dS/dx`` until a term is below 1e-16 of the sum (at
+    most ``neumann_steps`` terms; the engine's rule), each term one VJP, counted.  The counts, not
+    timings, give the cost: the same calls give the same counts on an idle or a loaded machine.
+    """
+
+    def __init__(self, problem: Table4Problem, *, max_steps: int | None = None, neumann_steps: int = 200):
+        self.problem = problem
+        self.work = WorkCount()
+        opts = dict(problem.solve_options)
+        if max_steps is not None:
+            opts["max_steps"] = int(max_steps)
+        opts.pop("tangent", None)
+        self._solve_opts = opts
+        self.neumann_steps = int(neumann_steps)
+        self._value = jax.jit(self._value_impl)
+        self._value_batch = jax.jit(jax.vmap(self._value_impl))
+        self._grad = jax.jit(self._grad_impl)
+
+    # -- traced pieces --------------------------------------------------------------------------
+    def _value_impl(self, omega):
+        pr = self.problem
+        b, p = pr.baseline, pr.params
+        shock = pr.shock(omega)
+        eq = pr.model.solve(b, shock, p, throw=False, **self._solve_opts)
+        st = pr.model.statistics(b, shock, eq, gap=pr.gap)
+        v = jnp.stack([jnp.asarray(st[k], dtype=jnp.float64) for k in STATISTICS])
+        ok = jnp.all(jnp.isfinite(v)) & jnp.all(jnp.asarray(eq.converged)) & jnp.all(jnp.asarray(eq.feasible))
+        return jnp.where(ok, v, jnp.nan), jnp.log(eq.L_hat), jnp.asarray(eq.steps, dtype=jnp.int64) + 1, ok
+
+    def _grad_impl(self, omega, x, c):
+        pr = self.problem
+        b, p, model = pr.baseline, pr.params, pr.model
+        x = jax.lax.stop_gradient(x)
+
+        def mt(shock):
+            return b.m if shock.c_hat is None else b.m * jnp.asarray(shock.c_hat) ** (-p.kappa)
+
+        def g(xx, w):
+            shock = pr.shock(w)
+            return model.hat_map(xx, (b, shock, p, mt(shock)))
+
+        def s(xx, w):
+            shock = pr.shock(w)
+            flags = _Flags(jnp.asarray(True), jnp.asarray(0.0), jnp.asarray(0), jnp.asarray(0))
+            eq = model.equilibrium_at(xx, b, shock, p, sol=flags)
+            st = model.statistics(b, shock, eq, gap=pr.gap)
+            return jnp.dot(c, jnp.stack([jnp.asarray(st[k], dtype=jnp.float64) for k in STATISTICS]))
+
+        sx, sw = jax.grad(s, argnums=(0, 1))(x, omega)
+        _, vjp_x = jax.vjp(lambda xx: g(xx, omega), x)
+        _, vjp_w = jax.vjp(lambda w: g(x, w), omega)
+
+        def cond(carry):
+            term, acc, k = carry
+            small = jnp.max(jnp.abs(term)) <= 1e-16 * jnp.max(jnp.abs(acc))
+            return (k < self.neumann_steps) & ~small
+
+        def body(carry):
+            term, acc, k = carry
+            term = vjp_x(term)[0]
+            return term, acc + term, k + 1
+
+        _, lam, k = jax.lax.while_loop(cond, body, (sx, sx, jnp.asarray(0, dtype=jnp.int64)))
+        return sw + vjp_w(lam)[0], k + 1  # + 1: the VJP with respect to omega
+
+    # -- counted calls ----------------------------------------------------------------------------
+    def value(self, omega) -> tuple[np.ndarray, np.ndarray]:
+        """``(stats (4,), x*)`` at ``omega`` (NaN stats where infeasible or not converged); counted."""
+        v, x, n, _ = self._value(jnp.asarray(omega, dtype=jnp.float64))
+        self.work.maps += int(n)
+        self.work.values += 1
+        return np.asarray(v), np.asarray(x)
+
+    def values(self, omegas, n_real: int | None = None) -> np.ndarray:
+        """Statistics of a batch of weights (vmapped); each member's own steps are counted (only the
+        first ``n_real`` members: the rest are padding)."""
+        v, _, n, _ = self._value_batch(jnp.asarray(omegas, dtype=jnp.float64))
+        n = np.asarray(n)[: n_real if n_real is not None else None]
+        self.work.maps += int(np.sum(n))
+        self.work.values += int(n.shape[0])
+        return np.asarray(v)
+
+    def gradient(self, omega, x, c) -> np.ndarray:
+        """Gradient of ``c . stats`` at ``omega`` given its solution ``x`` (from :meth:`value`); counted."""
+        gw, k = self._grad(jnp.asarray(omega, dtype=jnp.float64), jnp.asarray(x), jnp.asarray(c, dtype=jnp.float64))
+        self.work.vjps += int(k)
+        self.work.grads += 1
+        return np.asarray(gw)
+
+    def value_and_grad(self, omega, c) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(c . stats, gradient, stats)``; the gradient is zero (and not computed) where the
+        statistics are not finite."""
+        v, x = self.value(omega)
+        if not np.all(np.isfinite(v)):
+            return float("nan"), np.zeros(12), v
+        return float(np.dot(c, v)), self.gradient(omega, x, c), v
+
+
+class _Flags(NamedTuple):
+    converged: Any
+    residual_norm: Any
+    steps: Any
+    code: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """Outcome of :func:`counted_search`: the best weights (in the paper's box), their value in the
+    objective's sense and statistics, the counted ``work`` and its solve-equivalents, and one row
+    per local run (``runs``: kind, start value, final value, evaluations)."""
+
+    x: np.ndarray
+    value: float
+    stats: np.ndarray
+    work: WorkCount
+    solve_equivalents: float
+    runs: pd.DataFrame
+
+
+def _screen_points(n: int, seed: int, kind: str) -> np.ndarray:
+    if kind == "sobol":
+        from scipy.stats import qmc
+
+        return 2.0 * qmc.Sobol(12, scramble=True, seed=seed).random(n) - 1.0
+    return np.asarray(jax.random.uniform(jax.random.PRNGKey(seed), (n, 12), dtype=jnp.float64, minval=-1.0, maxval=1.0))
+
+
+def counted_search(
+    problem: Table4Problem | CountedProblem,
+    name: str,
+    *,
+    budget: float = 1950.0,
+    n_screen: int = 200,
+    n_starts: int = 20,
+    probe_evals: int = 15,
+    n_keep: int = 3,
+    restart_evals: int = 30,
+    restart_scale: float = 0.3,
+    screen: str = "uniform",
+    seed: int = 0,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    batch: int = 50,
+) -> SearchResult:
+    """Gradient search for one Table 4 objective with every unit of work counted (no timing).
+
+    1. Screen ``n_screen`` points of [-1, 1]^12 (``screen="uniform"``: the engine's seeded uniform
+       draws; ``"sobol"``: a scrambled Sobol sequence), vmapped in batches of ``batch``.
+    2. BFGS with a weak Wolfe line search (the engine's nonsmooth BFGS, Lewis & Overton 2013) from
+       the best ``n_starts`` screened points, ``probe_evals`` value-and-gradient evaluations each;
+       the best ``n_keep`` continue, with equal shares of the budget left.
+    3. Budget still left: restarts from the incumbent optimum perturbed by ``restart_scale`` times
+       a seeded normal draw (in the box-normalised weights), ``restart_evals`` evaluations each.
+
+    The budget is in solve-equivalents of counted work (:class:`WorkCount`); an evaluation is made
+    only if the count after it stays within the budget assuming it costs as much as the dearest
+    evaluation so far, so the same call gives the same counts and the same result on any machine
+    load.  BFGS runs unconstrained (the rule depends on each block of three weights only through its
+    direction, :func:`normalise_omega`); the result is mapped back into the box.
+    """
+    from landjax.engine.optimize import _BFGSRun
+
+    cp = problem if isinstance(problem, CountedProblem) else CountedProblem(problem)
+    key, sense = _objective_key(name)
+    i = STATISTICS.index(key)
+    c = np.zeros(4)
+    c[i] = -1.0 if sense == "max" else 1.0
+    start = cp.work.copy()
+
+    def used() -> float:
+        return cp.work.solve_equivalents - start.solve_equivalents
+
+    dearest = [0.0]
+
+    def vg(x):
+        before = cp.work.solve_equivalents
+        v, g, _ = cp.value_and_grad(np.asarray(x), c)
+        dearest[0] = max(dearest[0], cp.work.solve_equivalents - before)
+        return v, g
+
+    def can_afford(k):
+        return used() + k * dearest[0] <= budget
+
+    X = _screen_points(n_screen, seed, screen) if n_screen else np.zeros((0, 12))
+    vals = []
+    for s0 in range(0, len(X), batch):
+        sel = X[s0 : s0 + batch]
+        pad = np.concatenate([sel, np.repeat(sel[-1:], batch - len(sel), axis=0)])
+        v = cp.values(pad, n_real=len(sel))
+        vals.append(v[: len(sel)])
+    S = np.concatenate(vals) if vals else np.zeros((0, 4))
+    score = np.where(np.all(np.isfinite(S), axis=1), S @ c, np.inf)
+    order = np.argsort(score, kind="stable")[:n_starts]
+    runs = [_BFGSRun(vg, X[j], max_iter, tol, 30) for j in order if np.isfinite(score[j])]
+    kinds = ["screen"] * len(runs)
+    starts = [float(score[j]) for j in order if np.isfinite(score[j])]
+    for r in runs:
+        r.advance(probe_evals, can_afford)
+    by_value = sorted(range(len(runs)), key=lambda k: runs[k].best_f)
+    survivors = [k for k in by_value[:n_keep] if not runs[k].done]
+    for j, k in enumerate(survivors):
+        if dearest[0] > 0:
+            left = budget - used()
+            limit = runs[k].n_evals + max(left / dearest[0], 0.0) / (len(survivors) - j)
+        else:
+            limit = np.inf
+        runs[k].advance(limit, can_afford)
+    rng = np.random.default_rng(seed)
+    while runs and can_afford(restart_evals // 3 + 1):
+        best = min(runs, key=lambda r: r.best_f)
+        if best.best_x is None:
+            break
+        x0 = normalise_omega(best.best_x) + restart_scale * rng.standard_normal(12)
+        r = _BFGSRun(vg, x0, max_iter, tol, 30)
+        r.advance(restart_evals, can_afford)
+        runs.append(r)
+        kinds.append("restart")
+        starts.append(float(r.rows[0][1]) if r.rows else float("nan"))
+        if r.n_evals == 0:
+            break
+    done = [r for r in runs if r.best_x is not None]
+    if done:
+        best = min(done, key=lambda r: r.best_f)
+        x = normalise_omega(best.best_x)
+    else:  # nothing polished: the best screened point
+        x = np.asarray(X[order[0]])
+    v = np.asarray(cp.problem.stats(jnp.asarray(x)))  # uncounted: the report's own check of the optimum
+    work = WorkCount(*(getattr(cp.work, f) - getattr(start, f) for f in ("maps", "vjps", "values", "grads")))
+    table = pd.DataFrame(
+        {
+            "kind": kinds,
+            "start_value": [float(-s if sense == "max" else s) for s in starts],
+            "final_value": [float(-r.best_f if sense == "max" else r.best_f) for r in runs],
+            "evals": [r.n_evals for r in runs],
+            "reason": [r.reason for r in runs],
+        }
+    )
+    return SearchResult(
+        x=x, value=float(v[i]), stats=v, work=work, solve_equivalents=work.solve_equivalents, runs=table
+    )
+
+
 def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
     """``omega - clip(omega - grad, -1, 1)`` for the objective in minimisation form (0 at a box-KKT point)."""
     f, maximize = problem.objective(name)
@@ -631,6 +925,11 @@ def robustness_comparison(
 
 __all__ = [
     "OBJECTIVES",
+    "OMEGA_LABELS",
+    "RuleOptions",
+    "allocate",
+    "uniform_allocation",
+    "STATISTICS",
     "PAPER_TABLE4",
     "PAPER_ROBUSTNESS",
     "SENSITIVITY_PARAMS",
@@ -641,6 +940,10 @@ __all__ = [
     "random_search",
     "normalise_omega",
     "gradient_search",
+    "WorkCount",
+    "CountedProblem",
+    "SearchResult",
+    "counted_search",
     "projected_gradient",
     "WeightedPolisher",
     "pareto_frontier",
