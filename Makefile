@@ -9,7 +9,7 @@ OUT    ?= results
 WORKERS ?= 2
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test test-fast lint docs setup bench clean
+.PHONY: run test test-fast lint docs notebooks setup bench clean
 
 setup: $(STAMP)
 
@@ -39,6 +39,10 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet
+
+# execute the notebooks and store them with their outputs (a test checks they are current)
+notebooks: $(STAMP)
+	$(BIN)/python tests/helpers.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -158,7 +158,7 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
         grad_all = grad_all.assign(seed=args.seed)
     grad = grad_all[grad_all.seed == args.seed].reset_index(drop=True)
     rows = []
-    for name, (key, sense) in OBJECTIVES.items():
+    for name, (_key, sense) in OBJECTIVES.items():
         _, best = rs.best(name)
         rows.append(
             {
@@ -217,11 +217,12 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
         f"Goal: the gradient search reaches at least the best of the random draws with at most {GOAL_SOLVES:,} "
         "solve-equivalents.",
         "",
-        "| objective | random best | gradient | gradient - random (in the objective's favour) | solve ratio random/gradient | goal met |",
+        "| objective | random best | gradient | gradient - random (in the objective's favour) | solve ratio "
+        "random/gradient | goal met |",
         "|---|---|---|---|---|---|",
     ]
     met_all = True
-    for name, (key, sense) in OBJECTIVES.items():
+    for name, (_key, sense) in OBJECTIVES.items():
         r = table[(table.objective == name) & (table.method == "random")].iloc[0]
         g = table[(table.objective == name) & (table.method == "gradient")].iloc[0]
         gain = (g.best_value - r.best_value) * (1 if sense == "max" else -1)

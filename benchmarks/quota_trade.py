@@ -6,7 +6,7 @@
    ``lax.map`` over chunks; solves per second.
 3. ``scipy.optimize.root`` (``hybr``) on the same residuals ``log H6(x) - x`` (the JAX residual,
    jitted, called from scipy; once with finite-difference Jacobians, once with the JAX Jacobian)
-   versus landjax's damped Picard, on the same scenarios, same tolerance.
+   versus landjax's fixed point (Anderson-accelerated damped iteration), on the same scenarios, same tolerance.
 4. Scaling to a synthetic county-level N = 2,800: time per solve and peak memory (each N in a
    fresh subprocess; peak resident set size of that process).
 
@@ -59,11 +59,11 @@ def shocks_for(base, draws):
 
 def single_solve(base, repeats=20):
     sh = Q.compile_scenario(base, SCEN)
-    eq = M.solve(base, sh)  # compile
+    eq = M.solve_shock(base, sh)  # compile
     ts = []
     for _ in range(repeats):
         t = time.perf_counter()
-        _block(M.solve(base, sh).L_hat)
+        _block(M.solve_shock(base, sh).L_hat)
         ts.append(time.perf_counter() - t)
     return float(np.median(ts)), int(eq.steps)
 
@@ -75,7 +75,7 @@ def batch(base, n, chunk=250, seed=0):
 
     def stats_one(d):
         sh = mk(d)
-        eq = M.solve(base, sh, throw=False)
+        eq = M.solve_shock(base, sh, throw=False)
         st = M.statistics(base, sh, eq)
         return jnp.stack([st[k] for k in M.STATISTICS]), eq.converged & eq.feasible, eq.steps
 
@@ -111,11 +111,11 @@ def scipy_compare(base, n=10, tol=1e-10):
     # compile everything first
     _block(rj(jnp.asarray(x0), shocks[0]))
     _block(jj(jnp.asarray(x0), shocks[0]))
-    M.solve(base, shocks[0])
+    M.solve_shock(base, shocks[0])
     t_lj, t_fd, t_jac, err_fd, err_jac, nfev_fd = 0.0, 0.0, 0.0, 0.0, 0.0, 0
     for sh in shocks:
         t = time.perf_counter()
-        eq = M.solve(base, sh)
+        eq = M.solve_shock(base, sh)
         _block(eq.L_hat)
         t_lj += time.perf_counter() - t
         xl = np.log(np.asarray(eq.L_hat))
@@ -150,18 +150,18 @@ def scaling_child(n: int) -> dict:
     sh = Q.compile_scenario(base, SCEN)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t = time.perf_counter()
-    eq = M.solve(base, sh, tangent="neumann")
+    eq = M.solve_shock(base, sh, tangent="neumann")
     _block(eq.L_hat)
     t_first = time.perf_counter() - t
     ts = []
     for _ in range(5):
         t = time.perf_counter()
-        _block(M.solve(base, sh, tangent="neumann").L_hat)
+        _block(M.solve_shock(base, sh, tangent="neumann").L_hat)
         ts.append(time.perf_counter() - t)
 
     def gdp(s):
         shk = Q.compile_scenario(base, SCEN, share=s)
-        e = M.solve(base, shk, throw=False, tangent="neumann")
+        e = M.solve_shock(base, shk, throw=False, tangent="neumann")
         return M.statistics(base, shk, e)["gdp_change"]
 
     g = jax.jit(jax.grad(gdp))
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     ds = load_dataset("china_synthetic")
     base = M.build_baseline(ds)
     t1, steps = single_solve(base)
-    print(f"N={ds.n}: one solve {t1 * 1e3:.2f} ms ({steps} Picard steps)", flush=True)
+    print(f"N={ds.n}: one solve {t1 * 1e3:.2f} ms ({steps} fixed-point steps)", flush=True)
     tb_first, tb, n_ok, max_steps = batch(base, args.batch)
     print(
         f"batch {args.batch}: {tb:.2f} s ({args.batch / tb:.0f} solves/s), first call {tb_first:.1f} s, "
@@ -257,7 +257,8 @@ def main(argv=None) -> int:
         "in the same run.",
         "",
         f"- **One solve, N = {ds.n}** (synthetic China-like data, inter-province / all / both / equal area, "
-        f"tolerance 1e-13 on log L-hat, after compilation): **{t1 * 1e3:.2f} ms** median, {steps} damped Picard steps.",
+        f"tolerance 1e-13 on log L-hat, after compilation): **{t1 * 1e3:.2f} ms** median, {steps} fixed-point steps "
+        "(Anderson).",
         f"- **Batch of {args.batch} scenarios** (random share 0.05-0.30 and land-type scalings; vmap in lax.map "
         f"chunks of 250): **{tb:.2f} s = {args.batch / tb:.0f} solves/s** after compilation (first call with "
         f"compilation {tb_first:.1f} s); {n_ok}/{args.batch} converged and feasible; slowest member {max_steps} steps.",
@@ -272,7 +273,8 @@ def main(argv=None) -> int:
         'a fresh process; `tangent="neumann"` for the implicit gradient; peak RSS is the whole process, '
         "including Python, JAX and the dense N x N migration matrix):",
         "",
-        "| N | solve (s) | first solve incl. compile (s) | Picard steps | d GDP / d share, grad (s) | peak RSS (MB) | m matrix (MB) |",
+        "| N | solve (s) | first solve incl. compile (s) | fixed-point steps | d GDP / d share, grad (s) | peak RSS "
+        "(MB) | m matrix (MB) |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in scal:
@@ -286,7 +288,9 @@ def main(argv=None) -> int:
     lines += [
         "",
         "Each Picard step is two dense matrix-vector products with the N x N migration matrix plus a "
-        "per-city Newton solve: O(N^2) work per step, and the step count does not grow with N. Beyond about 1,000 cities the matrix (15-60 MB) no longer fits in cache and each step is memory-bandwidth bound, so the time grows faster than N^2 on this shared machine; memory is dominated by the matrix and its copies.",
+        "per-city Newton solve: O(N^2) work per step, and the step count does not grow with N. Beyond about 1,000 "
+        "cities the matrix (15-60 MB) no longer fits in cache and each step is memory-bandwidth bound, so the time "
+        "grows faster than N^2 on this shared machine; memory is dominated by the matrix and its copies.",
     ]
     (OUT / "quota_trade.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

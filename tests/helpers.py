@@ -3,23 +3,72 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
-def run_notebook(name: str, timeout: int = 900) -> None:
+NOTEBOOKS = REPO / "notebooks"
+#: numbers followed by a time unit (timings differ from run to run) and memory addresses
+_VOLATILE = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?\s*(s|ms|us|µs|seconds|sec|min)\b|0x[0-9a-f]+")
+
+
+def run_notebook(name: str, timeout: int = 900) -> Any:
     """Execute ``notebooks/<name>`` top to bottom in a fresh kernel; any cell error fails.
 
     The notebook runs with the repository root as working directory and progress bars off.
-    Outputs are not written back (the committed notebook stays as it is).
+    Returns the executed notebook (the file on disk is not changed).
     """
     import nbformat
     from nbclient import NotebookClient
 
-    path = REPO / "notebooks" / name
+    path = NOTEBOOKS / name
     nb = nbformat.read(path, as_version=4)
     os.environ["LANDJAX_PROGRESS"] = "0"
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(REPO)}})
     client.execute()
+    return nb
+
+
+def text_outputs(nb: Any) -> list[list[str]]:
+    """The text each code cell printed or returned (stdout and text/plain), with timings and memory
+    addresses masked: what a stored notebook is compared on."""
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        texts = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stdout":
+                texts.append(out.get("text", ""))
+            elif out.get("output_type") in ("execute_result", "display_data"):
+                t = out.get("data", {}).get("text/plain")
+                if t and "<Figure" not in t:
+                    texts.append(t if isinstance(t, str) else "".join(t))
+        cells.append([_VOLATILE.sub("<t>", t) for t in texts])
+    return cells
+
+
+def refresh_notebooks(names: list[str] | None = None) -> None:
+    """Execute the notebooks and store them with their outputs (``make notebooks``)."""
+    import nbformat
+
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        if names and path.name not in names:
+            continue
+        nb = run_notebook(path.name)
+        for cell in nb.cells:  # kernel-run metadata would churn on every run
+            cell.get("metadata", {}).pop("execution", None)
+        tmp = path.with_suffix(".ipynb.tmp")
+        nbformat.write(nb, tmp)
+        tmp.replace(path)
+        print(f"stored {path.relative_to(REPO)} with outputs")
+
+
+if __name__ == "__main__":
+    import sys
+
+    refresh_notebooks(sys.argv[1:] or None)

@@ -101,7 +101,7 @@ def test_allocation_constraints(seed):
     np.testing.assert_allclose(a.F, F, rtol=1e-12)
 
 
-def test_clip_mode_is_the_spec_formula():
+def test_clip_mode_is_the_literal_formula():
     opts = q.RuleOptions(sell_cap_mode="clip", sell_cap=0.3)
     w = jnp.asarray([1.0, -0.2, 0.1] * 4)
     a = q.allocate(w, B, opts)
@@ -142,7 +142,7 @@ def _summary(w, opts):
     )
 
 
-@pytest.mark.parametrize("opts", [q.RuleOptions(), q.RuleOptions(buy_cap=0.1, sell_cap=0.3)], ids=["spec", "caps"])
+@pytest.mark.parametrize("opts", [q.RuleOptions(), q.RuleOptions(buy_cap=0.1, sell_cap=0.3)], ids=["default", "caps"])
 def test_allocation_gradients_match_finite_differences(opts):
     rng = np.random.default_rng(5)
     for _ in range(3):
@@ -159,7 +159,7 @@ def test_allocation_gradients_match_finite_differences(opts):
         q.RuleOptions(sell_cap_mode="clip", normalise="zscore"),
         q.RuleOptions(normalise="none", ts="surplus", prices="balanced"),
     ],
-    ids=["spec", "caps-shrink", "clip-zscore", "raw-surplus-balanced"],
+    ids=["default", "caps-shrink", "clip-zscore", "raw-surplus-balanced"],
 )
 def test_rule_depends_on_each_block_only_through_its_direction(opts):
     """Positive rescaling of any block of three weights leaves the allocation unchanged (why the

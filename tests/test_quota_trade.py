@@ -179,7 +179,7 @@ def test_scenario_compiler_conserves_area_and_classifies(base):
     # money: F = 525 sold - r_buy bought; balanced prices make sum F = 0
     sh_b = Q.compile_scenario(base, Q.Scenario.from_name("inter_all_area_both", prices="balanced"))
     assert abs(float(jnp.sum(sh_b.f * base.G))) < 1e-6 * float(jnp.sum(jnp.abs(sh_b.f * base.G)))
-    # surplus TS (A5): sellers sell share * (-tau) R
+    # surplus TS (Options.ts, eq. (18)): sellers sell share * (-tau) R
     sh_s = Q.compile_scenario(base, Q.Scenario.from_name("inter_all_area_productive", ts="surplus"))
     np.testing.assert_allclose(
         np.asarray(sh_s.RY_hat)[sellers], 1 - 0.15 * (-np.asarray(base.tauY)[sellers]), rtol=1e-13

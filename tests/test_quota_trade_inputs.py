@@ -297,3 +297,41 @@ def test_json_is_strict_and_a_failure_exits_1(capsys):
     assert code == 1 and out["converged"] is False
     assert all(v is None for v in out["statistics"].values())
     assert "not converged" in out["message"]
+
+
+# ------------------------------------------------------------------------------------------------
+# the contract: sweep, Result round trip, options register
+# ------------------------------------------------------------------------------------------------
+
+
+def test_sweep_rows_match_single_solves():
+    grid = pd.DataFrame({"kappa": [3.0, 4.0], "scenario": ["inter_all_area_both", "none"]})
+    df = M.sweep(grid)
+    assert list(df["converged"]) == [True, True]
+    one = M.solve(M.Params(kappa=4.0), M.Options(), scenario="none")
+    assert df["statistics.gdp_change"].iloc[1] == 0.0 == one.outcomes["statistics"]["gdp_change"]
+    first = M.solve(M.Params(), M.Options(), scenario="inter_all_area_both")
+    assert df["statistics.gdp_change"].iloc[0] == pytest.approx(
+        float(first.outcomes["statistics"]["gdp_change"]), rel=1e-10
+    )
+    assert loads_strict(first.to_json())["options"]["scenario"]["name"] == "inter_all_area_both"
+
+
+def test_closure_conflict_and_legacy_solve_form():
+    with pytest.raises(InputError, match="closure"):
+        M.solve(M.Params(closure="fixed_price"), M.Options(closure="endogenous"))
+    base = M.build_baseline(None, M.Params())
+    eq = M.solve(base, M.zero_shock(base), M.Params(), throw=False, max_steps=50)  # the old form still works
+    assert bool(eq.converged)
+
+
+def test_rule_options_from_the_one_options_and_checked_whatever_the_type():
+    from landjax.models.quota_trade.rules import RuleOptions
+
+    r = RuleOptions.from_options(M.Options(ts="surplus", prices="balanced", share=0.2), sell_cap=0.4)
+    assert (r.ts, r.prices, float(r.volume_share), float(r.sell_cap)) == ("surplus", "balanced", 0.2, 0.4)
+    with pytest.raises(InputError, match="comes from Options"):
+        RuleOptions.from_options(M.Options(), ts="stock")
+    for bad in (np.float64(-0.1), jnp.asarray(0.0), np.float64("nan")):
+        with pytest.raises(InputError, match="volume_share"):
+            RuleOptions(volume_share=bad)

@@ -10,9 +10,9 @@ import pytest
 from scipy.integrate import quad
 from scipy.optimize import brentq, root
 
-from landjax.engine import gradcheck
 from landjax.cli import main
 from landjax.contract import loads_strict
+from landjax.engine import gradcheck
 from landjax.errors import InputError, NoEquilibriumError
 from landjax.models import urban_rural as ur
 

@@ -42,10 +42,3 @@ def test_optimal_m_matches_grid():
     assert r.converged
     assert abs(float(r.x[0]) - g) <= 0.001 + 1e-12
     assert r.value >= float(np.nanmax(grid["Y_n"])) - 1e-6
-
-
-@pytest.mark.slow
-def test_notebook_runs():
-    from helpers import run_notebook
-
-    run_notebook("cheng_liu2021_urban_rural.ipynb", timeout=900)

@@ -163,7 +163,8 @@ def validate_tables(
     for i, r in enumerate(cities["region"].astype(str).tolist()):
         if r not in PV.REGIONS:
             raise InputError(
-                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column 'region': {r!r} is not one of {', '.join(PV.REGIONS)}"
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column 'region': {r!r} is not one of "
+                f"{', '.join(PV.REGIONS)}"
             )
     cities["pilot"] = _bool_column(cities["pilot"], fc)
     for col in POSITIVE_COLUMNS + NONNEGATIVE_COLUMNS:
@@ -172,14 +173,16 @@ def validate_tables(
         if bad_nan.size:
             i = int(bad_nan[0])
             raise InputError(
-                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: missing, NaN or non-numeric value {cities[col].iloc[i]!r}"
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: missing, NaN or non-numeric "
+                f"value {cities[col].iloc[i]!r}"
             )
         bad = np.flatnonzero(vals <= 0) if col in POSITIVE_COLUMNS else np.flatnonzero(vals < 0)
         if bad.size:
             i = int(bad[0])
             need = "positive" if col in POSITIVE_COLUMNS else "non-negative"
             raise InputError(
-                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: value {float(vals[i])!r} must be {need}"
+                f"{fc}: row {i + 1} (city {cities['city'].iloc[i]}), column {col!r}: value {float(vals[i])!r} must be "
+                f"{need}"
             )
         cities[col] = vals
 
@@ -396,11 +399,12 @@ def generate_synthetic(
             f"(at least one city in each of the {n_prov} provinces), or None for 285 cities"
         )
     rng = np.random.default_rng(seed)
-    codes, counts = [], []
+    codes: list[int] = []
+    per_province: list[int] = []
     for code, (_en, _zh, _lon, _lat, k) in PV.PROVINCES.items():
         codes.append(code)
-        counts.append(k)
-    counts = np.array(counts, dtype=float)
+        per_province.append(k)
+    counts = np.array(per_province, dtype=float)
     if n_cities is not None:
         scaled = np.maximum(1, np.floor(counts * n_cities / counts.sum()).astype(int))
         ideal = counts * n_cities / counts.sum()
@@ -505,11 +509,14 @@ def generate_synthetic(
         "P_ry": P_ry,
         "P_rh": P_rh,
         "sell_price": PV.SELL_PRICE,
-        "classification_note": "P_ry, P_rh set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares).",
+        "classification_note": (
+            "P_ry, P_rh set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares)."
+        ),
         "units": UNITS,
         "sources": [
             "synthetic: landjax.data.china.generate_synthetic",
-            "province list, regions, pilot provinces and quota prices: Ma & Ni, section 3(1) and footnote on the five pilot provinces",
+            "province list, regions, pilot provinces and quota prices: Ma & Ni, section 3(1) and footnote on the five "
+            "pilot provinces",
         ],
     }
     cities, m, meta = validate_tables(
@@ -518,13 +525,13 @@ def generate_synthetic(
         meta,
         where="<synthetic>",
     )
-    return Dataset(meta["name"], cities, m, meta, None)
+    return Dataset(str(meta["name"]), cities, m, meta, None)
 
 
 def _migration_long(ids: list[str], m: np.ndarray) -> pd.DataFrame:
     o, d = np.nonzero(m)
-    ids = np.asarray(ids)
-    return pd.DataFrame({"origin": ids[o], "destination": ids[d], "share": m[o, d]})
+    names = np.asarray(ids)
+    return pd.DataFrame({"origin": names[o], "destination": names[d], "share": m[o, d]})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -556,7 +563,8 @@ RAW_FILES = {
 }
 ATTRIBUTION = [
     "Census 2010/2020 city population: leiii/census (data/census/census_city_2010-2020_v1.csv, commit "
-    "0ba0f1efae092f4aa6569ef38e53b3bb4d2f0087), MIT, Copyright (c) 2022 Lei Dong; cite Dong, Du & Liu (2022), SSRN 4049338.",
+    "0ba0f1efae092f4aa6569ef38e53b3bb4d2f0087), MIT, Copyright (c) 2022 Lei Dong; cite Dong, Du & Liu (2022), SSRN "
+    "4049338.",
     "2015 city GDP and urban-unit employment (China City Statistical Yearbook extract): quanturban/firm "
     "(yearbook_light.csv, commit 67218beaadc916cb26ca968481c91ebd55e6cbd6), MIT, Copyright (c) 2020 QuantUrban.",
     "City coordinates: PyPI package cpca 0.5.5, cpca/resources/adcodes.csv, MIT.",
@@ -697,14 +705,19 @@ def build_semireal(
             "buy_price",
             "sell_price",
         ],
-        "imputed_note": "column `imputed` names real columns imputed for a city (Chongqing: LY, from GDP at the sample median employment/GDP ratio).",
+        "imputed_note": (
+            "column `imputed` names real columns imputed for a city (Chongqing: LY, from GDP at the "
+            "sample median employment/GDP ratio)."
+        ),
         "derived_columns": {"workforce": "2017 resident workforce from real census counts (see build_semireal)"},
         "seed": seed,
         "year": "2015 GDP/employment, census 2010/2020 population, synthetic land shaped like 2017",
         "P_ry": P_ry,
         "P_rh": P_rh,
         "sell_price": PV.SELL_PRICE,
-        "classification_note": "P_ry, P_rh (synthetic) set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares).",
+        "classification_note": (
+            "P_ry, P_rh (synthetic) set so that 80.20% / 66.75% of cities have tau > 0 (the paper's 2017 shares)."
+        ),
         "units": dict(UNITS, gdp_2015="yuan", pop_2010="persons", pop_2020="persons", workforce="persons"),
         "sources": ATTRIBUTION + ["synthetic columns: landjax.data.china.build_semireal (seeded)"],
         "license_note": "Derived table shipped under the MIT licences of the sources above; attribution as listed.",

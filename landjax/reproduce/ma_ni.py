@@ -45,7 +45,7 @@ LANDS = ("productive", "residential", "both")
 
 
 def _panel(rows: dict[str, tuple[float, ...]], market_prefix: str) -> dict:
-    out = {}
+    out: dict[Any, Any] = {}
     for stat, vals in rows.items():
         for j, v in enumerate(vals):
             land = LANDS[j // 2]
@@ -267,7 +267,7 @@ VARIANTS: list[tuple[str, dict, dict, dict, dict]] = [
 ]
 QUICK_VARIANTS = ("default", "gap=cv (unweighted)", "pilot_pool=pilot_only")
 
-ROBUSTNESS = [
+ROBUSTNESS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], Any]] = [
     # label, params kw, baseline kw, scenario kw, paper reference
     ("share=0.20", {}, {}, {"share": 0.20}, "section 5(1), appendix table 1"),
     ("alpha=0.83", {"alpha": 0.83}, {}, {}, "section 5(2), appendix tables 2-3"),
@@ -499,11 +499,13 @@ def _headline(default: pd.DataFrame, claims: pd.DataFrame, ds) -> list[str]:
     failed = claims[claims["holds_semireal"] == False]["claim"].tolist()  # noqa: E712
     return [
         f"Tables 2-3 on {ds.name} (semi-real; paper data not public): 24/24 scenarios solved; inter-province, all, "
-        f"both land types, equal area: GDP {g.ours:+.2f}% (paper {g.paper:+.3f}%), welfare {w.ours:+.2f}% (paper {w.paper:+.3f}%)",
+        f"both land types, equal area: GDP {g.ours:+.2f}% (paper {g.paper:+.3f}%), welfare {w.ours:+.2f}% (paper "
+        f"{w.paper:+.3f}%)",
         f"Magnitudes do not reproduce (ours are smaller; land, migration and wages are synthetic); "
         f"claims holding on our data: {', '.join(held) or 'none'}",
         f"Claims not holding on our data: {', '.join(failed) or 'none'}; the GDP comparisons fail mainly because "
-        "residential-only trades have ~0 (sometimes slightly negative) GDP effects in the printed model (residential land reaches output only through land revenue, eqs. (16)-(17)), "
+        "residential-only trades have ~0 (sometimes slightly negative) GDP effects in the printed model (residential "
+        "land reaches output only through land revenue, eqs. (16)-(17)), "
         "and the origin welfare gap widens here where the paper reports a small narrowing",
     ]
 
@@ -624,7 +626,8 @@ def _report(
         "",
         "`paper_own_tables`: how many of the claim's comparisons hold in the paper's own Tables 2-3; "
         "`ours_semireal` / `ours_synthetic`: the same on our data with default options; "
-        "`holds_under_options`: option sets (see `options.csv`) under which every comparison holds on the semi-real data.",
+        "`holds_under_options`: option sets (see `options.csv`) under which every comparison holds on the semi-real "
+        "data.",
         "",
         markdown_table(claims),
         "",
@@ -650,7 +653,8 @@ def _report(
     L += [
         "## Ambiguity options (inter-province, all, both land types, equal area)",
         "",
-        "Each row changes one option from the default (`landjax options quota_trade`); `options.csv` has all 24 scenarios. "
+        "Each row changes one option from the default (`landjax options quota_trade`); `options.csv` has all 24 "
+        "scenarios. "
         "`labour_split=model` gives no trade: with the model's own split (L^Y = (1 - sigma eta) L, several times "
         "the yearbook employment) and the dataset's national land prices every city is short of both land types, "
         "so there are no sellers.",

@@ -27,6 +27,7 @@ from landjax.models import quota_trade as qt
 from landjax.models.quota_trade.outcomes import STATISTICS
 from landjax.models.quota_trade.rules import (
     OMEGA_LABELS,
+    Allocation,
     RuleOptions,
     allocate,
     to_shock,
@@ -128,8 +129,8 @@ class Table4Problem:
 
     def likely_infeasible(self, omega) -> jax.Array:
         """A cheap screen for a missing TFP root (eqs. (16)-(17)) at L-hat = 1: some buyer pays more
-        than 90 % of the largest feasible payment ``((1-rho)/rho) (rho K)^(1/(1-rho))``, K = RY-hat^(1-alpha).  Used only to
-        route draws in :func:`random_search` (it never decides a draw's value)."""
+        than 90 % of the largest feasible payment ``((1-rho)/rho) (rho K)^(1/(1-rho))``,
+        K = RY-hat^(1-alpha).  Used only to route draws in :func:`random_search` (it never decides a draw's value)."""
         s = self.shock(omega)
         al, rho = self.params.alpha, self.params.rho
         K = s.RY_hat ** (1.0 - al)
@@ -750,7 +751,7 @@ def counted_search(
 def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
     """``omega - clip(omega - grad, -1, 1)`` for the objective in minimisation form (0 at a box-KKT point)."""
     f, maximize = problem.objective(name)
-    g = jax.grad(lambda w: (-1.0 if maximize else 1.0) * f(w))(jnp.asarray(omega))
+    g = jax.grad(lambda w: (-1.0 if maximize else 1.0) * f(w, None))(jnp.asarray(omega))
     w = jnp.asarray(omega)
     return np.asarray(w - jnp.clip(w - g, -1.0, 1.0))
 
@@ -770,7 +771,7 @@ class WeightedPolisher:
         self._vg = jax.jit(jax.value_and_grad(lambda w, c: jnp.dot(c, problem.guarded_stats(w))))
         self.n_value_and_grad = 0
 
-    def __call__(self, c: Sequence[float], x0, *, max_iter: int = 40, tol: float = 1e-7):
+    def __call__(self, c: Sequence[float] | np.ndarray, x0, *, max_iter: int = 40, tol: float = 1e-7):
         """Minimise ``c . stats`` from ``x0``; returns ``(omega, value, n_evals, projected_grad_norm)``."""
         from scipy.optimize import minimize
 
@@ -830,6 +831,7 @@ def pareto_frontier(
             n += ns
             if best is None or vs < best[1]:
                 best = (xs, vs, pgs)
+        assert best is not None
         x, _, pg = best
         prev = x
         v = np.asarray(problem.stats(jnp.asarray(x)))
@@ -924,6 +926,14 @@ def robustness_comparison(
 
 
 __all__ = [
+    # the rule and the statistics' order, re-exported for the study scripts
+    "OMEGA_LABELS",
+    "STATISTICS",
+    "Allocation",
+    "RuleOptions",
+    "allocate",
+    "to_shock",
+    "uniform_allocation",
     "OBJECTIVES",
     "OMEGA_LABELS",
     "RuleOptions",

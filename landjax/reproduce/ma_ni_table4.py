@@ -32,7 +32,7 @@ from landjax._io import ensure_dir, markdown_table, pyplot, savefig
 from landjax.reproduce import ma_ni_search as q
 
 #: full / quick settings (quick: smoke test, < 30 s)
-SETTINGS = {
+SETTINGS: dict[bool, dict[str, Any]] = {
     # full: the benchmark's gradient configuration (benchmarks/optimal_allocation.py defaults)
     False: dict(
         draws=4_000,

@@ -40,6 +40,7 @@ from landjax._pytree import params_dataclass, static_field
 from landjax.errors import InputError
 from landjax.models.quota_trade.baseline import Shock
 from landjax.models.quota_trade.equations import safe_div
+from landjax.models.quota_trade.options import Options
 from landjax.models.quota_trade.policy import quota_money, shock_from_trades
 
 __all__ = [
@@ -99,6 +100,18 @@ class RuleOptions:
     prices: str = static_field(default="given")
     shortfall: str = static_field(default="uniform")
 
+    @classmethod
+    def from_options(cls, options: Options, **rule: Any) -> RuleOptions:
+        """Rule options whose ``ts``, ``prices`` and ``volume_share`` come from the model's one
+        :class:`~landjax.models.quota_trade.options.Options` (``ts``, ``prices``, ``share``); ``rule``
+        sets the rule's own fields (caps, normalisation, shortfall)."""
+        if not isinstance(options, Options):
+            raise InputError(f"RuleOptions.from_options: expected quota_trade Options, got {type(options).__name__}")
+        for k in ("ts", "prices", "volume_share"):
+            if k in rule:
+                raise InputError(f"RuleOptions.from_options: {k} comes from Options; do not pass it")
+        return cls(volume_share=options.share, ts=options.ts, prices=options.prices, **rule)
+
     def __post_init__(self):
         checks = {
             "normalise": ("mean", "zscore", "none"),
@@ -112,8 +125,13 @@ class RuleOptions:
                 raise InputError(f"RuleOptions.{name}={getattr(self, name)!r}; allowed: {', '.join(allowed)}")
         for name in ("volume_share", "sell_cap", "buy_cap"):
             v = getattr(self, name)
-            if isinstance(v, (int, float)) and not v > 0:
-                raise InputError(f"RuleOptions.{name} must be > 0, got {v}")
+            if isinstance(v, jax.core.Tracer):
+                continue
+            if isinstance(v, (str, bytes, bool)) or v is None:
+                raise InputError(f"RuleOptions.{name}: expected a number, got {v!r}")
+            a = np.asarray(v, dtype=np.float64)
+            if not np.all(a > 0) or (name != "buy_cap" and not np.all(np.isfinite(a))):
+                raise InputError(f"RuleOptions.{name} must be > 0 (finite except buy_cap), got {v}")
 
 
 @params_dataclass

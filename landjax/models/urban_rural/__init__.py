@@ -68,9 +68,10 @@ from landjax.models.urban_rural.params import (
     make_params,
 )
 from landjax.models.urban_rural.policy import (
-    PolicyTarget,
+    TARGETS,
     classify_shape,
     optimal_policy,
+    policy_selectors,
     policy_sweep,
     policy_value,
 )
@@ -113,7 +114,7 @@ __all__ = [
     "Equilibrium",
     "Options",
     "Params",
-    "PolicyTarget",
+    "TARGETS",
     "Solver",
     "SortingWarning",
     "batch_params",
@@ -128,6 +129,7 @@ __all__ = [
     "make_params",
     "optimal_policy",
     "outcomes",
+    "policy_selectors",
     "policy_sweep",
     "policy_value",
     "population",

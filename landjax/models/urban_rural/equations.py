@@ -268,41 +268,39 @@ def _admissible(F, X):
     return jnp.isfinite(F) & jnp.all(jnp.isfinite(X), axis=-1) & jnp.all(X > 0, axis=-1)
 
 
-def _edge_points(p: Params, o: Options, t, ok, last: bool):
-    """Points clustered towards one edge of the admissible region of the coarse scan.
+def _edge_points(p: Params, o: Options, t, ok):
+    """Points clustered towards both edges of the admissible region of the coarse scan.
 
     Near an edge (where the government budget ``g_u`` of eq. (13) reaches zero, say) the reduced
     equation can cross zero between the last admissible grid point and the edge, so a coarse scan
-    alone would miss the equilibrium (and report none). The edge is located by bisection on
-    admissibility between the two coarse points around it, then ``_EDGE_N`` points are placed
-    between the inner coarse point and the edge at geometrically shrinking distances (down to
-    1e-13 of the gap). ``last=True`` refines the upper edge, else the lower one. Where the coarse
-    scan has no such edge the points repeat the inner coarse point (harmless duplicates)."""
+    alone would miss the equilibrium (and report none). Each edge (the last ok -> not-ok and the
+    first not-ok -> ok transition of the scan) is located by bisection on admissibility between the
+    two coarse points around it (both edges in one vmapped loop), then ``_EDGE_N`` points are placed
+    between the inner coarse point and the edge at geometrically shrinking distances (down to 1e-13
+    of the gap). Where the scan has no such edge the points repeat the inner coarse point."""
     n = t.shape[0]
-    if last:
-        edge = ok[:-1] & ~ok[1:]
-        i = (n - 2) - jnp.argmax(edge[::-1])  # the last ok -> not-ok transition
-        t_in, t_out = t[i], t[i + 1]
-    else:
-        edge = ~ok[:-1] & ok[1:]
-        i = jnp.argmax(edge)  # the first not-ok -> ok transition
-        t_in, t_out = t[i + 1], t[i]
-    has = jnp.any(edge)
+    up = ok[:-1] & ~ok[1:]
+    i_up = (n - 2) - jnp.argmax(up[::-1])
+    down = ~ok[:-1] & ok[1:]
+    i_dn = jnp.argmax(down)
+    t_in = jnp.stack([t[i_up], t[i_dn + 1]])
+    t_out = jnp.stack([t[i_up + 1], t[i_dn]])
+    has = jnp.stack([jnp.any(up), jnp.any(down)])
 
     def adm(tt):
-        F, X = reduced(p.h_low + jnp.exp(tt), p, o)
+        F, X = jax.vmap(lambda u: reduced(p.h_low + jnp.exp(u), p, o))(tt)
         return _admissible(F, X)
 
     def body(_, c):
-        a, b = c  # a admissible, b not
+        a, b = c  # a admissible, b not (one entry per edge)
         mid = 0.5 * (a + b)
         good = adm(mid)
         return jnp.where(good, mid, a), jnp.where(good, b, mid)
 
     a, _ = jax.lax.fori_loop(0, _EDGE_BISECT, body, (t_in, t_out))
     frac = 10.0 ** jnp.linspace(0.0, -13.0, _EDGE_N)
-    pts = a + (t_in - a) * frac
-    return jnp.where(has, pts, t_in)
+    pts = a[:, None] + (t_in - a)[:, None] * frac[None, :]
+    return jnp.where(has[:, None], pts, t_in[:, None]).reshape(-1)
 
 
 def _bracket_root(p: Params, o: Options):
@@ -317,7 +315,7 @@ def _bracket_root(p: Params, o: Options):
     t0, hb0 = _scan_grid(p)
     F0, X0 = jax.vmap(lambda h: reduced(h, p, o))(hb0)
     ok0 = _admissible(F0, X0)
-    extra = jnp.concatenate([_edge_points(p, o, t0, ok0, True), _edge_points(p, o, t0, ok0, False)])
+    extra = _edge_points(p, o, t0, ok0)
     Fe, Xe = jax.vmap(lambda tt: reduced(p.h_low + jnp.exp(tt), p, o))(extra)
     t = jnp.concatenate([t0, extra])
     F = jnp.concatenate([F0, Fe])

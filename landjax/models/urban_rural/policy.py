@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax._pytree import params_dataclass, static_field
 from landjax.errors import InputError
 from landjax.models.urban_rural.options import Options
 from landjax.models.urban_rural.params import MOMENTS, OUTPUT, PARAM_NAMES, WELFARE, Params
@@ -56,23 +56,35 @@ def classify_shape(y, rel_tol: float = 1e-9) -> str:
     return "non-monotone"
 
 
-@params_dataclass
-class PolicyTarget:
-    """Which policies are chosen and which outcome is maximised (static: no array leaves)."""
-
-    names: tuple[str, ...] = static_field(default=())
-    target: str = static_field(default="TU")
+#: outcomes an optimal policy can maximise (the order of the one-hot target selector)
+TARGETS = (*WELFARE, *OUTPUT, *MOMENTS)
 
 
-def policy_value(x: Any, args: tuple[Params, Options, PolicyTarget]) -> Any:
-    """The outcome ``target`` (e.g. 'TU' or 'Y_n') at policy values ``x`` for the parameters
-    ``names``: the ``objective(x, args)`` of :func:`landjax.engine.optimize` with
-    ``args = (params, options, PolicyTarget(names, target))``; NaN where no equilibrium is found
-    (counts as worst in the engine)."""
-    p, o, pt = args
-    q = with_values(p, **{n_: x[i] for i, n_ in enumerate(pt.names)})
+def policy_selectors(names: tuple[str, ...], target: str) -> tuple[jax.Array, jax.Array]:
+    """One-hot selectors ``(sel, tsel)`` for :func:`policy_value`: ``sel[i, j] = 1`` where policy
+    ``i`` is parameter ``j``; ``tsel[t] = 1`` at the target. They are array leaves (traced), so every
+    choice of policies and target with the same number of policies shares one compiled program."""
+    sel = np.zeros((len(names), len(PARAM_NAMES)))
+    for i, n_ in enumerate(names):
+        sel[i, PARAM_NAMES.index(n_)] = 1.0
+    tsel = np.zeros(len(TARGETS))
+    tsel[TARGETS.index(target)] = 1.0
+    return jnp.asarray(sel), jnp.asarray(tsel)
+
+
+def policy_value(x: Any, args: tuple[Params, Options, jax.Array, jax.Array]) -> Any:
+    """The selected outcome (e.g. TU or Y_n) at policy values ``x``: the ``objective(x, args)`` of
+    :func:`landjax.engine.optimize` with ``args = (params, options, *policy_selectors(names,
+    target))``; NaN where no equilibrium is found (counts as worst in the engine)."""
+    p, o, sel, tsel = args
+    vals = {}
+    for j, n_ in enumerate(PARAM_NAMES):
+        w = jnp.sum(sel[:, j])
+        vals[n_] = (1.0 - w) * getattr(p, n_) + jnp.dot(sel[:, j], x)
+    q = with_values(p, **vals)
     _, out = solve_reduced_jax(q, o)
-    return jnp.where(out["converged"], out[pt.target], jnp.nan)
+    v = jnp.dot(tsel, jnp.stack([out[t] for t in TARGETS]))
+    return jnp.where(out["converged"], v, jnp.nan)
 
 
 def optimal_policy(
@@ -95,7 +107,7 @@ def optimal_policy(
 
     names = tuple(names)
     bad = [n_ for n_ in names if n_ not in PARAM_NAMES]
-    if bad or target not in (*WELFARE, *OUTPUT, *MOMENTS):
+    if bad or target not in TARGETS:
         raise InputError(
             f"optimal_policy: unknown names {bad or target}; parameters: {', '.join(PARAM_NAMES)}; "
             f"targets: {', '.join((*WELFARE, *OUTPUT, *MOMENTS))}"
@@ -107,7 +119,7 @@ def optimal_policy(
         policy_value,
         lo,
         hi,
-        (p, o, PolicyTarget(names, target)),
+        (p, o, *policy_selectors(names, target)),
         maximize=True,
         n_screen=n_screen,
         n_starts=n_starts,
