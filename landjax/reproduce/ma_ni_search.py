@@ -24,6 +24,7 @@ import pandas as pd
 from landjax.data.china import load_dataset
 from landjax.errors import InputError
 from landjax.models import quota_trade as qt
+from landjax.models.quota_trade.equations import residual as _residual_shock
 from landjax.models.quota_trade.outcomes import STATISTICS
 from landjax.models.quota_trade.rules import (
     OMEGA_LABELS,
@@ -540,12 +541,9 @@ class CountedProblem:
         b, p, model = pr.baseline, pr.params, pr.model
         x = jax.lax.stop_gradient(x)
 
-        def mt(shock):
-            return b.m if shock.c_hat is None else b.m * jnp.asarray(shock.c_hat) ** (-p.kappa)
-
-        def g(xx, w):
+        def g(xx, w):  # the map of eqs. (9)-(10): residual + x
             shock = pr.shock(w)
-            return model.hat_map(xx, (b, shock, p, mt(shock)))
+            return _residual_shock(xx, b, shock, p) + xx
 
         def s(xx, w):
             shock = pr.shock(w)
@@ -602,6 +600,55 @@ class CountedProblem:
         if not np.all(np.isfinite(v)):
             return float("nan"), np.zeros(12), v
         return float(np.dot(c, v)), self.gradient(omega, x, c), v
+
+
+def measure_cost_ratios(problem: Table4Problem, *, n_points: int = 40, repeats: int = 5, seed: int = 0) -> dict:
+    """Measure, once, the fixed ratios of :class:`WorkCount` (never called by a search).
+
+    Value and gradient of ``n_points`` uniform draws are timed (best of ``repeats``); least squares
+    ``t_value = a + b * maps`` and ``t_grad = c + d * vjps`` give the map-application time ``b``;
+    ``VJP_PER_MAP = d / b``, ``VALUE_FIXED_MAPS = a / b``, ``GRAD_FIXED_MAPS = c / b``, and
+    ``MAPS_PER_SOLVE`` is the mean counted work of one draw (its maps + ``VALUE_FIXED_MAPS``).
+    Returns these with the raw fits."""
+    cp = CountedProblem(problem)
+    c = np.array([-1.0, 0.0, 0.0, 0.0])
+    W = np.asarray(draw_omegas(seed, 0, n_points))
+    rows = []
+    for w in W:
+        v, x = cp.value(w)
+        if not np.all(np.isfinite(v)):
+            continue
+        m0, j0 = cp.work.maps, cp.work.vjps
+        cp.value(w)
+        maps = cp.work.maps - m0
+        cp.gradient(w, x, c)
+        vjps = cp.work.vjps - j0
+        tv, tg = np.inf, np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            jax.block_until_ready(cp._value(jnp.asarray(w)))
+            tv = min(tv, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            jax.block_until_ready(cp._grad(jnp.asarray(w), jnp.asarray(x), jnp.asarray(c)))
+            tg = min(tg, time.perf_counter() - t0)
+        rows.append((maps, vjps, tv, tg))
+    r = np.asarray(rows, dtype=np.float64)
+    a, b = np.polyfit(r[:, 0], r[:, 2], 1)[::-1]
+    c0, d = np.polyfit(r[:, 1], r[:, 3], 1)[::-1]
+    b = max(b, 1e-12)
+    value_fixed = max(a, 0.0) / b
+    return {
+        "VJP_PER_MAP": max(d, 0.0) / b,
+        "VALUE_FIXED_MAPS": value_fixed,
+        "GRAD_FIXED_MAPS": max(c0, 0.0) / b,
+        "MAPS_PER_SOLVE": float(np.mean(r[:, 0])) + value_fixed,
+        "seconds_per_map": b,
+        "n_points": int(len(r)),
+        "mean_maps": float(np.mean(r[:, 0])),
+        "mean_vjps": float(np.mean(r[:, 1])),
+        "mean_value_seconds": float(np.mean(r[:, 2])),
+        "mean_grad_seconds": float(np.mean(r[:, 3])),
+    }
 
 
 class _Flags(NamedTuple):
@@ -935,11 +982,6 @@ __all__ = [
     "to_shock",
     "uniform_allocation",
     "OBJECTIVES",
-    "OMEGA_LABELS",
-    "RuleOptions",
-    "allocate",
-    "uniform_allocation",
-    "STATISTICS",
     "PAPER_TABLE4",
     "PAPER_ROBUSTNESS",
     "SENSITIVITY_PARAMS",
@@ -954,6 +996,7 @@ __all__ = [
     "CountedProblem",
     "SearchResult",
     "counted_search",
+    "measure_cost_ratios",
     "projected_gradient",
     "WeightedPolisher",
     "pareto_frontier",
