@@ -460,19 +460,21 @@ def gradient_search(
 # ---- counted work: solve-equivalents from map and VJP applications, not from timing ------------
 
 #: Fixed cost ratios of the counted work, measured once with
-#: ``python benchmarks/optimal_allocation.py --measure-costs`` (2026-12-02, AMD EPYC 2 cores
-#: shared, JAX 0.10.2 cpu, dataset china_semireal, N = 277; see benchmarks/RESULTS.md).  Units:
-#: one application of the equilibrium map (eqs. (9)-(10), :func:`~landjax.models.quota_trade.hat_map`).
-#: ``VJP_PER_MAP``: one application of the transposed Jacobian (a VJP of the map at the solution);
-#: ``GRAD_FIXED_MAPS``: the fixed part of a gradient (linearising the map and the statistics, the
-#: VJPs with respect to omega); ``VALUE_FIXED_MAPS``: the fixed part of a value evaluation (the rule,
-#: the shock, the statistics); ``MAPS_PER_SOLVE``: the mean work of one random draw of the paper's
-#: search (forward Picard/Anderson map applications + ``VALUE_FIXED_MAPS``) over 2,000 draws, the
-#: unit of one solve-equivalent.
-VJP_PER_MAP = 2.0
-GRAD_FIXED_MAPS = 4.0
-VALUE_FIXED_MAPS = 2.0
-MAPS_PER_SOLVE = 30.0
+#: ``python benchmarks/optimal_allocation.py --measure-costs`` (:func:`measure_cost_ratios`; 2026-12-02
+#: 18:03 UTC, AMD EPYC, 2 cores shared by several sessions (1-min load 5.6), JAX 0.10.2 cpu,
+#: china_semireal, N = 277, 38 feasible draws; see benchmarks/RESULTS.md).  Unit: one application
+#: of the equilibrium map (eqs. (9)-(10)).  ``VJP_PER_MAP``: one transposed-Jacobian application
+#: (a VJP of the map); ``GRAD_FIXED_MAPS``: the fixed part of a gradient (linearising the map and
+#: the statistics, the VJP with respect to omega); ``VALUE_FIXED_MAPS``: the fixed part of a value
+#: (the rule, the shock, the statistics); ``MAPS_PER_SOLVE``: the mean work of one random draw
+#: (13.9 counted map applications + ``VALUE_FIXED_MAPS``), the unit of one solve-equivalent.  The
+#: VJP counts vary little between points (about 55), so the split of a gradient's cost between
+#: ``VJP_PER_MAP`` and ``GRAD_FIXED_MAPS`` is poorly identified; their total (a gradient about 1.2
+#: solve-equivalents) is what the measurement fixes.
+VJP_PER_MAP = 0.07
+GRAD_FIXED_MAPS = 22.8
+VALUE_FIXED_MAPS = 8.4
+MAPS_PER_SOLVE = 22.3
 
 
 @dataclasses.dataclass
