@@ -211,3 +211,21 @@ def test_counted_search_is_deterministic_and_within_budget(problem):
     assert 0 < a.solve_equivalents <= 60.0 and w.values >= 12 and w.grads >= 1
     v = np.asarray(problem.stats(jnp.asarray(a.x)))
     assert v[1] == pytest.approx(a.value, rel=1e-12)
+
+
+def test_epsilon_frontier_is_not_dominated_by_any_draw(problem):
+    rs = q.random_search(problem, 60, seed=1, chunk_size=60, batch=20, progress_bar=False)
+    V = rs.values[np.all(np.isfinite(rs.values), axis=1)]
+    for eff, eqt in (("gdp_change", "output_gap_change"), ("welfare_change", "welfare_gap_change")):
+        ie, iq = q.STATISTICS.index(eff), q.STATISTICS.index(eqt)
+        anchors = [rs.omega(rs.best(eff)[0]), rs.omega(rs.best(eqt)[0])]
+        fr = q.epsilon_frontier(problem, eff, eqt, anchors=anchors, n_points=4, draws=rs, max_iter=5)
+        assert len(fr) >= 2 and np.all(fr.eps.diff().dropna() < 0)
+        assert np.all(fr[eqt] <= fr.eps + 1e-12)  # every point meets its constraint
+        for e, g in zip(fr[eff], fr[eqt], strict=True):  # no draw strictly dominates (plain numpy)
+            weakly = (V[:, ie] >= e) & (V[:, iq] <= g)
+            strictly = weakly & ((V[:, ie] > e) | (V[:, iq] < g))
+            assert not strictly.any(), (eff, e, g)
+        # the statistics reported are those of the reported weights
+        x = jnp.asarray(fr[[f"omega{j + 1}" for j in range(12)]].to_numpy()[0])
+        np.testing.assert_allclose(np.asarray(problem.stats(x))[[ie, iq]], fr[[eff, eqt]].to_numpy()[0], rtol=1e-10)

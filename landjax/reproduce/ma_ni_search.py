@@ -898,6 +898,128 @@ def pareto_frontier(
     return pd.DataFrame(rows)
 
 
+def epsilon_frontier(
+    problem: Table4Problem | CountedProblem,
+    efficiency: str = "gdp_change",
+    equity: str = "output_gap_change",
+    *,
+    anchors: Sequence[Any] = (),
+    n_points: int = 15,
+    draws: RandomSearchResult | None = None,
+    max_iter: int = 30,
+) -> pd.DataFrame:
+    """The efficiency-equity frontier by epsilon-constraints: for each level eps of the equity
+    statistic (a gap change, to lower) maximise the efficiency statistic subject to
+    ``equity <= eps`` over [-1, 1]^12 (SLSQP with implicit gradients, counted work).
+
+    The levels are ``n_points`` evenly spaced between the smallest and the largest equity value
+    of the ``anchors`` (e.g. the equity and the efficiency optima), from the top down.  Each level
+    starts from the previous level's point and, when ``draws`` are given, from the draw with the
+    best efficiency among those meeting the constraint; every evaluated point that meets the
+    constraint is a candidate, so a level's point is never worse than its best feasible start (no
+    draw meeting the constraint has a higher efficiency).  Returns one row per level: ``eps``, the
+    four statistics, omega, the counted work, and ``nondominated`` (False where another level's
+    point dominates it)."""
+    from scipy.optimize import minimize
+
+    cp = problem if isinstance(problem, CountedProblem) else CountedProblem(problem)
+    ie = STATISTICS.index(_objective_key(efficiency)[0])
+    iq = STATISTICS.index(_objective_key(equity)[0])
+    ce, cq = np.zeros(4), np.zeros(4)
+    ce[ie], cq[iq] = -1.0, 1.0
+    anchor_x = [np.asarray(a, dtype=np.float64) for a in anchors]
+    anchor_v = [cp.value(a)[0] for a in anchor_x]
+    ok = [a for a, v in zip(anchor_x, anchor_v, strict=True) if np.all(np.isfinite(v))]
+    okv = [v for v in anchor_v if np.all(np.isfinite(v))]
+    if len(okv) < 1:
+        raise InputError("epsilon_frontier: no anchor with finite statistics")
+    lo, hi = min(v[iq] for v in okv), max(v[iq] for v in okv)
+    if draws is not None:
+        D = draws.values
+        fin = np.all(np.isfinite(D), axis=1)
+        hi = max(hi, float(np.max(D[fin, iq]))) if fin.any() else hi
+    levels = np.linspace(hi, lo, n_points) if n_points > 1 else np.array([lo])
+    prev = ok[int(np.argmax([v[ie] for v in okv]))]
+    rows = []
+    for eps in levels:
+        w0 = cp.work.copy()
+        best: list[Any] = [None, -np.inf, None]  # x, efficiency, stats
+
+        def consider(x, v, eps=eps, best=best):
+            if np.all(np.isfinite(v)) and v[iq] <= eps and v[ie] > best[1]:
+                best[0], best[1], best[2] = np.array(x), float(v[ie]), np.array(v)
+
+        starts = [prev]
+        if draws is not None:
+            D = draws.values
+            meet = np.all(np.isfinite(D), axis=1) & (D[:, iq] <= eps)
+            if meet.any():
+                j = int(np.flatnonzero(meet)[np.argmax(D[meet, ie])])
+                starts.append(draws.omega(j))
+                consider(starts[-1], D[j])
+        for a, v in zip(ok, okv, strict=True):
+            consider(a, v)
+        cache: dict[bytes, tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray]] = {}
+
+        def at(x):
+            k = np.asarray(x, dtype=np.float64).tobytes()
+            if k not in cache:
+                v, xs = cp.value(x)
+                consider(x, v)
+                cache[k] = (v, None, None, xs)
+            return cache[k]
+
+        def grad(x, which):
+            v, ge, gq, xs = at(x)
+            if not np.all(np.isfinite(v)):
+                return np.zeros(12)
+            k = np.asarray(x, dtype=np.float64).tobytes()
+            if which == "e" and ge is None:
+                ge = cp.gradient(x, xs, ce)
+            if which == "q" and gq is None:
+                gq = cp.gradient(x, xs, cq)
+            cache[k] = (v, ge, gq, xs)
+            return ge if which == "e" else gq
+
+        def fun(x):
+            v = at(x)[0]
+            return float(-v[ie]) if np.all(np.isfinite(v)) else 1e3
+
+        def cons(x, eps=eps):
+            v = at(x)[0]
+            return float(eps - v[iq]) if np.all(np.isfinite(v)) else -1e3
+
+        for x0 in starts:
+            minimize(
+                fun,
+                np.clip(np.asarray(x0, dtype=np.float64), -1.0, 1.0),
+                jac=lambda x: grad(x, "e"),
+                method="SLSQP",
+                bounds=[(-1.0, 1.0)] * 12,
+                constraints=[{"type": "ineq", "fun": cons, "jac": lambda x: -grad(x, "q")}],
+                options={"maxiter": max_iter, "ftol": 1e-10},
+            )
+        if best[0] is None:
+            continue
+        prev = best[0]
+        w = cp.work
+        rows.append(
+            {
+                "efficiency": efficiency,
+                "equity": equity,
+                "eps": float(eps),
+                **dict(zip(STATISTICS, best[2], strict=True)),
+                "solve_equivalents": w.solve_equivalents - w0.solve_equivalents,
+                **{f"omega{j + 1}": float(best[0][j]) for j in range(12)},
+            }
+        )
+    df = pd.DataFrame(rows)
+    if len(df):
+        nd = nondominated(np.c_[df[STATISTICS[ie]].to_numpy(), df[STATISTICS[iq]].to_numpy()])
+        df["nondominated"] = np.isin(np.arange(len(df)), nd)
+    return df
+
+
 def nondominated(points: np.ndarray) -> np.ndarray:
     """Indices of the rows of ``points`` (columns: maximise, minimise) that no other row dominates."""
     pts = np.asarray(points)
@@ -1002,6 +1124,7 @@ __all__ = [
     "projected_gradient",
     "WeightedPolisher",
     "pareto_frontier",
+    "epsilon_frontier",
     "nondominated",
     "parameter_sensitivities",
     "robustness_comparison",
