@@ -698,6 +698,7 @@ def counted_search(
     max_iter: int = 1000,
     tol: float = 1e-9,
     batch: int = 50,
+    x0: Any = None,
 ) -> SearchResult:
     """Gradient search for one Table 4 objective with every unit of work counted (no timing).
 
@@ -713,7 +714,8 @@ def counted_search(
     only if the count after it stays within the budget assuming it costs as much as the dearest
     evaluation so far, so the same call gives the same counts and the same result on any machine
     load.  BFGS runs unconstrained (the rule depends on each block of three weights only through its
-    direction, :func:`normalise_omega`); the result is mapped back into the box.
+    direction, :func:`normalise_omega`); the result is mapped back into the box.  ``x0``: a start
+    polished before the screened ones (e.g. the best random draw).
     """
     from landjax.engine.optimize import _BFGSRun
 
@@ -751,6 +753,10 @@ def counted_search(
     runs = [_BFGSRun(vg, X[j], max_iter, tol, 30) for j in order if np.isfinite(score[j])]
     kinds = ["screen"] * len(runs)
     starts = [float(score[j]) for j in order if np.isfinite(score[j])]
+    if x0 is not None:
+        runs.insert(0, _BFGSRun(vg, np.asarray(x0, dtype=np.float64), max_iter, tol, 30))
+        kinds.insert(0, "x0")
+        starts.insert(0, float("nan"))
     for r in runs:
         r.advance(probe_evals, can_afford)
     by_value = sorted(range(len(runs)), key=lambda k: runs[k].best_f)
@@ -763,7 +769,7 @@ def counted_search(
             limit = np.inf
         runs[k].advance(limit, can_afford)
     rng = np.random.default_rng(seed)
-    while runs and can_afford(restart_evals // 3 + 1):
+    while runs and restart_evals > 0 and can_afford(restart_evals // 3 + 1):
         best = min(runs, key=lambda r: r.best_f)
         if best.best_x is None:
             break
@@ -779,8 +785,10 @@ def counted_search(
     if done:
         best = min(done, key=lambda r: r.best_f)
         x = normalise_omega(best.best_x)
-    else:  # nothing polished: the best screened point
+    elif len(order):  # nothing polished: the best screened point
         x = np.asarray(X[order[0]])
+    else:
+        raise InputError("counted_search: nothing to start from (no screen and no x0)")
     v = np.asarray(cp.problem.stats(jnp.asarray(x)))  # uncounted: the report's own check of the optimum
     work = WorkCount(*(getattr(cp.work, f) - getattr(start, f) for f in ("maps", "vjps", "values", "grads")))
     table = pd.DataFrame(
