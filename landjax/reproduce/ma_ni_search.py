@@ -490,9 +490,7 @@ class WorkCount:
 
     @property
     def map_units(self) -> float:
-        return (
-            self.maps + VALUE_FIXED_MAPS * self.values + VJP_PER_MAP * self.vjps + GRAD_FIXED_MAPS * self.grads
-        )
+        return self.maps + VALUE_FIXED_MAPS * self.values + VJP_PER_MAP * self.vjps + GRAD_FIXED_MAPS * self.grads
 
     @property
     def solve_equivalents(self) -> float:

@@ -242,8 +242,9 @@ def _frontier_figure(path: Path, rs, table: pd.DataFrame, frontier: pd.DataFrame
             # no interpolation between points)
             gx = np.r_[f[eqt].to_numpy(), max(float(np.max(V[:, iq])), float(f[eqt].max()))]
             gy = np.r_[f[eff].to_numpy(), f[eff].to_numpy()[-1]]
-            ax.fill_between(gx, gy, float(np.min(V[:, ie])), step="post", color="C3", alpha=0.12,
-                            label="dominated by the frontier")
+            ax.fill_between(
+                gx, gy, float(np.min(V[:, ie])), step="post", color="C3", alpha=0.12, label="dominated by the frontier"
+            )
             ax.scatter(f[eqt], f[eff], s=18, c="C3", zorder=4, label="frontier (epsilon-constraints)")
         for meth, mk in (("gradient", "^"), ("paper", "x")):
             t = table[table.method == meth]
@@ -321,9 +322,7 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
         "started from the previous level's point and from the best random draw meeting the constraint, so no "
         "draw dominates a frontier point; the figure shows the points and the region they dominate.",
         "",
-        markdown_table(
-            frontier[["efficiency", "eps", *q.STATISTICS, "solve_equivalents", "nondominated"]], digits=4
-        ),
+        markdown_table(frontier[["efficiency", "eps", *q.STATISTICS, "solve_equivalents", "nondominated"]], digits=4),
         "",
         f"Local sensitivities at each optimum (autodiff through the implicit solve; {held}; omega fixed), "
         "d(statistic in %)/d(parameter):",
