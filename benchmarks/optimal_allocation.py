@@ -338,7 +338,7 @@ def seeds_study(args) -> int:
             done[(r["objective"], r["seed"])] = r
     for seed in range(args.gradient_seeds):
         for name, (_key, sense) in OBJECTIVES.items():
-            if (name, seed) in done:
+            if (name, seed) in done or args.assemble:  # --assemble: report the rows on disk only
                 continue
             t0 = time.perf_counter()
             res = counted_search(problem, name, budget=args.budget, seed=seed)
@@ -363,7 +363,10 @@ def seeds_study(args) -> int:
                 fh.write(json.dumps(row) + "\n")
             done[(name, seed)] = row
             print(json.dumps(row), file=sys.stderr, flush=True)
-    df = pd.DataFrame(list(done.values()))
+    if not done:
+        print("no finished rows on disk", file=sys.stderr)
+        return 1
+    df = pd.DataFrame(list(done.values())).sort_values(["seed", "objective"], kind="stable")
     RESULTS.mkdir(parents=True, exist_ok=True)
     df[SEEDS_COLUMNS].to_csv(RESULTS / "optimal_allocation_seeds.csv", index=False)
     df.to_csv(RESULTS / "optimal_allocation_seeds_counts.csv", index=False)
