@@ -3,7 +3,9 @@
 The four statistics as functions of the rule weights omega (:class:`Table4Problem`; the rule is
 :mod:`landjax.models.quota_trade.rules`), the paper's random search (chunked, seeded per chunk,
 resumable: :func:`random_search`), the gradient search with the engine's ``optimize``
-(:func:`gradient_search`), the efficiency-equity frontier (:func:`pareto_frontier`) and the local
+(:func:`counted_search`, whose cost is counted work converted by fixed ratios, not timings; the
+engine-based :func:`gradient_search` is kept), the efficiency-equity frontier by epsilon-constraints
+(:func:`epsilon_frontier`; the weighted-sum :func:`pareto_frontier` is kept) and the local
 parameter sensitivities at an optimum (:func:`parameter_sensitivities`).
 """
 
