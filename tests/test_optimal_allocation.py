@@ -182,3 +182,50 @@ def test_reproduce_table4_full_mode_path(problem, tmp_path, monkeypatch):
     g = t[t.method == "gradient"]
     assert len(g) == 4 and np.all(np.isfinite(g.iloc[:, 2:].to_numpy())) and (g.equilibrium_solves <= 60.0).all()
     assert "weak Wolfe" in out["markdown"]
+
+
+def test_counted_gradient_matches_finite_differences(problem):
+    cp = q.CountedProblem(problem)
+    w = _feasible_points(problem, 1, seed=5)[0]
+    c = np.array([0.3, -1.0, 0.5, 0.2])
+    _, g, _ = cp.value_and_grad(w, c)
+    f = jax.jit(lambda x: jnp.dot(jnp.asarray(c), problem.stats(x)))
+    h = 1e-6
+    fd = np.array([(float(f(w + h * e)) - float(f(w - h * e))) / (2 * h) for e in np.eye(12)])
+    np.testing.assert_allclose(g, fd, rtol=1e-4, atol=1e-7)
+    assert cp.work.grads == 1 and cp.work.vjps > 1 and cp.work.maps > 1
+
+
+def test_counted_search_is_deterministic_and_within_budget(problem):
+    kw = dict(budget=60.0, n_screen=12, n_starts=3, probe_evals=4, n_keep=1, restart_evals=6, seed=2)
+    a = q.counted_search(problem, "min_output_gap", **kw)
+    b = q.counted_search(problem, "min_output_gap", **kw)  # a fresh CountedProblem: nothing carried over
+    assert a.work == b.work and a.value == b.value
+    np.testing.assert_array_equal(a.x, b.x)
+    # the cost is the counted work converted by the fixed ratios, and it stays within the budget
+    w = a.work
+    expect = (
+        w.maps + q.VALUE_FIXED_MAPS * w.values + q.VJP_PER_MAP * w.vjps + q.GRAD_FIXED_MAPS * w.grads
+    ) / q.MAPS_PER_SOLVE
+    assert a.solve_equivalents == pytest.approx(expect, rel=1e-12)
+    assert 0 < a.solve_equivalents <= 60.0 and w.values >= 12 and w.grads >= 1
+    v = np.asarray(problem.stats(jnp.asarray(a.x)))
+    assert v[1] == pytest.approx(a.value, rel=1e-12)
+
+
+def test_epsilon_frontier_is_not_dominated_by_any_draw(problem):
+    rs = q.random_search(problem, 60, seed=1, chunk_size=60, batch=20, progress_bar=False)
+    V = rs.values[np.all(np.isfinite(rs.values), axis=1)]
+    for eff, eqt in (("gdp_change", "output_gap_change"), ("welfare_change", "welfare_gap_change")):
+        ie, iq = q.STATISTICS.index(eff), q.STATISTICS.index(eqt)
+        anchors = [rs.omega(rs.best(eff)[0]), rs.omega(rs.best(eqt)[0])]
+        fr = q.epsilon_frontier(problem, eff, eqt, anchors=anchors, n_points=4, draws=rs, max_iter=5)
+        assert len(fr) >= 2 and np.all(fr.eps.diff().dropna() < 0)
+        assert np.all(fr[eqt] <= fr.eps + 1e-12)  # every point meets its constraint
+        for e, g in zip(fr[eff], fr[eqt], strict=True):  # no draw strictly dominates (plain numpy)
+            weakly = (V[:, ie] >= e) & (V[:, iq] <= g)
+            strictly = weakly & ((V[:, ie] > e) | (V[:, iq] < g))
+            assert not strictly.any(), (eff, e, g)
+        # the statistics reported are those of the reported weights
+        x = jnp.asarray(fr[[f"omega{j + 1}" for j in range(12)]].to_numpy()[0])
+        np.testing.assert_allclose(np.asarray(problem.stats(x))[[ie, iq]], fr[[eff, eqt]].to_numpy()[0], rtol=1e-10)

@@ -3,7 +3,9 @@
 The four statistics as functions of the rule weights omega (:class:`Table4Problem`; the rule is
 :mod:`landjax.models.quota_trade.rules`), the paper's random search (chunked, seeded per chunk,
 resumable: :func:`random_search`), the gradient search with the engine's ``optimize``
-(:func:`gradient_search`), the efficiency-equity frontier (:func:`pareto_frontier`) and the local
+(:func:`counted_search`, whose cost is counted work converted by fixed ratios, not timings; the
+engine-based :func:`gradient_search` is kept), the efficiency-equity frontier by epsilon-constraints
+(:func:`epsilon_frontier`; the weighted-sum :func:`pareto_frontier` is kept) and the local
 parameter sensitivities at an optimum (:func:`parameter_sensitivities`).
 """
 
@@ -14,7 +16,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +26,7 @@ import pandas as pd
 from landjax.data.china import load_dataset
 from landjax.errors import InputError
 from landjax.models import quota_trade as qt
+from landjax.models.quota_trade.equations import residual as _residual_shock
 from landjax.models.quota_trade.outcomes import STATISTICS
 from landjax.models.quota_trade.rules import (
     OMEGA_LABELS,
@@ -456,6 +459,352 @@ def gradient_search(
     return res
 
 
+# ---- counted work: solve-equivalents from map and VJP applications, not from timing ------------
+
+#: Fixed cost ratios of the counted work, measured once with
+#: ``python benchmarks/optimal_allocation.py --measure-costs`` (:func:`measure_cost_ratios`; 2026-12-02
+#: 18:03 UTC, AMD EPYC, 2 cores shared by several sessions (1-min load 5.6), JAX 0.10.2 cpu,
+#: china_semireal, N = 277, 38 feasible draws; see benchmarks/RESULTS.md).  Unit: one application
+#: of the equilibrium map (eqs. (9)-(10)).  ``VJP_PER_MAP``: one transposed-Jacobian application
+#: (a VJP of the map); ``GRAD_FIXED_MAPS``: the fixed part of a gradient (linearising the map and
+#: the statistics, the VJP with respect to omega); ``VALUE_FIXED_MAPS``: the fixed part of a value
+#: (the rule, the shock, the statistics); ``MAPS_PER_SOLVE``: the mean work of one random draw
+#: (13.9 counted map applications + ``VALUE_FIXED_MAPS``), the unit of one solve-equivalent.  The
+#: VJP counts vary little between points (about 55), so the split of a gradient's cost between
+#: ``VJP_PER_MAP`` and ``GRAD_FIXED_MAPS`` is poorly identified; their total (a gradient about 1.2
+#: solve-equivalents) is what the measurement fixes.
+VJP_PER_MAP = 0.07
+GRAD_FIXED_MAPS = 22.8
+VALUE_FIXED_MAPS = 8.4
+MAPS_PER_SOLVE = 22.3
+
+
+@dataclasses.dataclass
+class WorkCount:
+    """Work done by counted evaluations: ``maps`` (forward map applications, ``steps + 1`` per
+    solve), ``vjps`` (transposed-Jacobian applications of the adjoint Neumann series), ``values``
+    and ``grads`` (evaluations); :attr:`solve_equivalents` converts them with the fixed ratios."""
+
+    maps: int = 0
+    vjps: int = 0
+    values: int = 0
+    grads: int = 0
+
+    @property
+    def map_units(self) -> float:
+        return self.maps + VALUE_FIXED_MAPS * self.values + VJP_PER_MAP * self.vjps + GRAD_FIXED_MAPS * self.grads
+
+    @property
+    def solve_equivalents(self) -> float:
+        return self.map_units / MAPS_PER_SOLVE
+
+    def copy(self) -> WorkCount:
+        return dataclasses.replace(self)
+
+
+class CountedProblem:
+    """Value and implicit gradient of the Table 4 statistics with the work of every call counted.
+
+    A value evaluation solves the equilibrium (Anderson on the map of eqs. (9)-(10), as
+    :meth:`Table4Problem.stats`) and counts its ``steps + 1`` map applications.  A gradient of
+    ``c . stats`` at the solution x* is the adjoint of the implicit function theorem,
+    ``lam = (I - J^T)^{-1} dS/dx``, ``dJ/domega = dS/domega + (dg/domega)^T lam`` (J = dg/dx), by
+    the Neumann series ``lam = sum_k (J^T)^k dS/dx`` until a term is below 1e-16 of the sum (at
+    most ``neumann_steps`` terms; the engine's rule), each term one VJP, counted.  The counts, not
+    timings, give the cost: the same calls give the same counts on an idle or a loaded machine.
+    """
+
+    def __init__(self, problem: Table4Problem, *, max_steps: int | None = None, neumann_steps: int = 200):
+        self.problem = problem
+        self.work = WorkCount()
+        opts = dict(problem.solve_options)
+        if max_steps is not None:
+            opts["max_steps"] = int(max_steps)
+        opts.pop("tangent", None)
+        self._solve_opts = opts
+        self.neumann_steps = int(neumann_steps)
+        self._value = jax.jit(self._value_impl)
+        self._value_batch = jax.jit(jax.vmap(self._value_impl))
+        self._grad = jax.jit(self._grad_impl)
+
+    # -- traced pieces --------------------------------------------------------------------------
+    def _value_impl(self, omega):
+        pr = self.problem
+        b, p = pr.baseline, pr.params
+        shock = pr.shock(omega)
+        eq = pr.model.solve(b, shock, p, throw=False, **self._solve_opts)
+        st = pr.model.statistics(b, shock, eq, gap=pr.gap)
+        v = jnp.stack([jnp.asarray(st[k], dtype=jnp.float64) for k in STATISTICS])
+        ok = jnp.all(jnp.isfinite(v)) & jnp.all(jnp.asarray(eq.converged)) & jnp.all(jnp.asarray(eq.feasible))
+        return jnp.where(ok, v, jnp.nan), jnp.log(eq.L_hat), jnp.asarray(eq.steps, dtype=jnp.int64) + 1, ok
+
+    def _grad_impl(self, omega, x, c):
+        pr = self.problem
+        b, p, model = pr.baseline, pr.params, pr.model
+        x = jax.lax.stop_gradient(x)
+
+        def g(xx, w):  # the map of eqs. (9)-(10): residual + x
+            shock = pr.shock(w)
+            return _residual_shock(xx, b, shock, p) + xx
+
+        def s(xx, w):
+            shock = pr.shock(w)
+            flags = _Flags(jnp.asarray(True), jnp.asarray(0.0), jnp.asarray(0), jnp.asarray(0))
+            eq = model.equilibrium_at(xx, b, shock, p, sol=flags)
+            st = model.statistics(b, shock, eq, gap=pr.gap)
+            return jnp.dot(c, jnp.stack([jnp.asarray(st[k], dtype=jnp.float64) for k in STATISTICS]))
+
+        sx, sw = jax.grad(s, argnums=(0, 1))(x, omega)
+        _, vjp_x = jax.vjp(lambda xx: g(xx, omega), x)
+        _, vjp_w = jax.vjp(lambda w: g(x, w), omega)
+
+        def cond(carry):
+            term, acc, k = carry
+            small = jnp.max(jnp.abs(term)) <= 1e-16 * jnp.max(jnp.abs(acc))
+            return (k < self.neumann_steps) & ~small
+
+        def body(carry):
+            term, acc, k = carry
+            term = vjp_x(term)[0]
+            return term, acc + term, k + 1
+
+        _, lam, k = jax.lax.while_loop(cond, body, (sx, sx, jnp.asarray(0, dtype=jnp.int64)))
+        return sw + vjp_w(lam)[0], k + 1  # + 1: the VJP with respect to omega
+
+    # -- counted calls ----------------------------------------------------------------------------
+    def value(self, omega) -> tuple[np.ndarray, np.ndarray]:
+        """``(stats (4,), x*)`` at ``omega`` (NaN stats where infeasible or not converged); counted."""
+        v, x, n, _ = self._value(jnp.asarray(omega, dtype=jnp.float64))
+        self.work.maps += int(n)
+        self.work.values += 1
+        return np.asarray(v), np.asarray(x)
+
+    def values(self, omegas, n_real: int | None = None) -> np.ndarray:
+        """Statistics of a batch of weights (vmapped); each member's own steps are counted (only the
+        first ``n_real`` members: the rest are padding)."""
+        v, _, n, _ = self._value_batch(jnp.asarray(omegas, dtype=jnp.float64))
+        n = np.asarray(n)[: n_real if n_real is not None else None]
+        self.work.maps += int(np.sum(n))
+        self.work.values += int(n.shape[0])
+        return np.asarray(v)
+
+    def gradient(self, omega, x, c) -> np.ndarray:
+        """Gradient of ``c . stats`` at ``omega`` given its solution ``x`` (from :meth:`value`); counted."""
+        gw, k = self._grad(jnp.asarray(omega, dtype=jnp.float64), jnp.asarray(x), jnp.asarray(c, dtype=jnp.float64))
+        self.work.vjps += int(k)
+        self.work.grads += 1
+        return np.asarray(gw)
+
+    def value_and_grad(self, omega, c) -> tuple[float, np.ndarray, np.ndarray]:
+        """``(c . stats, gradient, stats)``; the gradient is zero (and not computed) where the
+        statistics are not finite."""
+        v, x = self.value(omega)
+        if not np.all(np.isfinite(v)):
+            return float("nan"), np.zeros(12), v
+        return float(np.dot(c, v)), self.gradient(omega, x, c), v
+
+
+def measure_cost_ratios(problem: Table4Problem, *, n_points: int = 40, repeats: int = 5, seed: int = 0) -> dict:
+    """Measure, once, the fixed ratios of :class:`WorkCount` (never called by a search).
+
+    Value and gradient of ``n_points`` uniform draws are timed (best of ``repeats``); least squares
+    ``t_value = a + b * maps`` and ``t_grad = c + d * vjps`` give the map-application time ``b``;
+    ``VJP_PER_MAP = d / b``, ``VALUE_FIXED_MAPS = a / b``, ``GRAD_FIXED_MAPS = c / b``, and
+    ``MAPS_PER_SOLVE`` is the mean counted work of one draw (its maps + ``VALUE_FIXED_MAPS``).
+    Returns these with the raw fits."""
+    cp = CountedProblem(problem)
+    c = np.array([-1.0, 0.0, 0.0, 0.0])
+    W = np.asarray(draw_omegas(seed, 0, n_points))
+    rows = []
+    for w in W:
+        v, x = cp.value(w)
+        if not np.all(np.isfinite(v)):
+            continue
+        m0, j0 = cp.work.maps, cp.work.vjps
+        cp.value(w)
+        maps = cp.work.maps - m0
+        cp.gradient(w, x, c)
+        vjps = cp.work.vjps - j0
+        tv, tg = np.inf, np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            jax.block_until_ready(cp._value(jnp.asarray(w)))
+            tv = min(tv, time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            jax.block_until_ready(cp._grad(jnp.asarray(w), jnp.asarray(x), jnp.asarray(c)))
+            tg = min(tg, time.perf_counter() - t0)
+        rows.append((maps, vjps, tv, tg))
+    r = np.asarray(rows, dtype=np.float64)
+    a, b = np.polyfit(r[:, 0], r[:, 2], 1)[::-1]
+    c0, d = np.polyfit(r[:, 1], r[:, 3], 1)[::-1]
+    b = max(b, 1e-12)
+    value_fixed = max(a, 0.0) / b
+    return {
+        "VJP_PER_MAP": max(d, 0.0) / b,
+        "VALUE_FIXED_MAPS": value_fixed,
+        "GRAD_FIXED_MAPS": max(c0, 0.0) / b,
+        "MAPS_PER_SOLVE": float(np.mean(r[:, 0])) + value_fixed,
+        "seconds_per_map": b,
+        "n_points": int(len(r)),
+        "mean_maps": float(np.mean(r[:, 0])),
+        "mean_vjps": float(np.mean(r[:, 1])),
+        "mean_value_seconds": float(np.mean(r[:, 2])),
+        "mean_grad_seconds": float(np.mean(r[:, 3])),
+    }
+
+
+class _Flags(NamedTuple):
+    converged: Any
+    residual_norm: Any
+    steps: Any
+    code: Any
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchResult:
+    """Outcome of :func:`counted_search`: the best weights (in the paper's box), their value in the
+    objective's sense and statistics, the counted ``work`` and its solve-equivalents, and one row
+    per local run (``runs``: kind, start value, final value, evaluations)."""
+
+    x: np.ndarray
+    value: float
+    stats: np.ndarray
+    work: WorkCount
+    solve_equivalents: float
+    runs: pd.DataFrame
+
+
+def _screen_points(n: int, seed: int, kind: str) -> np.ndarray:
+    if kind == "sobol":
+        from scipy.stats import qmc
+
+        return 2.0 * qmc.Sobol(12, scramble=True, seed=seed).random(n) - 1.0
+    return np.asarray(jax.random.uniform(jax.random.PRNGKey(seed), (n, 12), dtype=jnp.float64, minval=-1.0, maxval=1.0))
+
+
+def counted_search(
+    problem: Table4Problem | CountedProblem,
+    name: str,
+    *,
+    budget: float = 1950.0,
+    n_screen: int = 200,
+    n_starts: int = 20,
+    probe_evals: int = 15,
+    n_keep: int = 3,
+    restart_evals: int = 30,
+    restart_scale: float = 0.3,
+    screen: str = "uniform",
+    seed: int = 0,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    batch: int = 50,
+    x0: Any = None,
+) -> SearchResult:
+    """Gradient search for one Table 4 objective with every unit of work counted (no timing).
+
+    1. Screen ``n_screen`` points of [-1, 1]^12 (``screen="uniform"``: the engine's seeded uniform
+       draws; ``"sobol"``: a scrambled Sobol sequence), vmapped in batches of ``batch``.
+    2. BFGS with a weak Wolfe line search (the engine's nonsmooth BFGS, Lewis & Overton 2013) from
+       the best ``n_starts`` screened points, ``probe_evals`` value-and-gradient evaluations each;
+       the best ``n_keep`` continue, with equal shares of the budget left.
+    3. Budget still left: restarts from the incumbent optimum perturbed by ``restart_scale`` times
+       a seeded normal draw (in the box-normalised weights), ``restart_evals`` evaluations each.
+
+    The budget is in solve-equivalents of counted work (:class:`WorkCount`); an evaluation is made
+    only if the count after it stays within the budget assuming it costs as much as the dearest
+    evaluation so far, so the same call gives the same counts and the same result on any machine
+    load.  BFGS runs unconstrained (the rule depends on each block of three weights only through its
+    direction, :func:`normalise_omega`); the result is mapped back into the box.  ``x0``: a start
+    polished before the screened ones (e.g. the best random draw).
+    """
+    from landjax.engine.optimize import _BFGSRun
+
+    cp = problem if isinstance(problem, CountedProblem) else CountedProblem(problem)
+    key, sense = _objective_key(name)
+    i = STATISTICS.index(key)
+    c = np.zeros(4)
+    c[i] = -1.0 if sense == "max" else 1.0
+    start = cp.work.copy()
+
+    def used() -> float:
+        return cp.work.solve_equivalents - start.solve_equivalents
+
+    dearest = [0.0]
+
+    def vg(x):
+        before = cp.work.solve_equivalents
+        v, g, _ = cp.value_and_grad(np.asarray(x), c)
+        dearest[0] = max(dearest[0], cp.work.solve_equivalents - before)
+        return v, g
+
+    def can_afford(k):
+        return used() + k * dearest[0] <= budget
+
+    X = _screen_points(n_screen, seed, screen) if n_screen else np.zeros((0, 12))
+    vals = []
+    for s0 in range(0, len(X), batch):
+        sel = X[s0 : s0 + batch]
+        pad = np.concatenate([sel, np.repeat(sel[-1:], batch - len(sel), axis=0)])
+        v = cp.values(pad, n_real=len(sel))
+        vals.append(v[: len(sel)])
+    S = np.concatenate(vals) if vals else np.zeros((0, 4))
+    score = np.where(np.all(np.isfinite(S), axis=1), S @ c, np.inf)
+    order = np.argsort(score, kind="stable")[:n_starts]
+    runs = [_BFGSRun(vg, X[j], max_iter, tol, 30) for j in order if np.isfinite(score[j])]
+    kinds = ["screen"] * len(runs)
+    starts = [float(score[j]) for j in order if np.isfinite(score[j])]
+    if x0 is not None:
+        runs.insert(0, _BFGSRun(vg, np.asarray(x0, dtype=np.float64), max_iter, tol, 30))
+        kinds.insert(0, "x0")
+        starts.insert(0, float("nan"))
+    for r in runs:
+        r.advance(probe_evals, can_afford)
+    by_value = sorted(range(len(runs)), key=lambda k: runs[k].best_f)
+    survivors = [k for k in by_value[:n_keep] if not runs[k].done]
+    for j, k in enumerate(survivors):
+        if dearest[0] > 0:
+            left = budget - used()
+            limit = runs[k].n_evals + max(left / dearest[0], 0.0) / (len(survivors) - j)
+        else:
+            limit = np.inf
+        runs[k].advance(limit, can_afford)
+    rng = np.random.default_rng(seed)
+    while runs and restart_evals > 0 and can_afford(restart_evals // 3 + 1):
+        best = min(runs, key=lambda r: r.best_f)
+        if best.best_x is None:
+            break
+        x0 = normalise_omega(best.best_x) + restart_scale * rng.standard_normal(12)
+        r = _BFGSRun(vg, x0, max_iter, tol, 30)
+        r.advance(restart_evals, can_afford)
+        runs.append(r)
+        kinds.append("restart")
+        starts.append(float(r.rows[0][1]) if r.rows else float("nan"))
+        if r.n_evals == 0:
+            break
+    done = [r for r in runs if r.best_x is not None]
+    if done:
+        best = min(done, key=lambda r: r.best_f)
+        x = normalise_omega(best.best_x)
+    elif len(order):  # nothing polished: the best screened point
+        x = np.asarray(X[order[0]])
+    else:
+        raise InputError("counted_search: nothing to start from (no screen and no x0)")
+    v = np.asarray(cp.problem.stats(jnp.asarray(x)))  # uncounted: the report's own check of the optimum
+    work = WorkCount(*(getattr(cp.work, f) - getattr(start, f) for f in ("maps", "vjps", "values", "grads")))
+    table = pd.DataFrame(
+        {
+            "kind": kinds,
+            "start_value": [float(-s if sense == "max" else s) for s in starts],
+            "final_value": [float(-r.best_f if sense == "max" else r.best_f) for r in runs],
+            "evals": [r.n_evals for r in runs],
+            "reason": [r.reason for r in runs],
+        }
+    )
+    return SearchResult(
+        x=x, value=float(v[i]), stats=v, work=work, solve_equivalents=work.solve_equivalents, runs=table
+    )
+
+
 def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
     """``omega - clip(omega - grad, -1, 1)`` for the objective in minimisation form (0 at a box-KKT point)."""
     f, maximize = problem.objective(name)
@@ -557,6 +906,128 @@ def pareto_frontier(
     return pd.DataFrame(rows)
 
 
+def epsilon_frontier(
+    problem: Table4Problem | CountedProblem,
+    efficiency: str = "gdp_change",
+    equity: str = "output_gap_change",
+    *,
+    anchors: Sequence[Any] = (),
+    n_points: int = 15,
+    draws: RandomSearchResult | None = None,
+    max_iter: int = 30,
+) -> pd.DataFrame:
+    """The efficiency-equity frontier by epsilon-constraints: for each level eps of the equity
+    statistic (a gap change, to lower) maximise the efficiency statistic subject to
+    ``equity <= eps`` over [-1, 1]^12 (SLSQP with implicit gradients, counted work).
+
+    The levels are ``n_points`` evenly spaced between the smallest and the largest equity value
+    of the ``anchors`` (e.g. the equity and the efficiency optima), from the top down.  Each level
+    starts from the previous level's point and, when ``draws`` are given, from the draw with the
+    best efficiency among those meeting the constraint; every evaluated point that meets the
+    constraint is a candidate, so a level's point is never worse than its best feasible start (no
+    draw meeting the constraint has a higher efficiency).  Returns one row per level: ``eps``, the
+    four statistics, omega, the counted work, and ``nondominated`` (False where another level's
+    point dominates it)."""
+    from scipy.optimize import minimize
+
+    cp = problem if isinstance(problem, CountedProblem) else CountedProblem(problem)
+    ie = STATISTICS.index(_objective_key(efficiency)[0])
+    iq = STATISTICS.index(_objective_key(equity)[0])
+    ce, cq = np.zeros(4), np.zeros(4)
+    ce[ie], cq[iq] = -1.0, 1.0
+    anchor_x = [np.asarray(a, dtype=np.float64) for a in anchors]
+    anchor_v = [cp.value(a)[0] for a in anchor_x]
+    ok = [a for a, v in zip(anchor_x, anchor_v, strict=True) if np.all(np.isfinite(v))]
+    okv = [v for v in anchor_v if np.all(np.isfinite(v))]
+    if len(okv) < 1:
+        raise InputError("epsilon_frontier: no anchor with finite statistics")
+    lo, hi = min(v[iq] for v in okv), max(v[iq] for v in okv)
+    if draws is not None:
+        D = draws.values
+        fin = np.all(np.isfinite(D), axis=1)
+        hi = max(hi, float(np.max(D[fin, iq]))) if fin.any() else hi
+    levels = np.linspace(hi, lo, n_points) if n_points > 1 else np.array([lo])
+    prev = ok[int(np.argmax([v[ie] for v in okv]))]
+    rows = []
+    for eps in levels:
+        w0 = cp.work.copy()
+        best: list[Any] = [None, -np.inf, None]  # x, efficiency, stats
+
+        def consider(x, v, eps=eps, best=best):
+            if np.all(np.isfinite(v)) and v[iq] <= eps and v[ie] > best[1]:
+                best[0], best[1], best[2] = np.array(x), float(v[ie]), np.array(v)
+
+        starts = [prev]
+        if draws is not None:
+            D = draws.values
+            meet = np.all(np.isfinite(D), axis=1) & (D[:, iq] <= eps)
+            if meet.any():
+                j = int(np.flatnonzero(meet)[np.argmax(D[meet, ie])])
+                starts.append(draws.omega(j))
+                consider(starts[-1], D[j])
+        for a, v in zip(ok, okv, strict=True):
+            consider(a, v)
+        cache: dict[bytes, tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray]] = {}
+
+        def at(x):
+            k = np.asarray(x, dtype=np.float64).tobytes()
+            if k not in cache:
+                v, xs = cp.value(x)
+                consider(x, v)
+                cache[k] = (v, None, None, xs)
+            return cache[k]
+
+        def grad(x, which):
+            v, ge, gq, xs = at(x)
+            if not np.all(np.isfinite(v)):
+                return np.zeros(12)
+            k = np.asarray(x, dtype=np.float64).tobytes()
+            if which == "e" and ge is None:
+                ge = cp.gradient(x, xs, ce)
+            if which == "q" and gq is None:
+                gq = cp.gradient(x, xs, cq)
+            cache[k] = (v, ge, gq, xs)
+            return ge if which == "e" else gq
+
+        def fun(x):
+            v = at(x)[0]
+            return float(-v[ie]) if np.all(np.isfinite(v)) else 1e3
+
+        def cons(x, eps=eps):
+            v = at(x)[0]
+            return float(eps - v[iq]) if np.all(np.isfinite(v)) else -1e3
+
+        for x0 in starts:
+            minimize(
+                fun,
+                np.clip(np.asarray(x0, dtype=np.float64), -1.0, 1.0),
+                jac=lambda x: grad(x, "e"),
+                method="SLSQP",
+                bounds=[(-1.0, 1.0)] * 12,
+                constraints=[{"type": "ineq", "fun": cons, "jac": lambda x: -grad(x, "q")}],
+                options={"maxiter": max_iter, "ftol": 1e-10},
+            )
+        if best[0] is None:
+            continue
+        prev = best[0]
+        w = cp.work
+        rows.append(
+            {
+                "efficiency": efficiency,
+                "equity": equity,
+                "eps": float(eps),
+                **dict(zip(STATISTICS, best[2], strict=True)),
+                "solve_equivalents": w.solve_equivalents - w0.solve_equivalents,
+                **{f"omega{j + 1}": float(best[0][j]) for j in range(12)},
+            }
+        )
+    df = pd.DataFrame(rows)
+    if len(df):
+        nd = nondominated(np.c_[df[STATISTICS[ie]].to_numpy(), df[STATISTICS[iq]].to_numpy()])
+        df["nondominated"] = np.isin(np.arange(len(df)), nd)
+    return df
+
+
 def nondominated(points: np.ndarray) -> np.ndarray:
     """Indices of the rows of ``points`` (columns: maximise, minimise) that no other row dominates."""
     pts = np.asarray(points)
@@ -653,9 +1124,15 @@ __all__ = [
     "random_search",
     "normalise_omega",
     "gradient_search",
+    "WorkCount",
+    "CountedProblem",
+    "SearchResult",
+    "counted_search",
+    "measure_cost_ratios",
     "projected_gradient",
     "WeightedPolisher",
     "pareto_frontier",
+    "epsilon_frontier",
     "nondominated",
     "parameter_sensitivities",
     "robustness_comparison",
