@@ -386,13 +386,6 @@ def test_cli_errors(tmp_path, capsys, content, extra, match):
 # ------------------------------------------------------------------------------------- notebook
 
 
-@pytest.mark.slow
-def test_notebook_runs():
-    from helpers import run_notebook
-
-    run_notebook("zuo2019_claims.ipynb", timeout=600)
-
-
 def test_cli_smooth_temperature(tmp_path):
     f = tmp_path / "s.csv"
     f.write_text("name,claim\na,100\nb,200\nc,300\n")

@@ -308,13 +308,6 @@ def test_cli_solve(tmp_path, capsys):
     assert rc == 2 and "error" in json.loads(capsys.readouterr().out)
 
 
-@pytest.mark.slow
-def test_notebook_runs():
-    from helpers import run_notebook
-
-    run_notebook("ma_ni_quota_trade.ipynb", timeout=600)
-
-
 def test_alternative_options_run_and_differ(base):
     sc = Q.Scenario.from_name("inter_all_area_both")
     sh = Q.compile_scenario(base, sc)
