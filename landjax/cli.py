@@ -27,16 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-#: model name -> package implementing the model contract
-MODELS: dict[str, str] = {
-    "claims": "landjax.models.claims",
-    "urban_rural": "landjax.models.urban_rural",
-    "quota_trade": "landjax.models.quota_trade",
-    "land_debt": "landjax.models.land_debt",
-    "helpman": "landjax.models.helpman",
-}
-
-PAPERS = ("zuo2019", "cheng_liu2021", "ma_ni", "zhao_liu2024", "rrh2017")
+from landjax._cli_common import MODELS, PAPERS, build_inputs, model_spec, parse_pairs
 
 
 def enable_compilation_cache() -> str | None:
@@ -61,33 +52,6 @@ def enable_compilation_cache() -> str | None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     return path
-
-
-def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
-    """``["A=1", "B=x"]`` from a repeated ``--flag NAME=VALUE`` option -> ``{"A": "1", "B": "x"}``
-    (whitespace around names and values dropped; a later NAME overrides an earlier one)."""
-    from landjax.errors import InputError
-
-    out: dict[str, str] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise InputError(f"--{flag} {item!r}: expected NAME=VALUE")
-        k, v = item.split("=", 1)
-        if not k.strip():
-            raise InputError(f"--{flag} {item!r}: empty NAME")
-        out[k.strip()] = v.strip()
-    return out
-
-
-def model_spec(name: str) -> Any:
-    """The :class:`~landjax.contract.ModelSpec` of a model (its package's ``MODEL``)."""
-    import importlib
-
-    from landjax.errors import InputError
-
-    if name not in MODELS:
-        raise InputError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
-    return importlib.import_module(MODELS[name]).MODEL
 
 
 # ------------------------------------------------------------------------------------------------
@@ -117,35 +81,6 @@ def _solve_parser(spec: Any) -> argparse.ArgumentParser:
         else:
             ap.add_argument(f.flag, default=f.default, help=f.help)
     return ap
-
-
-def build_inputs(spec: Any, sets: dict[str, str], opts: dict[str, str], solver: dict[str, str]) -> tuple:
-    """Parameters, options and solver settings of a model from ``--set/--option/--solver`` text.
-
-    Compatibility: ``--option NAME=VALUE`` naming a parameter or a solver setting is accepted as
-    ``--set`` / ``--solver`` (the quota-trade command line took them that way)."""
-    from landjax.contract import parse_param
-    from landjax.errors import InputError
-
-    pinfo = spec.Params.fields_info()
-    sinfo = {i.name for i in spec.Solver.registry()} if spec.Solver is not None else set()
-    oinfo = {i.name for i in spec.Options.registry()}
-    for k in list(opts):
-        if k not in oinfo and k in pinfo:
-            sets.setdefault(k, opts.pop(k))
-        elif k not in oinfo and k in sinfo:
-            solver.setdefault(k, opts.pop(k))
-    bad = [k for k in sets if k not in pinfo]
-    if bad:
-        raise InputError(f"unknown parameter(s) {', '.join(bad)}; valid parameters: {', '.join(pinfo)}")
-    values = {k: parse_param("Params", k, v, pinfo[k]) for k, v in sets.items()}
-    params = spec.Params(**values)
-    options = spec.Options.from_strings(opts)
-    if spec.Solver is None:
-        if solver:
-            raise InputError(f"model {spec.name} has no solver settings; got {', '.join(solver)}")
-        return params, options, None
-    return params, options, spec.Solver.from_strings(solver)
 
 
 def _cmd_solve(argv: list[str]) -> int:

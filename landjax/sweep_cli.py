@@ -110,7 +110,7 @@ def _flags_namespace(spec: Any, argv_rest: list[str]) -> argparse.Namespace:
 
 
 def _solve_rows(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-    from landjax.cli import build_inputs, model_spec, parse_pairs
+    from landjax._cli_common import build_inputs, model_spec, parse_pairs
     from landjax.sweep import run_sweep
 
     spec = model_spec(ns.model)

@@ -8,7 +8,12 @@ import pytest
 
 os.environ.setdefault("LANDJAX_PROGRESS", "0")
 # compiled programs are shared between the test processes (and kept for the next run)
-os.environ.setdefault("LANDJAX_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".venv" / "jax-cache"))
+# one folder per pytest-xdist worker: concurrent writes of one entry by two workers can abort the
+# process inside JAX's cache writer (seen once on 2 workers)
+os.environ.setdefault(
+    "LANDJAX_CACHE_DIR",
+    str(Path(__file__).resolve().parents[1] / ".venv" / "jax-cache" / os.environ.get("PYTEST_XDIST_WORKER", "main")),
+)
 
 import jax  # noqa: E402
 

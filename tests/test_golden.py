@@ -36,7 +36,9 @@ def _compare(paper: str, name: str, new: pd.DataFrame, old: pd.DataFrame) -> Non
         an, bn = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
         numeric = an.notna() | bn.notna()
         text = ~numeric
-        assert (a[text].astype(str).to_numpy() == b[text].astype(str).to_numpy()).all(), f"{paper}/{name}.{col}"
+        ta = np.array(["" if pd.isna(v) else str(v) for v in a[text]])
+        tb = np.array(["" if pd.isna(v) else str(v) for v in b[text]])
+        assert (ta == tb).all(), f"{paper}/{name}.{col}"
         x, y = an[numeric].to_numpy(float), bn[numeric].to_numpy(float)
         np.testing.assert_allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True, err_msg=f"{paper}/{name}.{col}")
 

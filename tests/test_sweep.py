@@ -52,7 +52,7 @@ def test_one_process_layout_and_failed_row_flagged(runs):
 
 def test_shards_and_processes_equal_one_process(runs):
     d, codes = runs
-    assert codes["shard0"] == 1 and codes["shard1"] == 0 and codes["merge"] == 1 and codes["procs"] == 1
+    assert codes["shard0"] == 0 and codes["shard1"] == 1 and codes["merge"] == 1 and codes["procs"] == 1
     one = (d / "one" / "results.csv").read_bytes()
     assert (d / "sh" / "results.csv").read_bytes() == one
     assert (d / "pr" / "results.csv").read_bytes() == one
