@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from landjax.errors import InputError
+from landjax.errors import ConvergenceError, InputError
 from landjax.models.claims.api import allocate_batch, validate_problem
 from landjax.models.claims.names import rule_list
 
@@ -428,7 +428,7 @@ def check_rule(
     if problem is not None:
         c0, E0 = validate_problem(*problem)
         if c0.size >= 2:
-            reps = 32
+            reps = 32 if c0.size <= 8 else 4
             batches.append(("your problem", np.tile(c0, (reps, 1)), np.full(reps, E0)))
     rng = np.random.default_rng(seed)
     for n in sizes:
@@ -440,7 +440,13 @@ def check_rule(
         tried = 0
         for label, c, E in batches:
             prng = np.random.default_rng([seed, len(out), tried])
-            v, detail = CHECKS[p](R, c, E, prng)
+            try:
+                v, detail = CHECKS[p](R, c, E, prng)
+            except (InputError, ConvergenceError):
+                if label != "your problem":
+                    raise
+                # a derived problem (e.g. one more claimant) is beyond the rule's exact limits
+                continue
             tol = rtol * np.maximum(1.0, c.max(axis=1))
             bad = np.flatnonzero(v > tol)
             tried += len(v)

@@ -4,6 +4,7 @@ integer-arithmetic average-of-awards rule :func:`aa_exact`."""
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 from itertools import combinations
@@ -104,7 +105,19 @@ def ra_shapley(c: np.ndarray, E: float) -> np.ndarray:
     return x
 
 
+@functools.lru_cache(maxsize=4096)
+def _aa_exact_cached(c: tuple[float, ...], E: float) -> tuple[float, ...]:
+    return tuple(_aa_exact(np.array(c), E).tolist())
+
+
 def aa_exact(claims: Any, estate: float) -> np.ndarray:
+    """Average-of-awards rule in exact integer arithmetic (see :func:`_aa_exact`; results cached,
+    so repeated problems cost nothing)."""
+    c = tuple(float(v) for v in np.asarray(claims, dtype=np.float64).reshape(-1))
+    return np.array(_aa_exact_cached(c, float(estate)))
+
+
+def _aa_exact(claims: Any, estate: float) -> np.ndarray:
     """Average-of-awards rule in exact integer arithmetic: the same inclusion-exclusion as
     :func:`landjax.models.claims.extended.average_of_awards` over the coalitions of positive
     claimants, with the claims and the estate (binary floats) scaled to integers, so that every
