@@ -484,7 +484,11 @@ def parse_param(cls_name: str, name: str, text: str, info: ParamInfo) -> Any:
 # ------------------------------------------------------------------------------------------------
 
 #: engine codes 0-3 plus the contract's "no equilibrium exists"
-RESULT_MESSAGES = {**MESSAGES, 4: "no equilibrium exists for these inputs"}
+RESULT_MESSAGES = {
+    **MESSAGES,
+    4: "no equilibrium exists for these inputs",
+    5: "ill-conditioned: the floating-point computation is not accurate for these inputs",
+}
 
 
 @params_dataclass
@@ -499,7 +503,8 @@ class Result:
         converged: a finite equilibrium within the solver's tolerance was found (and, where the
             model checks it, exists).
         residual_norm, steps, code: the solver's max-norm residual, iterations and status
-            (0 converged, 1 max steps, 2 non-finite, 3 stalled, 4 no equilibrium exists).
+            (0 converged, 1 max steps, 2 non-finite, 3 stalled, 4 no equilibrium exists, 5
+            ill-conditioned).
         params: the model's ``Params``.
         model: the model's name; options: its ``Options``; solver: its ``Solver``.
         units: ``((key path, unit), ...)`` for the numbers in ``outcomes``.

@@ -13,9 +13,19 @@ import pandas as pd
 
 from landjax.contract import ModelSpec, Result, model_options, model_params, option, param
 from landjax.errors import ConvergenceError, InputError
+from landjax.models.claims.api import AA_CONDITION_MAX, AA_EXACT_MAX_N
+from landjax.models.claims.extended import aa_condition
 from landjax.models.claims.names import ALL_RULES
+from landjax.models.claims.reference import aa_exact
 from landjax.models.claims.registry import EXACT, SMOOTH_RULES, smooth_rule
 from landjax.sweep import run_sweep
+
+#: a division is accepted when its awards add up to the estate within this, relative to the
+#: largest claim (the rules are exact; only rounding separates them from the estate)
+BALANCE_RTOL = 1e-9
+#: status code of an AA division whose floating-point inclusion-exclusion sum is ill-conditioned
+#: (its cancellation factor exceeds ``AA_CONDITION_MAX``): the awards are not accurate
+CODE_ILL_CONDITIONED = 5
 
 UNITS = (("awards", "hm2"), ("statistics.gini", "index"), ("statistics.satisfaction_min", "share"))
 
@@ -126,8 +136,15 @@ def solve(
     if solver is not None:
         raise InputError("model claims has no solver settings")
     x = _awards(p, o)
+    ill = _ill_conditioned(p, o)
+    if not isinstance(ill, jax.core.Tracer) and bool(ill) and np.size(p.claims) <= AA_EXACT_MAX_N:
+        # a concrete problem: recompute the AA division in exact integer arithmetic
+        x = jnp.asarray(aa_exact(np.asarray(p.claims), float(np.asarray(p.estate))))
+        ill = jnp.asarray(False)
     res = jnp.abs(jnp.sum(x) - jnp.asarray(p.estate))
-    conv = jnp.all(jnp.isfinite(x))
+    finite = jnp.all(jnp.isfinite(x))
+    balanced = res <= BALANCE_RTOL * jnp.maximum(1.0, jnp.max(jnp.asarray(p.claims)))
+    conv = finite & balanced & ~ill
     out = outcomes({"awards": x}, p, o)
     result = Result(
         unknowns={"awards": x},
@@ -135,7 +152,7 @@ def solve(
         converged=conv,
         residual_norm=res,
         steps=jnp.asarray(0),
-        code=jnp.where(conv, 0, 2),
+        code=jnp.where(conv, 0, jnp.where(ill, CODE_ILL_CONDITIONED, jnp.where(finite, 3, 2))),
         params=p,
         model="claims",
         options=o,
@@ -143,13 +160,36 @@ def solve(
         units=UNITS,
     )
     if throw and not isinstance(conv, jax.core.Tracer) and not bool(conv):
-        raise ConvergenceError(f"claims: the {o.rule} rule gave no finite division ({result.message})")
+        raise ConvergenceError(
+            f"claims: the {o.rule} rule gave no accurate division (status {int(result.code)}, "
+            f"sum of awards - estate = {float(res):.3g}; {result.message})"
+        )
     return result
 
 
+def _ill_conditioned(p: Params, o: Options) -> jax.Array:
+    """True for an exact AA division whose inclusion-exclusion sum cancels too much for float64."""
+    if o.rule != "AA" or o.temperature > 0:
+        return jnp.asarray(False)
+    cs, Es, _ = _scaled(p)
+    return ~(aa_condition(cs, Es) <= AA_CONDITION_MAX)
+
+
 def solve_batch(pb: Params, options: Options | None = None, *, solver: Any = None) -> Result:
-    """:func:`solve` for a batch of problems (claims ``(B, n)``, estates ``(B,)``), one vmapped call."""
-    return jax.vmap(lambda q: solve(q, options, solver=solver, throw=False))(pb)
+    """:func:`solve` for a batch of problems (claims ``(B, n)``, estates ``(B,)``), one vmapped call.
+
+    Members the vmapped call flags as ill-conditioned (AA only, status 5) are solved again one by
+    one, in exact arithmetic, and put back; inside a user's ``jax.jit`` they stay flagged."""
+    rb = jax.vmap(lambda q: solve(q, options, solver=solver, throw=False))(pb)
+    code = rb.code
+    if isinstance(code, jax.core.Tracer):
+        return rb
+    redo = np.flatnonzero(np.asarray(code) == CODE_ILL_CONDITIONED)
+    for i in redo:
+        member = jax.tree_util.tree_map(lambda v, i=i: v[i], pb)
+        one = solve(member, options, solver=solver, throw=False)
+        rb = jax.tree_util.tree_map(lambda b, v, i=i: jnp.asarray(b).at[i].set(v), rb, one)
+    return rb
 
 
 def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:

@@ -33,8 +33,10 @@ from landjax.models.urban_rural.calibrate import (
     targets,
 )
 from landjax.models.urban_rural.equations import (
+    CONDITIONS,
     initial_guess,
     land,
+    levels_vector,
     population,
     reduced,
     reduced_engine,
@@ -96,6 +98,8 @@ from landjax.models.urban_rural.solve import (
 __all__ = [
     "CALIB_LOWER",
     "CALIB_NAMES",
+    "CONDITIONS",
+    "levels_vector",
     "CALIB_UPPER",
     "MODEL",
     "MOMENTS",

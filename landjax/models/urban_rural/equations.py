@@ -10,11 +10,14 @@ region, then bisection, so that the whole solve is jittable and vmappable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 
 from landjax.models.urban_rural.options import Options
-from landjax.models.urban_rural.params import P_A, S_DATA, Params
+from landjax.models.urban_rural.params import P_A, S_DATA, UNKNOWNS, Params
 
 #: number of grid points of the hbar scan that provides the initial guess
 _SCAN_N = 241
@@ -196,8 +199,24 @@ def to_logs(x, p: Params):
     return jnp.concatenate([jnp.atleast_1d(jnp.log(x[0] - p.h_low)), jnp.log(x[1:])])
 
 
+#: the names of the six conditions in the dict returned by :func:`residual` for named unknowns
+CONDITIONS = ("E1", "E2", "E3", "E4", "E5", "E6")
+
+
+def levels_vector(unknowns: Mapping[str, Any]) -> jax.Array:
+    """The named unknowns of a :class:`~landjax.contract.Result` (``{"hbar", "p_n", ...}``, levels)
+    as the vector ``x`` of :func:`residual_levels` (a leading batch axis is kept)."""
+    return jnp.stack([jnp.asarray(unknowns[k], dtype=jnp.float64) for k in UNKNOWNS], axis=-1)
+
+
 def residual(z, p: Params, o: Options = Options()):
-    """E1-E6 in the log coordinates used by the solver (positivity of every unknown)."""
+    """E1-E6 in the log coordinates used by the solver (positivity of every unknown).
+
+    Given the named unknowns of a result (a dict in levels, the coordinates of :func:`outcomes`),
+    returns ``{"E1": ..., "E6": ...}`` instead (the model contract's form)."""
+    if isinstance(z, Mapping):
+        r = residual_levels(levels_vector(z), p, o)
+        return {k: r[i] for i, k in enumerate(CONDITIONS)}
     return residual_levels(to_levels(z, p), p, o)
 
 

@@ -3,10 +3,12 @@ Figs. 7-10), outputs (Figs. 11-12), the sorting check and accounting identities.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.models.urban_rural.equations import state
+from landjax.models.urban_rural.equations import levels_vector, state
 from landjax.models.urban_rural.options import Options
 from landjax.models.urban_rural.params import P_A, Params
 
@@ -61,7 +63,10 @@ def sorting_ratios(x, p: Params, o: Options = Options(), n: int = 64):
 
 
 def outcomes(x, p: Params, o: Options = Options()) -> dict:
-    """Moments (Table 2), welfare (Figs. 7-10), outputs (Figs. 11-12) and accounting checks at ``x``."""
+    """Moments (Table 2), welfare (Figs. 7-10), outputs (Figs. 11-12) and accounting checks at ``x``
+    (the six unknowns in levels, as a vector or as the named unknowns of a result)."""
+    if isinstance(x, Mapping):
+        x = levels_vector(x)
     st = state(x, p, o)
     pop, L = st["pop"], st["land"]
     hbar, p_n, R_a, R_n, R_u, g_u = (x[i] for i in range(6))
