@@ -1,13 +1,13 @@
 """landjax: a differentiable equilibrium engine for construction-land quota models.
 
-Importing landjax switches JAX to float64 (``jax_enable_x64``) for the whole process:
+Importing landjax switches JAX to float64 (`jax_enable_x64`) for the whole process:
 every model here is calibrated to moments and solved to tolerances near 1e-12, which
 float32 cannot reach. Arrays of another floating dtype handed to landjax entry points are
-converted to float64 with a :class:`landjax.errors.DtypeWarning` (see :func:`as_float64`).
+converted to float64 with a `landjax.errors.DtypeWarning` (see `as_float64`).
 
-The engine (``landjax.engine``) knows nothing about any model; models live in
-``landjax.models``, allocation rules in ``landjax.allocation`` and the per-paper
-reproductions in ``landjax.reproduce``.
+The engine (`landjax.engine`) knows nothing about any model; models live in
+`landjax.models`, allocation rules in `landjax.allocation` and the per-paper
+reproductions in `landjax.reproduce`.
 """
 
 from __future__ import annotations

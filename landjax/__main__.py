@@ -1,4 +1,4 @@
-"""``python -m landjax`` runs the command line (:func:`landjax.cli.main`)."""
+"""`python -m landjax` runs the command line (`landjax.cli.main`)."""
 
 from landjax.cli import main
 

@@ -1,5 +1,5 @@
-"""What the command-line modules share: the model registry and parsing of ``--set/--option/--solver``
-(a module of its own, so that :mod:`landjax.cli` and :mod:`landjax.sweep_cli` import it and not
+"""What the command-line modules share: the model registry and parsing of `--set/--option/--solver`
+(a module of its own, so that `landjax.cli` and `landjax.sweep_cli` import it and not
 each other)."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ PAPERS = ("zuo2019", "cheng_liu2021", "ma_ni", "zhao_liu2024", "rrh2017")
 
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
-    """``["A=1", "B=x"]`` from a repeated ``--flag NAME=VALUE`` option -> ``{"A": "1", "B": "x"}``
+    """`["A=1", "B=x"]` from a repeated `--flag NAME=VALUE` option -> `{"A": "1", "B": "x"}`
     (whitespace around names and values dropped; a later NAME overrides an earlier one)."""
     from landjax.errors import InputError
 
@@ -35,7 +35,7 @@ def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
 
 
 def model_spec(name: str) -> Any:
-    """The :class:`~landjax.contract.ModelSpec` of a model (its package's ``MODEL``)."""
+    """The `ModelSpec` of a model (its package's `MODEL`)."""
     import importlib
 
     from landjax.errors import InputError
@@ -46,10 +46,10 @@ def model_spec(name: str) -> Any:
 
 
 def build_inputs(spec: Any, sets: dict[str, str], opts: dict[str, str], solver: dict[str, str]) -> tuple:
-    """Parameters, options and solver settings of a model from ``--set/--option/--solver`` text.
+    """Parameters, options and solver settings of a model from `--set/--option/--solver` text.
 
-    Compatibility: ``--option NAME=VALUE`` naming a parameter or a solver setting is accepted as
-    ``--set`` / ``--solver`` (the quota-trade command line took them that way)."""
+    Compatibility: `--option NAME=VALUE` naming a parameter or a solver setting is accepted as
+    `--set` / `--solver` (the quota-trade command line took them that way)."""
     from landjax.contract import parse_param
     from landjax.errors import InputError
 

@@ -107,8 +107,8 @@ def _same_file(a: Path, b: Path) -> bool:
 def check_output_file(path: str | os.PathLike, *, flag: str, inputs: Iterable[str | os.PathLike] = ()) -> Path:
     """Check an output file path before any work is done (so a bad path never loses results).
 
-    Raises :class:`~landjax.errors.InputError` naming ``flag`` when the path is a directory, its
-    folder does not exist, or it is (or lies inside) one of ``inputs`` (files or folders the
+    Raises `InputError` naming `flag` when the path is a directory, its
+    folder does not exist, or it is (or lies inside) one of `inputs` (files or folders the
     command reads): a command never writes over what it read."""
     from landjax.errors import InputError
 
@@ -135,7 +135,7 @@ def check_output_file(path: str | os.PathLike, *, flag: str, inputs: Iterable[st
 
 def check_output_dir(path: str | os.PathLike, *, flag: str = "--out", force: bool = False) -> Path:
     """Check an output folder: an existing file is an error; a non-empty folder is refused unless
-    ``force`` (then landjax writes its own file names into it and leaves every other file alone)."""
+    `force` (then landjax writes its own file names into it and leaves every other file alone)."""
     from landjax.errors import InputError
 
     p = Path(path)
@@ -150,8 +150,8 @@ def check_output_dir(path: str | os.PathLike, *, flag: str = "--out", force: boo
 
 
 def atomic_write(path: str | os.PathLike, write: Any, *, mode: str = "w") -> Path:
-    """Write through a temporary file in the same folder, then move it into place (``os.replace``):
-    a crash never leaves a half-written file. ``write(fileobj)`` writes the content."""
+    """Write through a temporary file in the same folder, then move it into place (`os.replace`):
+    a crash never leaves a half-written file. `write(fileobj)` writes the content."""
     import tempfile
 
     p = Path(path)
@@ -172,11 +172,11 @@ def atomic_write(path: str | os.PathLike, write: Any, *, mode: str = "w") -> Pat
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Atomic text write (see :func:`atomic_write`)."""
+    """Atomic text write (see `atomic_write`)."""
     return atomic_write(path, lambda fh: fh.write(text))
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike, **kw: Any) -> Path:
-    """Atomic ``DataFrame.to_csv`` (see :func:`atomic_write`); ``index=False`` unless given."""
+    """Atomic `DataFrame.to_csv` (see `atomic_write`); `index=False` unless given."""
     kw.setdefault("index", False)
     return atomic_write(path, lambda fh: df.to_csv(fh, **kw))

@@ -1,15 +1,17 @@
 """Frozen dataclasses registered as JAX pytrees (parameter objects of every model).
 
-Usage::
+Usage:
 
-    @params_dataclass
-    class Params:
-        alpha: float = 0.67                      # a leaf: differentiable, vmappable
-        closure: str = static_field(default="ag")  # static: part of the treedef
+```python
+@params_dataclass
+class Params:
+    alpha: float = 0.67                      # a leaf: differentiable, vmappable
+    closure: str = static_field(default="ag")  # static: part of the treedef
+```
 
-Leaves are every field not declared with :func:`static_field` (or with ``metadata={"static": True}``).
-JAX rebuilds these objects (``tree_map``, ``vmap``, ``jit`` outputs) without calling ``__init__``,
-so ``__post_init__`` checks run only when a user constructs or ``dataclasses.replace``-s one, never
+Leaves are every field not declared with `static_field` (or with `metadata={"static": True}`).
+JAX rebuilds these objects (`tree_map`, `vmap`, `jit` outputs) without calling `__init__`,
+so `__post_init__` checks run only when a user constructs or `dataclasses.replace`-s one, never
 on the placeholder leaves JAX and equinox put into pytrees internally.
 """
 
@@ -39,7 +41,7 @@ def _rebuild(cls: type, names: tuple[str, ...], values: tuple[Any, ...]) -> Any:
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, static_field))
 def params_dataclass(cls: type[T]) -> type[T]:
-    """Make ``cls`` a frozen dataclass registered as a pytree (data fields = leaves)."""
+    """Make `cls` a frozen dataclass registered as a pytree (data fields = leaves)."""
     cls = dataclasses.dataclass(frozen=True)(cls)
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     meta = tuple(f.name for f in fields if f.metadata.get("static", False))

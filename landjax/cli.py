@@ -1,21 +1,21 @@
-"""The ``landjax`` command line, built from the model contract (:mod:`landjax.contract`).
+"""The `landjax` command line, built from the model contract (`landjax.contract`).
 
-::
+```text
+landjax --version
+landjax reproduce {all|PAPER} --out DIR [--quick] [--force]
+landjax solve MODEL [--set NAME=VALUE]... [--option NAME=VALUE]... [--solver NAME=VALUE]... [--json]
+landjax options [MODEL] [--json | --markdown]
+landjax sweep MODEL --grid GRID.csv --out DIR [--shard I/K | --processes K]
+landjax sweep-merge DIR
+landjax claims --claims FILE.csv [--estate E] --rule RULE|all|R1,R2 --out OUT.csv
+landjax claims-axioms [--rule RULE|all] [--claims FILE.csv --estate E] [--json]
+```
 
-    landjax --version
-    landjax reproduce {all|PAPER} --out DIR [--quick] [--force]
-    landjax solve MODEL [--set NAME=VALUE]... [--option NAME=VALUE]... [--solver NAME=VALUE]... [--json]
-    landjax options [MODEL] [--json | --markdown]
-    landjax sweep MODEL --grid GRID.csv --out DIR [--shard I/K | --processes K]
-    landjax sweep-merge DIR
-    landjax claims --claims FILE.csv [--estate E] --rule RULE|all|R1,R2 --out OUT.csv
-    landjax claims-axioms [--rule RULE|all] [--claims FILE.csv --estate E] [--json]
-
-``landjax solve MODEL --help`` lists the model's parameters, options and flags. Every command exits
+`landjax solve MODEL --help` lists the model's parameters, options and flags. Every command exits
 0 on success, 1 when no equilibrium was found (the JSON says why) and 2 on bad input (the message
 names the field). Outputs never overwrite an input; files are written to a temporary name and moved
 into place. Nothing heavy is imported before it is needed, and compiled programs are kept in JAX's
-persistent compilation cache (``LANDJAX_CACHE_DIR``; see :func:`enable_compilation_cache`).
+persistent compilation cache (`LANDJAX_CACHE_DIR`; see `enable_compilation_cache`).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from landjax._cli_common import MODELS, PAPERS, build_inputs, model_spec, parse_
 def enable_compilation_cache() -> str | None:
     """Turn on JAX's persistent compilation cache for this process (the CLI does it at start-up).
 
-    The folder is ``$LANDJAX_CACHE_DIR`` if set (an empty value disables the cache), else
-    ``$XDG_CACHE_HOME/landjax/jax`` (default ``~/.cache/landjax/jax``). Returns the folder or None.
+    The folder is `$LANDJAX_CACHE_DIR` if set (an empty value disables the cache), else
+    `$XDG_CACHE_HOME/landjax/jax` (default `~/.cache/landjax/jax`). Returns the folder or None.
     """
     path = os.environ.get("LANDJAX_CACHE_DIR")
     if path is None:

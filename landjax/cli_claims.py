@@ -1,16 +1,16 @@
-"""``landjax claims`` and ``landjax claims-axioms``: the claims rules on the command line.
+"""`landjax claims` and `landjax claims-axioms`: the claims rules on the command line.
 
-::
+```text
+landjax claims --claims FILE.csv [--estate E] [--rule RULE|all|R1,R2] --out OUT.csv
+               [--temperature T] [--gini OUT.csv] [--plots DIR] [--force]
+landjax claims-axioms [--rule RULE|all|R1,R2] [--property P|all|P1,P2] [--claims FILE.csv
+               [--estate E] [--problem ID]] [--draws N] [--seed S] [--json] [--out OUT.csv] [--force]
+```
 
-    landjax claims --claims FILE.csv [--estate E] [--rule RULE|all|R1,R2] --out OUT.csv
-                   [--temperature T] [--gini OUT.csv] [--plots DIR] [--force]
-    landjax claims-axioms [--rule RULE|all|R1,R2] [--property P|all|P1,P2] [--claims FILE.csv
-                   [--estate E] [--problem ID]] [--draws N] [--seed S] [--json] [--out OUT.csv] [--force]
-
-FILE has columns ``name, claim`` and optionally ``problem`` and ``estate`` (one estate per
-problem). OUT gets the columns ``problem, name, claim, estate, rule, award`` (for each rule, the
+FILE has columns `name, claim` and optionally `problem` and `estate` (one estate per
+problem). OUT gets the columns `problem, name, claim, estate, rule, award` (for each rule, the
 input rows in input order), numbers written in full precision (shortest round-trip repr). An
-output never replaces the input, and an existing file only with ``--force``; it is written to a
+output never replaces the input, and an existing file only with `--force`; it is written to a
 temporary name and moved into place. Bad input exits 2 with a message naming the field.
 """
 
@@ -39,7 +39,7 @@ from landjax.models.claims import (
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that raises :class:`InputError` (exit 2 with our message) instead of exiting."""
+    """argparse that raises `InputError` (exit 2 with our message) instead of exiting."""
 
     def error(self, message: str) -> Any:
         raise InputError(message)
@@ -53,7 +53,7 @@ def _check_out(path: str, flag: str, inputs: Sequence[str], force: bool) -> Path
 
 
 def read_claims_csv(path: str) -> pd.DataFrame:
-    """Read a claims table (``name, claim [, problem, estate]``); :class:`InputError` if unreadable."""
+    """Read a claims table (`name, claim [, problem, estate]`); `InputError` if unreadable."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"--claims: file not found: {p}")
@@ -77,7 +77,7 @@ def _parse_float(text: str | None, flag: str) -> float | None:
 
 
 def main_claims(argv: Sequence[str] | None = None) -> int:
-    """``landjax claims``: apply rules to the problems of a CSV file (see the module docstring)."""
+    """`landjax claims`: apply rules to the problems of a CSV file (see the module docstring)."""
     ap = _Parser(
         prog="landjax claims",
         description="Split an estate among claimants with claims-problem (bankruptcy) rules: the six of "
@@ -157,7 +157,7 @@ def _one_problem(df: pd.DataFrame, estate: float | None, problem: str | None, so
 
 
 def main_axioms(argv: Sequence[str] | None = None) -> int:
-    """``landjax claims-axioms``: test rules against the properties of the literature on random
+    """`landjax claims-axioms`: test rules against the properties of the literature on random
     problems (and the user's problem) and print the table rule x property."""
     ap = _Parser(
         prog="landjax claims-axioms",

@@ -1,27 +1,27 @@
 """The model contract: the same verbs, parameters, options and results for every landjax model.
 
-Every model is one sub-package ``landjax.models.<name>`` exporting (``__all__``):
+Every model is one sub-package `landjax.models.<name>` exporting (`__all__`):
 
-* ``Params``: the paper's parameters, a frozen pytree dataclass declared with :func:`param` fields
+* `Params`: the paper's parameters, a frozen pytree dataclass declared with `param` fields
   (leaves: differentiable and vmappable). Every field is checked on construction, whatever its
   type (Python, NumPy or JAX scalar): finite, in range, right shape; errors are
-  :class:`~landjax.errors.InputError` naming the field and the allowed range.
-* ``Options``: the readings of the paper's ambiguities and other discrete choices, one frozen
-  dataclass of :func:`option` fields (static: inside the argument pytree, so ``jax.jit`` caches on
-  it). Its metadata is the ambiguity register (``landjax options MODEL``, ``docs/ambiguities.md``).
-* ``Solver``: the solver settings of the model, also :func:`option` fields (one frozen object
+  `InputError` naming the field and the allowed range.
+* `Options`: the readings of the paper's ambiguities and other discrete choices, one frozen
+  dataclass of `option` fields (static: inside the argument pytree, so `jax.jit` caches on
+  it). Its metadata is the ambiguity register (`landjax options MODEL`, `docs/ambiguities.md`).
+* `Solver`: the solver settings of the model, also `option` fields (one frozen object
   instead of keyword dictionaries).
-* ``residual(unknowns, params, options)`` and ``outcomes(unknowns, params, options)``: pure JAX, in
-  the same coordinates (``unknowns`` a dict of named arrays).
-* ``solve(params=None, options=None, *, solver=None, throw=True, ...)`` -> :class:`Result`.
-* ``sweep(grid, params=None, options=None, ...)`` -> ``pandas.DataFrame``: one row per grid point,
-  the grid columns, then ``converged``, ``residual_norm``, ``steps``, then the reported numbers
-  flattened with the JSON key paths of :meth:`Result.to_dict` joined by dots.
-* ``calibrate(...)`` where the paper calibrates.
-* ``MODEL``: a :class:`ModelSpec` the command line is built from.
+* `residual(unknowns, params, options)` and `outcomes(unknowns, params, options)`: pure JAX, in
+  the same coordinates (`unknowns` a dict of named arrays).
+* `solve(params=None, options=None, *, solver=None, throw=True, ...)` -> `Result`.
+* `sweep(grid, params=None, options=None, ...)` -> `pandas.DataFrame`: one row per grid point,
+  the grid columns, then `converged`, `residual_norm`, `steps`, then the reported numbers
+  flattened with the JSON key paths of `Result.to_dict` joined by dots.
+* `calibrate(...)` where the paper calibrates.
+* `MODEL`: a `ModelSpec` the command line is built from.
 
-"No equilibrium exists" is :class:`~landjax.errors.NoEquilibriumError` (a
-:class:`~landjax.errors.ConvergenceError`) for every model; :class:`~landjax.errors.InputError` is
+"No equilibrium exists" is `NoEquilibriumError` (a
+`ConvergenceError`) for every model; `InputError` is
 only for bad input.
 """
 
@@ -70,7 +70,7 @@ _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]+)\s*,\s*([^\])\s]+)\s*([\])])\s*$
 
 @dataclasses.dataclass(frozen=True)
 class Interval:
-    """A real interval such as ``(0, 1)``, ``[0, 1)`` or ``(0, inf)``; ``Interval.parse("(0, 1]")``."""
+    """A real interval such as `(0, 1)`, `[0, 1)` or `(0, inf)`; `Interval.parse("(0, 1]")`."""
 
     lo: float = -math.inf
     hi: float = math.inf
@@ -129,10 +129,10 @@ def param(
     unit: str = "",
     shape: tuple[int | None, ...] = (),
 ) -> Any:
-    """A parameter field: ``alpha: float = param(0.67, "(0, 1)", "labour share", ref="eq. (1)")``.
+    """A parameter field: `alpha: float = param(0.67, "(0, 1)", "labour share", ref="eq. (1)")`.
 
-    ``bounds``: the allowed range (an interval string; ``None``: any finite number). ``shape``: the
-    trailing shape of the value (``()`` a scalar, ``(2,)`` one value per city, ``(None,)`` a vector
+    `bounds`: the allowed range (an interval string; `None`: any finite number). `shape`: the
+    trailing shape of the value (`()` a scalar, `(2,)` one value per city, `(None,)` a vector
     of any length); leading batch axes are allowed (sweeps). Array defaults are given as lists or
     tuples and stored as float64 arrays; a callable default is a factory called for each instance.
     """
@@ -158,7 +158,7 @@ def _describe(a: np.ndarray) -> str:
 
 
 def check_param(cls_name: str, name: str, value: Any, info: ParamInfo) -> None:
-    """Raise :class:`InputError` unless ``value`` is numeric, finite, of the declared shape, in range."""
+    """Raise `InputError` unless `value` is numeric, finite, of the declared shape, in range."""
     if isinstance(value, jax.core.Tracer):
         return
     if isinstance(value, (str, bytes)) or value is None:
@@ -191,11 +191,11 @@ def check_param(cls_name: str, name: str, value: Any, info: ParamInfo) -> None:
 
 
 class ParamsBase:
-    """Base class a model's ``Params`` may inherit so type checkers see the methods that
-    :func:`model_params` adds (``replace``, ``to_dict``, ``fields_info``)."""
+    """Base class a model's `Params` may inherit so type checkers see the methods that
+    `model_params` adds (`replace`, `to_dict`, `fields_info`)."""
 
     def replace(self, **changes: Any) -> Any:
-        """A copy with ``changes`` applied (validated like construction)."""
+        """A copy with `changes` applied (validated like construction)."""
         return _replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -204,7 +204,7 @@ class ParamsBase:
 
     @classmethod
     def fields_info(cls) -> dict[str, ParamInfo]:
-        """Field name -> :class:`ParamInfo` (allowed range, doc, reference, shape)."""
+        """Field name -> `ParamInfo` (allowed range, doc, reference, shape)."""
         return _fields_info(cls)
 
 
@@ -212,12 +212,12 @@ class ParamsBase:
 # default positionally, so a type checker reads ``x: float = param(...)`` as a field with a default
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field, static_field))
 def model_params(cls: type[T]) -> type[T]:
-    """Make ``cls`` a model's ``Params``: a frozen pytree dataclass of :func:`param` fields.
+    """Make `cls` a model's `Params`: a frozen pytree dataclass of `param` fields.
 
-    Construction (and ``dataclasses.replace``) checks every concrete field against its
-    :class:`ParamInfo`, then calls the class's optional ``check(values)`` hook with the fields as
-    NumPy arrays for cross-field conditions (raise :class:`InputError` there). Traced values are
-    not checked (inside ``jit``/``grad`` the caller has validated the concrete inputs).
+    Construction (and `dataclasses.replace`) checks every concrete field against its
+    `ParamInfo`, then calls the class's optional `check(values)` hook with the fields as
+    NumPy arrays for cross-field conditions (raise `InputError` there). Traced values are
+    not checked (inside `jit`/`grad` the caller has validated the concrete inputs).
     """
     user_post_init = getattr(cls, "__post_init__", None)
 
@@ -234,7 +234,7 @@ def model_params(cls: type[T]) -> type[T]:
 
 
 def validate_params(p: Any) -> None:
-    """Check every field of a ``Params`` (see :func:`model_params`); no-op for traced fields."""
+    """Check every field of a `Params` (see `model_params`); no-op for traced fields."""
     name = type(p).__name__
     values: dict[str, np.ndarray] = {}
     concrete = True
@@ -304,10 +304,10 @@ def _fmt_choice(c: Any) -> str:
 
 
 def option(default: Any, choices: Sequence[Any] | str | Interval, why: str, ref: str = "") -> Any:
-    """An option field: ``closure: str = option("ag", ("ag", "nonag"), "7 equations, 6 unknowns", "eqs. (22)-(23)")``.
+    """An option field: `closure: str = option("ag", ("ag", "nonag"), "7 equations, 6 unknowns", "eqs. (22)-(23)")`.
 
-    ``choices``: the allowed values (the default among them), or an interval string such as
-    ``"(0, inf)"`` for a numeric option. ``why``: one line on the ambiguity or choice; ``ref``: the
+    `choices`: the allowed values (the default among them), or an interval string such as
+    `"(0, inf)"` for a numeric option. `why`: one line on the ambiguity or choice; `ref`: the
     paper's equation, table or page it concerns.
     """
     if isinstance(choices, (str, Interval)):
@@ -323,8 +323,8 @@ def option(default: Any, choices: Sequence[Any] | str | Interval, why: str, ref:
 
 
 class OptionsBase:
-    """Base class a model's ``Options``/``Solver`` may inherit so type checkers see the methods that
-    :func:`model_options` adds."""
+    """Base class a model's `Options`/`Solver` may inherit so type checkers see the methods that
+    `model_options` adds."""
 
     @classmethod
     def registry(cls) -> tuple[OptionInfo, ...]:
@@ -333,7 +333,7 @@ class OptionsBase:
 
     @classmethod
     def from_strings(cls, values: Mapping[str, Any], base: Any = None) -> Any:
-        """An instance from ``{name: text}`` (command-line text, parsed strictly)."""
+        """An instance from `{name: text}` (command-line text, parsed strictly)."""
         return _from_strings(cls, values, base)
 
     def as_dict(self) -> dict[str, Any]:
@@ -345,18 +345,18 @@ class OptionsBase:
         return _non_default(self)
 
     def label(self) -> str:
-        """A short label: ``default`` or ``name=value, ...``."""
+        """A short label: `default` or `name=value, ...`."""
         return _label(self)
 
     def replace(self, **changes: Any) -> Any:
-        """A copy with ``changes`` applied (validated like construction)."""
+        """A copy with `changes` applied (validated like construction)."""
         return _replace(self, **changes)
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def model_options(cls: type[T]) -> type[T]:
-    """Make ``cls`` a model's ``Options`` (or ``Solver``): a frozen dataclass of :func:`option` fields,
-    registered as a pytree with no leaves (every field is static, so ``jax.jit`` caches on it).
+    """Make `cls` a model's `Options` (or `Solver`): a frozen dataclass of `option` fields,
+    registered as a pytree with no leaves (every field is static, so `jax.jit` caches on it).
     Construction validates every field against its choices."""
     user_post_init = getattr(cls, "__post_init__", None)
 
@@ -421,8 +421,8 @@ def _label(self: Any) -> str:
 
 
 def _from_strings(cls: type, values: Mapping[str, Any], base: Any = None) -> Any:
-    """An instance from ``{name: text}`` (the command line's ``--option NAME=VALUE``), each value
-    parsed by the option's kind; unknown names raise :class:`InputError` listing the valid ones."""
+    """An instance from `{name: text}` (the command line's `--option NAME=VALUE`), each value
+    parsed by the option's kind; unknown names raise `InputError` listing the valid ones."""
     infos = {i.name: i for i in cls.registry()}  # type: ignore[attr-defined]
     bad = [k for k in values if k not in infos]
     if bad:
@@ -432,7 +432,7 @@ def _from_strings(cls: type, values: Mapping[str, Any], base: Any = None) -> Any
 
 
 def parse_value(name: str, text: Any, info: OptionInfo) -> Any:
-    """Parse one option value given as text (strictly: ``tenure=maybe`` is an error, not false)."""
+    """Parse one option value given as text (strictly: `tenure=maybe` is an error, not false)."""
     if not isinstance(text, str):
         return text
     t = text.strip()
@@ -463,7 +463,7 @@ def parse_value(name: str, text: Any, info: OptionInfo) -> Any:
 
 
 def parse_param(cls_name: str, name: str, text: str, info: ParamInfo) -> Any:
-    """Parse ``--set NAME=VALUE`` text for a parameter (comma-separated for vector parameters)."""
+    """Parse `--set NAME=VALUE` text for a parameter (comma-separated for vector parameters)."""
     parts = [s.strip() for s in str(text).split(",")]
     try:
         vals = [float(s) for s in parts]
@@ -493,23 +493,24 @@ RESULT_MESSAGES = {
 
 @params_dataclass
 class Result:
-    """The result of every model's ``solve``: a pytree (it passes through ``jit``/``vmap``; batched
+    """The result of every model's `solve`: a pytree (it passes through `jit`/`vmap`; batched
     results carry a leading axis on every array).
 
-    Attributes:
-        unknowns: named equilibrium unknowns (``{name: array}``).
-        outcomes: named reported numbers: ``{name: array}`` or ``{section: {name: array}}`` (the
-            sections are the JSON keys of ``landjax solve MODEL --json``).
-        converged: a finite equilibrium within the solver's tolerance was found (and, where the
-            model checks it, exists).
-        residual_norm, steps, code: the solver's max-norm residual, iterations and status
-            (0 converged, 1 max steps, 2 non-finite, 3 stalled, 4 no equilibrium exists, 5
-            ill-conditioned).
-        params: the model's ``Params``.
-        model: the model's name; options: its ``Options``; solver: its ``Solver``.
-        units: ``((key path, unit), ...)`` for the numbers in ``outcomes``.
-        note: a model-specific explanation (e.g. which equilibrium condition has no solution).
-        extra: JSON text of further fields for :meth:`to_dict` (e.g. the dataset used).
+    **Attributes:**
+
+    - `unknowns`: named equilibrium unknowns (`{name: array}`).
+    - `outcomes`: named reported numbers: `{name: array}` or `{section: {name: array}}` (the
+      sections are the JSON keys of `landjax solve MODEL --json`).
+    - `converged`: a finite equilibrium within the solver's tolerance was found (and, where the
+      model checks it, exists).
+    - `residual_norm`, `steps`, `code`: the solver's max-norm residual, iterations and status
+      (0 converged, 1 max steps, 2 non-finite, 3 stalled, 4 no equilibrium exists, 5
+      ill-conditioned).
+    - `params`: the model's `Params`.
+    - `model`: the model's name; `options`: its `Options`; `solver`: its `Solver`.
+    - `units`: `((key path, unit), ...)` for the numbers in `outcomes`.
+    - `note`: a model-specific explanation (e.g. which equilibrium condition has no solution).
+    - `extra`: JSON text of further fields for `to_dict` (e.g. the dataset used).
     """
 
     unknowns: dict[str, Any]
@@ -528,7 +529,7 @@ class Result:
 
     @property
     def message(self) -> str:
-        """The status in words (``note`` first where the model gave one)."""
+        """The status in words (`note` first where the model gave one)."""
         code = np.asarray(self.code)
         if code.ndim:
             n_ok = int(np.sum(np.asarray(self.converged)))
@@ -543,9 +544,9 @@ class Result:
         return bool(np.all(np.asarray(self.converged)))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready nested dict (floats, ints, bools, lists; non-finite numbers become ``None`` and
-        are named in ``non_finite``). Keys: ``model, converged, residual_norm, steps, message,
-        unknowns``, the outcome sections, ``options``, ``params``, ``units`` and any extras."""
+        """JSON-ready nested dict (floats, ints, bools, lists; non-finite numbers become `None` and
+        are named in `non_finite`). Keys: `model, converged, residual_norm, steps, message,
+        unknowns`, the outcome sections, `options`, `params`, `units` and any extras."""
         out: dict[str, Any] = {
             "model": self.model,
             "converged": bool(np.all(np.asarray(self.converged))),
@@ -573,12 +574,12 @@ class Result:
         return out
 
     def to_json(self, **kw: Any) -> str:
-        """Strict JSON text of :meth:`to_dict` (never ``NaN`` or ``Infinity``)."""
+        """Strict JSON text of `to_dict` (never `NaN` or `Infinity`)."""
         return dumps(self.to_dict(), **kw)
 
     def to_frame(self) -> Any:
-        """A DataFrame: one row (or one per batch member) with ``converged``, ``residual_norm``,
-        ``steps``, the unknowns and the outcomes flattened with dotted key paths."""
+        """A DataFrame: one row (or one per batch member) with `converged`, `residual_norm`,
+        `steps`, the unknowns and the outcomes flattened with dotted key paths."""
         import pandas as pd
 
         cols: dict[str, Any] = {
@@ -627,7 +628,7 @@ def _flatten_arrays(tree: Mapping[str, Any], prefix: str, batch_ndim: int) -> di
 
 
 def json_safe(x: Any) -> Any:
-    """Convert to JSON-ready Python values; NaN and infinities become ``None``."""
+    """Convert to JSON-ready Python values; NaN and infinities become `None`."""
     if isinstance(x, Mapping):
         return {str(k): json_safe(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -655,8 +656,8 @@ def json_safe(x: Any) -> Any:
 
 
 def flatten_json(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"statistics": {"gdp_change": 1.0}}`` -> ``{"statistics.gdp_change": 1.0}``; list items get
-    their index (``steady_state.Y.0``)."""
+    """`{"statistics": {"gdp_change": 1.0}}` -> `{"statistics.gdp_change": 1.0}`; list items get
+    their index (`steady_state.Y.0`)."""
     out: dict[str, Any] = {}
     for k, v in d.items():
         key = f"{prefix}.{k}" if prefix else str(k)
@@ -678,14 +679,14 @@ def _reject_constant(name: str) -> Any:
 
 
 def dumps(obj: Any, **kw: Any) -> str:
-    """``json.dumps`` that refuses NaN/Infinity (they are converted to ``null`` first)."""
+    """`json.dumps` that refuses NaN/Infinity (they are converted to `null` first)."""
     kw.setdefault("indent", 2)
     kw.setdefault("ensure_ascii", False)
     return json.dumps(json_safe(obj), allow_nan=False, **kw)
 
 
 def loads_strict(text: str) -> Any:
-    """``json.loads`` that raises on ``NaN``/``Infinity`` (what every landjax output must pass)."""
+    """`json.loads` that raises on `NaN`/`Infinity` (what every landjax output must pass)."""
     return json.loads(text, parse_constant=_reject_constant)
 
 
@@ -696,7 +697,7 @@ def loads_strict(text: str) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class CliFlag:
-    """A model-specific command-line flag of ``landjax solve MODEL`` (e.g. ``--data DIR``)."""
+    """A model-specific command-line flag of `landjax solve MODEL` (e.g. `--data DIR`)."""
 
     flag: str
     help: str
@@ -711,9 +712,9 @@ class CliFlag:
 class ModelSpec:
     """What the command line, the ambiguity register and the sweeps need to know about a model.
 
-    ``solve(params, options, solver=..., throw=False, **context) -> Result``; ``context`` holds the
-    model-specific command-line flags (``flags``) after ``prepare(ns) -> dict`` turned them into
-    keyword arguments. ``write_outputs(result, context, ns)`` writes any requested files (paths
+    `solve(params, options, solver=..., throw=False, **context) -> Result`; `context` holds the
+    model-specific command-line flags (`flags`) after `prepare(ns) -> dict` turned them into
+    keyword arguments. `write_outputs(result, context, ns)` writes any requested files (paths
     already checked by the CLI) and returns extra JSON fields.
     """
 
@@ -750,7 +751,7 @@ class ModelSpec:
 
 
 def options_table(specs: Iterable[ModelSpec]) -> str:
-    """The ambiguity register as markdown (what ``docs/ambiguities.md`` is generated from)."""
+    """The ambiguity register as markdown (what `docs/ambiguities.md` is generated from)."""
     lines = [
         "# Ambiguity register",
         "",

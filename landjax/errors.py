@@ -2,10 +2,10 @@
 
 Rules the whole package follows:
 
-* Bad input raises :class:`InputError` naming the offending field (and the row, file or
+* Bad input raises `InputError` naming the offending field (and the row, file or
   problem where that applies).
-* A solver that did not converge either raises :class:`ConvergenceError` (``throw=True``)
-  or returns ``converged=False`` with the residual norm and step count; a NaN is never
+* A solver that did not converge either raises `ConvergenceError` (`throw=True`)
+  or returns `converged=False` with the residual norm and step count; a NaN is never
   reported as a result.
 """
 
@@ -24,7 +24,7 @@ class InputError(ValueError):
 
 
 class ConvergenceError(RuntimeError):
-    """A solver failed to converge and the caller asked for an exception (``throw=True``)."""
+    """A solver failed to converge and the caller asked for an exception (`throw=True`)."""
 
 
 class DtypeWarning(UserWarning):
@@ -32,11 +32,11 @@ class DtypeWarning(UserWarning):
 
 
 def as_float64(x: Any, name: str = "input") -> jax.Array:
-    """Return ``x`` as a float64 JAX array.
+    """Return `x` as a float64 JAX array.
 
     Integers and booleans are converted silently (they carry no precision to lose);
-    other floating or complex dtypes are converted with a :class:`DtypeWarning` naming
-    ``name``. Non-numeric input raises :class:`InputError`.
+    other floating or complex dtypes are converted with a `DtypeWarning` naming
+    `name`. Non-numeric input raises `InputError`.
     """
     if isinstance(x, jax.Array):  # already on the device (or traced): no copy, no dispatch
         if x.dtype == jnp.float64:
@@ -64,9 +64,9 @@ def as_float64(x: Any, name: str = "input") -> jax.Array:
 class NoEquilibriumError(ConvergenceError):
     """No equilibrium exists for these (valid) inputs; the message says which condition fails.
 
-    Every model raises this one type (with ``throw=True``) where the equations have no admissible
-    solution, as opposed to a solver that failed to find one (:class:`ConvergenceError`) or input
-    that is invalid (:class:`InputError`)."""
+    Every model raises this one type (with `throw=True`) where the equations have no admissible
+    solution, as opposed to a solver that failed to find one (`ConvergenceError`) or input
+    that is invalid (`InputError`)."""
 
 
 class IdentificationWarning(UserWarning):

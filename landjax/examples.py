@@ -2,12 +2,12 @@
 
 They exercise the engine in tests, benchmarks and docs; none belongs to a paper.
 
-* :func:`scalar_residual`: ``y^3 + y = a``.
-* :func:`exchange_residual`: two-consumer, two-good Cobb-Douglas exchange economy, good 2 the
-  numeraire; closed form :func:`exchange_price`.
-* :func:`armington_residual`: N-country Armington (CES) trade model with endowments, country 1's
-  wage the numeraire; closed form :func:`armington_wages` without trade costs. With iceberg trade
-  costs ``d`` it has no closed form (used for backend agreement and finite differences).
+* `scalar_residual`: `y^3 + y = a`.
+* `exchange_residual`: two-consumer, two-good Cobb-Douglas exchange economy, good 2 the
+  numeraire; closed form `exchange_price`.
+* `armington_residual`: N-country Armington (CES) trade model with endowments, country 1's
+  wage the numeraire; closed form `armington_wages` without trade costs. With iceberg trade
+  costs `d` it has no closed form (used for backend agreement and finite differences).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from landjax._pytree import params_dataclass
 
 
 def scalar_residual(y: jax.Array, a: jax.Array) -> jax.Array:
-    """``y^3 + y - a``; ``dy/da = 1 / (3 y^2 + 1)``."""
+    """`y^3 + y - a`; `dy/da = 1 / (3 y^2 + 1)`."""
     return y**3 + y - a
 
 
 @params_dataclass
 class Exchange:
-    """Two consumers i = 1, 2: Cobb-Douglas share ``alpha[i]`` on good 1, endowments ``e1[i], e2[i]``."""
+    """Two consumers i = 1, 2: Cobb-Douglas share `alpha[i]` on good 1, endowments `e1[i], e2[i]`."""
 
     alpha: jax.Array
     e1: jax.Array
@@ -33,7 +33,7 @@ class Exchange:
 
 
 def exchange_residual(log_p1: jax.Array, par: Exchange) -> jax.Array:
-    """Excess demand for good 1 (relative to its supply) at price ``p1`` (``p2 = 1``)."""
+    """Excess demand for good 1 (relative to its supply) at price `p1` (`p2 = 1`)."""
     p1 = jnp.exp(log_p1[0])
     income = p1 * par.e1 + par.e2
     demand = jnp.sum(par.alpha * income / p1)
@@ -41,14 +41,14 @@ def exchange_residual(log_p1: jax.Array, par: Exchange) -> jax.Array:
 
 
 def exchange_price(par: Exchange) -> jax.Array:
-    """Closed form: ``p1 = sum_i alpha_i e2_i / sum_i (1 - alpha_i) e1_i``."""
+    """Closed form: `p1 = sum_i alpha_i e2_i / sum_i (1 - alpha_i) e1_i`."""
     return jnp.sum(par.alpha * par.e2) / jnp.sum((1.0 - par.alpha) * par.e1)
 
 
 @params_dataclass
 class Armington:
-    """N countries; ``Q`` endowments of each country's good, ``a`` CES weights, ``sigma`` elasticity,
-    ``d`` iceberg costs (``d[i, j] >= 1`` to ship from i to j, ones on the diagonal)."""
+    """N countries; `Q` endowments of each country's good, `a` CES weights, `sigma` elasticity,
+    `d` iceberg costs (`d[i, j] >= 1` to ship from i to j, ones on the diagonal)."""
 
     Q: jax.Array
     a: jax.Array
@@ -71,12 +71,12 @@ armington_residual = armington_excess
 
 
 def armington_map(log_w_rest: jax.Array, par: Armington) -> jax.Array:
-    """Fixed-point form: ``log w_i <- log w_i + log(sales_i / Y_i) / sigma`` (a contraction)."""
+    """Fixed-point form: `log w_i <- log w_i + log(sales_i / Y_i) / sigma` (a contraction)."""
     return log_w_rest + jnp.log1p(armington_excess(log_w_rest, par)) / par.sigma
 
 
 def armington_wages(par: Armington) -> jax.Array:
-    """Closed form without trade costs: ``w_i = (a_i Q_1 / (a_1 Q_i))^{1/sigma}`` (log wages 2..N)."""
+    """Closed form without trade costs: `w_i = (a_i Q_1 / (a_1 Q_i))^{1/sigma}` (log wages 2..N)."""
     return jnp.log(par.a[1:] * par.Q[0] / (par.a[0] * par.Q[1:])) / par.sigma
 
 
@@ -84,18 +84,19 @@ def armington_wages(par: Armington) -> jax.Array:
 class Geography:
     """An Allen-Arkolakis (2014) / Redding (2016) economic geography with free mobility.
 
-    ``N`` locations trade CES varieties (one per location) under iceberg costs; workers move
+    `N` locations trade CES varieties (one per location) under iceberg costs; workers move
     freely until welfare is equal everywhere.
 
-    Attributes:
-        Abar: exogenous productivity of each location, shape ``(N,)``, positive.
-        ubar: exogenous amenity of each location, shape ``(N,)``, positive.
-        tau: iceberg trade costs ``tau[i, j] >= 1`` to ship from ``i`` to ``j`` (ones on the
-            diagonal), shape ``(N, N)``; :func:`geography_params` builds them from distances.
-        sigma: CES elasticity of substitution (> 1).
-        alpha: productivity spillover, ``A_i = Abar_i L_i^alpha``.
-        beta: amenity spillover (congestion when negative), ``u_i = ubar_i L_i^beta``.
-        Lbar: total population.
+    **Attributes:**
+
+    - `Abar`: exogenous productivity of each location, shape `(N,)`, positive.
+    - `ubar`: exogenous amenity of each location, shape `(N,)`, positive.
+    - `tau`: iceberg trade costs `tau[i, j] >= 1` to ship from `i` to `j` (ones on the
+      diagonal), shape `(N, N)`; `geography_params` builds them from distances.
+    - `sigma`: CES elasticity of substitution (> 1).
+    - `alpha`: productivity spillover, `A_i = Abar_i L_i^alpha`.
+    - `beta`: amenity spillover (congestion when negative), `u_i = ubar_i L_i^beta`.
+    - `Lbar`: total population.
     """
 
     Abar: jax.Array
@@ -108,42 +109,42 @@ class Geography:
 
 
 def geography_unpack(y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Split the unknowns ``y = [log w (N), log L (N)]`` into wages and populations."""
+    """Split the unknowns `y = [log w (N), log L (N)]` into wages and populations."""
     n = y.shape[0] // 2
     return jnp.exp(y[:n]), jnp.exp(y[n:])
 
 
 def geography_price_index(w: jax.Array, L: jax.Array, par: Geography) -> jax.Array:
-    """CES price index ``P_j = (sum_i (tau_ij w_i / A_i)^(1 - sigma))^(1 / (1 - sigma))``
-    (Allen & Arkolakis 2014, eq. 4), with ``A_i = Abar_i L_i^alpha``."""
+    """CES price index `P_j = (sum_i (tau_ij w_i / A_i)^(1 - sigma))^(1 / (1 - sigma))`
+    (Allen & Arkolakis 2014, eq. 4), with `A_i = Abar_i L_i^alpha`."""
     A = par.Abar * L**par.alpha
     cost = (par.tau * (w / A)[:, None]) ** (1.0 - par.sigma)  # cost[i, j]: i's good delivered in j
     return jnp.sum(cost, axis=0) ** (1.0 / (1.0 - par.sigma))
 
 
 def geography_residual(y: jax.Array, par: Geography) -> jax.Array:
-    """Equilibrium conditions of the geography model, ``2N`` equations in ``y = [log w, log L]``.
+    """Equilibrium conditions of the geography model, `2N` equations in `y = [log w, log L]`.
 
-    With ``A_i = Abar_i L_i^alpha``, ``u_i = ubar_i L_i^beta``, ``P_j`` from
-    :func:`geography_price_index` and trade flows
-    ``X_ij = (tau_ij w_i / A_i)^(1 - sigma) P_j^(sigma - 1) w_j L_j`` (gravity, Allen & Arkolakis
+    With `A_i = Abar_i L_i^alpha`, `u_i = ubar_i L_i^beta`, `P_j` from
+    `geography_price_index` and trade flows
+    `X_ij = (tau_ij w_i / A_i)^(1 - sigma) P_j^(sigma - 1) w_j L_j` (gravity, Allen & Arkolakis
     2014, eq. 5):
 
-    * rows ``0..N-1``: goods-market clearing, income equals sales,
-      ``log(sum_j X_ij) - log(w_i L_i) = 0`` (eq. 6); by Walras' law one of them is redundant,
-      so row 0 is replaced by the numeraire ``mean_i log w_i = 0``;
-    * rows ``N..2N-2``: welfare equalisation, ``V_i - mean_j V_j = 0`` for ``i < N-1`` with
-      ``V_i = log(w_i u_i / P_i)`` (eq. 7, free mobility);
-    * row ``2N-1``: the population adds up, ``log(sum_i L_i / Lbar) = 0``.
+    * rows `0..N-1`: goods-market clearing, income equals sales,
+      `log(sum_j X_ij) - log(w_i L_i) = 0` (eq. 6); by Walras' law one of them is redundant,
+      so row 0 is replaced by the numeraire `mean_i log w_i = 0`;
+    * rows `N..2N-2`: welfare equalisation, `V_i - mean_j V_j = 0` for `i < N-1` with
+      `V_i = log(w_i u_i / P_i)` (eq. 7, free mobility);
+    * row `2N-1`: the population adds up, `log(sum_i L_i / Lbar) = 0`.
 
     Every row is in logs, so the system is well scaled at any size of the economy.
 
     **Arguments:**
 
-    - `y`: ``[log w (N), log L (N)]``.
-    - `par`: a :class:`Geography`.
+    - `y`: `[log w (N), log L (N)]`.
+    - `par`: a `Geography`.
 
-    **Returns:** the ``2N`` residuals.
+    **Returns:** the `2N` residuals.
     """
     w, L = geography_unpack(y)
     n = w.shape[0]
@@ -170,21 +171,21 @@ def geography_params(
     distance_elasticity: float = 1.0,
     Lbar: float = 1.0,
 ) -> Geography:
-    """A random geography: ``n`` locations at uniform random points of the unit square.
+    """A random geography: `n` locations at uniform random points of the unit square.
 
-    Trade costs ``tau_ij = exp(distance_elasticity * ||x_i - x_j||)`` (ones on the diagonal),
+    Trade costs `tau_ij = exp(distance_elasticity * ||x_i - x_j||)` (ones on the diagonal),
     log-normal productivities and amenities (standard deviation 0.3). With
-    ``alpha + beta <= 0`` the equilibrium is unique (Allen & Arkolakis 2014, Theorem 2).
+    `alpha + beta <= 0` the equilibrium is unique (Allen & Arkolakis 2014, Theorem 2).
 
     **Arguments:**
 
-    - `n`: number of locations (the model has ``2n`` unknowns).
-    - `seed`: seed of ``numpy.random.default_rng``.
-    - `sigma`, `alpha`, `beta`, `Lbar`: as in :class:`Geography`.
+    - `n`: number of locations (the model has `2n` unknowns).
+    - `seed`: seed of `numpy.random.default_rng`.
+    - `sigma`, `alpha`, `beta`, `Lbar`: as in `Geography`.
     - `distance_elasticity`: trade-cost increase per unit distance.
 
-    **Returns:** a :class:`Geography`; solve it from ``jnp.zeros(2 * n)`` with
-    :func:`geography_residual`.
+    **Returns:** a `Geography`; solve it from `jnp.zeros(2 * n)` with
+    `geography_residual`.
     """
     import numpy as np
 

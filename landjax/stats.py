@@ -1,26 +1,26 @@
 """Inequality and aggregation measures, weight-aware, pure JAX and differentiable.
 
-Every measure takes values ``x`` (1-D, positive where a logarithm or a mean ratio is taken) and
-optional weights ``w`` (1-D, non-negative, same length; ``None`` = equal weights). Weights are
+Every measure takes values `x` (1-D, positive where a logarithm or a mean ratio is taken) and
+optional weights `w` (1-D, non-negative, same length; `None` = equal weights). Weights are
 normalised inside, so population counts or population shares give the same answer. All
-functions are jittable, vmappable and differentiable in both ``x`` and ``w``.
+functions are jittable, vmappable and differentiable in both `x` and `w`.
 
-| function | formula (``s = w / sum w``, ``mu = sum s x``) |
+| function | formula (`s = w / sum w`, `mu = sum s x`) |
 |---|---|
-| :func:`weighted_mean` | ``mu`` |
-| :func:`cv` | ``sqrt(mean((x - mean x)^2)) / mean x`` (unweighted, population sd, ddof = 0) |
-| :func:`williamson` | ``sqrt(sum s (x - mu)^2) / mu`` (population-weighted CV; Williamson 1965) |
-| :func:`var_log` | ``sum s (log x - sum s log x)^2`` (variance of logs; unweighted if ``w`` is None) |
-| :func:`theil` | ``sum s (x / mu) log(x / mu)`` (Theil-T) |
-| :func:`gini` | ``sum_ij s_i s_j |x_i - x_j| / (2 mu)`` |
+| `weighted_mean` | `mu` |
+| `cv` | `sqrt(mean((x - mean x)^2)) / mean x` (unweighted, population sd, ddof = 0) |
+| `williamson` | `sqrt(sum s (x - mu)^2) / mu` (population-weighted CV; Williamson 1965) |
+| `var_log` | `sum s (log x - sum s log x)^2` (variance of logs; unweighted if `w` is None) |
+| `theil` | `sum s (x / mu) log(x / mu)` (Theil-T) |
+| `gini` | `sum_ij s_i s_j |x_i - x_j| / (2 mu)` |
 
-:func:`gap` dispatches on a measure name (the ``gap=`` option of the quota-trade statistics):
-``"williamson"``, ``"cv"``, ``"var_log"``, ``"var_log_w"``, ``"theil"``, ``"gini"``.
+`gap` dispatches on a measure name (the `gap=` option of the quota-trade statistics):
+`"williamson"`, `"cv"`, `"var_log"`, `"var_log_w"`, `"theil"`, `"gini"`.
 
-Differentiability notes. ``cv`` and ``williamson`` use ``sqrt`` of a variance: at exactly equal
+Differentiability notes. `cv` and `williamson` use `sqrt` of a variance: at exactly equal
 values (zero dispersion) the gradient is not defined; a tiny floor keeps it finite (zero) there.
-``gini`` uses the pairwise form; ``|x_i - x_j|`` is not differentiable at ties, and JAX takes
-``sign(0) = 0``, i.e. the midpoint of the subdifferential for each tied pair, so the gradient is
+`gini` uses the pairwise form; `|x_i - x_j|` is not differentiable at ties, and JAX takes
+`sign(0) = 0`, i.e. the midpoint of the subdifferential for each tied pair, so the gradient is
 finite and symmetric at ties (the O(N^2) pairwise form is fine up to a few thousand values).
 """
 
@@ -52,15 +52,15 @@ def _safe_sqrt(v):
 
 
 def weighted_mean(x, w=None):
-    """Weighted mean ``sum s x`` with ``s = w / sum w`` (plain mean when ``w`` is None)."""
+    """Weighted mean `sum s x` with `s = w / sum w` (plain mean when `w` is None)."""
     x, s = _shares(x, w)
     return jnp.sum(s * x, axis=-1)
 
 
 def cv(x, w=None):
-    """Coefficient of variation ``sd / mean``; with weights it is the Williamson index.
+    """Coefficient of variation `sd / mean`; with weights it is the Williamson index.
 
-    The unweighted form (``w=None``) uses the population standard deviation (ddof = 0).
+    The unweighted form (`w=None`) uses the population standard deviation (ddof = 0).
     """
     x, s = _shares(x, w)
     mu = jnp.sum(s * x, axis=-1, keepdims=True)
@@ -69,14 +69,14 @@ def cv(x, w=None):
 
 
 def williamson(x, w):
-    """Population-weighted coefficient of variation (Williamson index): ``sqrt(sum s (x-mu)^2)/mu``."""
+    """Population-weighted coefficient of variation (Williamson index): `sqrt(sum s (x-mu)^2)/mu`."""
     if w is None:
         raise ValueError("williamson: weights (populations) are required; use cv(x) for the unweighted CV")
     return cv(x, w)
 
 
 def var_log(x, w=None):
-    """Variance of logs ``sum s (log x - sum s log x)^2`` (unweighted when ``w`` is None). ``x > 0``."""
+    """Variance of logs `sum s (log x - sum s log x)^2` (unweighted when `w` is None). `x > 0`."""
     x, s = _shares(x, w)
     lx = jnp.log(x)
     m = jnp.sum(s * lx, axis=-1, keepdims=True)
@@ -84,7 +84,7 @@ def var_log(x, w=None):
 
 
 def theil(x, w=None):
-    """Theil-T index ``sum s (x/mu) log(x/mu)`` (weighted by ``w``; ``x > 0``)."""
+    """Theil-T index `sum s (x/mu) log(x/mu)` (weighted by `w`; `x > 0`)."""
     x, s = _shares(x, w)
     mu = jnp.sum(s * x, axis=-1, keepdims=True)
     r = x / mu
@@ -92,10 +92,10 @@ def theil(x, w=None):
 
 
 def gini(x, w=None):
-    """Gini coefficient ``sum_ij s_i s_j |x_i - x_j| / (2 mu)`` (weighted by ``w``).
+    """Gini coefficient `sum_ij s_i s_j |x_i - x_j| / (2 mu)` (weighted by `w`).
 
     Equal weights give the population Gini without small-sample correction. At ties the
-    gradient takes ``d|t|/dt = 0`` at ``t = 0`` (the midpoint of the subdifferential).
+    gradient takes `d|t|/dt = 0` at `t = 0` (the midpoint of the subdifferential).
     """
     x, s = _shares(x, w)
     mu = jnp.sum(s * x, axis=-1)
@@ -115,7 +115,7 @@ GAP_MEASURES: dict[str, tuple[Callable, bool, str]] = {
 
 
 def gap(x, w, measure: str = "williamson"):
-    """Dispersion of ``x`` with weights ``w`` by a named measure (see :data:`GAP_MEASURES`)."""
+    """Dispersion of `x` with weights `w` by a named measure (see `GAP_MEASURES`)."""
     if measure not in GAP_MEASURES:
         from landjax.errors import InputError
 

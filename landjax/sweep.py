@@ -1,14 +1,14 @@
 """Sweeps: one model solved at every row of a grid of parameters and options, in vmapped batches.
 
-:func:`run_sweep` is what every model's ``sweep`` calls. A grid is a ``pandas.DataFrame`` (or a
-mapping of columns) whose column names are the model's parameter names (``--set``), option names
-(``--option``), solver settings (``--solver``) or context columns (e.g. ``scenario`` for
+`run_sweep` is what every model's `sweep` calls. A grid is a `pandas.DataFrame` (or a
+mapping of columns) whose column names are the model's parameter names (`--set`), option names
+(`--option`), solver settings (`--solver`) or context columns (e.g. `scenario` for
 quota_trade). Rows that share their options and context are solved together: the parameters are
-stacked along a leading batch axis and handed to the model's ``solve_batch`` in chunks (one
+stacked along a leading batch axis and handed to the model's `solve_batch` in chunks (one
 compiled program per option set and chunk size; no Python loop over rows). The result has one row
-per grid row, in grid order: the grid columns, then ``converged``, ``residual_norm``, ``steps``,
-then the reported numbers flattened with the JSON key paths of ``landjax solve MODEL --json``
-(for example ``statistics.gdp_change``). A row whose solve failed is flagged (``converged`` false,
+per grid row, in grid order: the grid columns, then `converged`, `residual_norm`, `steps`,
+then the reported numbers flattened with the JSON key paths of `landjax solve MODEL --json`
+(for example `statistics.gdp_change`). A row whose solve failed is flagged (`converged` false,
 its numbers NaN), never dropped.
 """
 
@@ -29,7 +29,7 @@ FIRST_COLUMNS = ("converged", "residual_norm", "steps")
 
 
 def classify_columns(spec: ModelSpec, columns: list[str]) -> dict[str, str]:
-    """``column -> kind`` (``param``, ``option``, ``solver`` or ``context``); unknown names raise."""
+    """`column -> kind` (`param`, `option`, `solver` or `context`); unknown names raise."""
     pinfo = spec.Params.fields_info()  # type: ignore[attr-defined]
     onames = {i.name for i in spec.Options.registry()}  # type: ignore[attr-defined]
     snames = {i.name for i in spec.Solver.registry()} if spec.Solver is not None else set()  # type: ignore[attr-defined]
@@ -90,7 +90,7 @@ def _native(v: Any) -> Any:
 
 
 def _batched_params(spec: ModelSpec, base: Any, columns: dict[str, list[Any]], rows: np.ndarray) -> Any:
-    """``Params`` with every leaf stacked over ``rows`` (base values broadcast where no column)."""
+    """`Params` with every leaf stacked over `rows` (base values broadcast where no column)."""
     pinfo = spec.Params.fields_info()  # type: ignore[attr-defined]
     n = len(rows)
     leaves = {}
@@ -128,16 +128,16 @@ def run_sweep(
     progress: bool = True,
     **context: Any,
 ) -> pd.DataFrame:
-    """Solve ``spec``'s model at every row of ``grid`` (see the module docstring).
+    """Solve `spec`'s model at every row of `grid` (see the module docstring).
 
     **Arguments:**
 
-    - `spec`: the model's :class:`~landjax.contract.ModelSpec` (``MODEL``).
+    - `spec`: the model's `ModelSpec` (`MODEL`).
     - `grid`: the rows to solve; columns named as on the command line.
     - `params`, `options`, `solver`: the base values for everything the grid does not set.
     - `chunk_size`: members per vmapped batch.
-    - `progress`: a progress bar over the batches (``LANDJAX_PROGRESS=0`` silences it).
-    - `context`: base values of the model's context (e.g. ``data=...`` for quota_trade).
+    - `progress`: a progress bar over the batches (`LANDJAX_PROGRESS=0` silences it).
+    - `context`: base values of the model's context (e.g. `data=...` for quota_trade).
 
     **Returns:** a DataFrame, one row per grid row in grid order.
     """

@@ -1,18 +1,18 @@
-"""``landjax sweep`` and ``landjax sweep-merge``: a model solved at every row of a grid, on one
+"""`landjax sweep` and `landjax sweep-merge`: a model solved at every row of a grid, on one
 process, as independent shards (for scheduler job arrays) or on JAX's multi-process runtime.
 
-::
+```text
+landjax sweep MODEL --grid GRID.csv --out DIR [--force] [--set/--option/--solver ...]
+landjax sweep MODEL --grid GRID.csv --out DIR --shard I/K        # writes DIR/shard-I-of-K.csv
+landjax sweep-merge DIR                                          # shards -> DIR/results.csv
+landjax sweep MODEL --grid GRID.csv --out DIR --processes K      # K local processes
+landjax sweep MODEL --grid GRID.csv --out DIR --coordinator HOST:PORT --num-processes K --process-id I
+```
 
-    landjax sweep MODEL --grid GRID.csv --out DIR [--force] [--set/--option/--solver ...]
-    landjax sweep MODEL --grid GRID.csv --out DIR --shard I/K        # writes DIR/shard-I-of-K.csv
-    landjax sweep-merge DIR                                          # shards -> DIR/results.csv
-    landjax sweep MODEL --grid GRID.csv --out DIR --processes K      # K local processes
-    landjax sweep MODEL --grid GRID.csv --out DIR --coordinator HOST:PORT --num-processes K --process-id I
-
-Every mode gives the same ``results.csv`` (same rows, same order, same bits): the grid columns,
-then ``converged``, ``residual_norm``, ``steps``, then the reported numbers under the dotted JSON
-key paths of ``landjax solve MODEL --json``. Row ``r`` of the grid goes to slice
-``floor(r K / n)``: contiguous slices of (nearly) equal size. Each member of a vmapped batch is
+Every mode gives the same `results.csv` (same rows, same order, same bits): the grid columns,
+then `converged`, `residual_norm`, `steps`, then the reported numbers under the dotted JSON
+key paths of `landjax solve MODEL --json`. Row `r` of the grid goes to slice
+`floor(r K / n)`: contiguous slices of (nearly) equal size. Each member of a vmapped batch is
 computed independently of the others, so splitting the grid does not change any number.
 """
 
@@ -40,7 +40,7 @@ ROW = "row"
 
 
 def _slice(n: int, i: int, k: int) -> np.ndarray:
-    """Rows of slice ``i`` of ``k`` (contiguous, sizes differ by at most one)."""
+    """Rows of slice `i` of `k` (contiguous, sizes differ by at most one)."""
     return np.arange(n * i // k, n * (i + 1) // k)
 
 
@@ -94,7 +94,7 @@ def _parse_shard(text: str) -> tuple[int, int]:
 
 
 def _flags_namespace(spec: Any, argv_rest: list[str]) -> argparse.Namespace:
-    """The model's own flags (e.g. --data for quota_trade), parsed like ``landjax solve`` does."""
+    """The model's own flags (e.g. --data for quota_trade), parsed like `landjax solve` does."""
     ap = argparse.ArgumentParser(prog=f"landjax sweep {spec.name}", add_help=False)
     for f in spec.flags:
         if f.role == "output":
@@ -137,7 +137,7 @@ def _finish(out: Path, df: pd.DataFrame) -> None:
 
 
 def main_sweep(argv: list[str]) -> int:
-    """``landjax sweep``: exit 0 when every row converged, 1 when some rows failed (flagged in the
+    """`landjax sweep`: exit 0 when every row converged, 1 when some rows failed (flagged in the
     file), 2 on bad input."""
     from landjax._io import atomic_write, check_output_dir, write_csv
 
@@ -191,7 +191,7 @@ def main_sweep(argv: list[str]) -> int:
 
 
 def main_merge(argv: list[str]) -> int:
-    """``landjax sweep-merge DIR``: the shards of a sharded sweep -> ``DIR/results.csv``."""
+    """`landjax sweep-merge DIR`: the shards of a sharded sweep -> `DIR/results.csv`."""
     ap = argparse.ArgumentParser(prog="landjax sweep-merge", description="assemble the shards of a sweep")
     ap.add_argument("dir", help="the folder holding shard-I-of-K.csv files")
     ap.add_argument("--force", action="store_true", help="replace an existing results.csv")
@@ -209,7 +209,7 @@ def main_merge(argv: list[str]) -> int:
 
 
 def merge_shards(folder: Path, *, force: bool = False) -> pd.DataFrame:
-    """Check that every shard of one sweep is present and consistent, then write ``results.csv``."""
+    """Check that every shard of one sweep is present and consistent, then write `results.csv`."""
     if not folder.is_dir():
         raise InputError(f"{str(folder)!r}: no such folder")
     metas = sorted(folder.glob("shard-*-of-*.json"))
@@ -254,7 +254,7 @@ def _free_port() -> int:
 
 
 def _spawn(ns: argparse.Namespace, argv: list[str], out: Path) -> int:
-    """Start ``--processes K`` local processes of one jax.distributed job and wait for them."""
+    """Start `--processes K` local processes of one jax.distributed job and wait for them."""
     k = ns.processes
     port = _free_port()
     base = [a for a in argv]
@@ -340,7 +340,7 @@ def _run_process(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, g
 
 
 def _barrier(name: str, timeout_s: float = 600.0) -> None:
-    """Wait until every process of the job reaches ``name``: the barrier of jax.distributed's
+    """Wait until every process of the job reaches `name`: the barrier of jax.distributed's
     coordination service (no device collective is needed to hand over files)."""
     from jax._src import distributed
 

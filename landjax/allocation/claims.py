@@ -1,7 +1,7 @@
-"""Compatibility module: the claims rules now live in :mod:`landjax.models.claims` (one package
+"""Compatibility module: the claims rules now live in `landjax.models.claims` (one package
 under the model contract). Every public name of the former module is re-exported here, so
-``from landjax.allocation import claims as cl; cl.allocate(...)`` keeps working; ``cli_main`` is
-``landjax claims`` (:func:`landjax.cli_claims.main_claims`)."""
+`from landjax.allocation import claims as cl; cl.allocate(...)` keeps working; `cli_main` is
+`landjax claims` (`landjax.cli_claims.main_claims`)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ from landjax.models.claims.api import _batched_exact
 
 
 def cli_main(argv: Sequence[str] | None = None) -> int:
-    """``landjax claims ...`` (see :func:`landjax.cli_claims.main_claims`)."""
+    """`landjax claims ...` (see `landjax.cli_claims.main_claims`)."""
     return int(main_claims(argv))
 
 

@@ -1,22 +1,22 @@
 """Digraph games and the van den Brink-Borm beta (Zuo, Hu & Li 2019, eqs. 7-8), for comparing rules.
 
-A digraph ``(N, D)`` on nodes ``N`` has successor sets ``S_D(i) = {j : (i, j) in D}`` and predecessor
-sets ``P_D(j) = {i : (i, j) in D}``. The *digraph game* (eq. 7) gives a coalition ``K`` the number of
-nodes all of whose predecessors lie in ``K``: ``v_D(K) = |{j in S_D(K) : P_D(j) subset K}|``. Its
+A digraph `(N, D)` on nodes `N` has successor sets `S_D(i) = {j : (i, j) in D}` and predecessor
+sets `P_D(j) = {i : (i, j) in D}`. The *digraph game* (eq. 7) gives a coalition `K` the number of
+nodes all of whose predecessors lie in `K`: `v_D(K) = |{j in S_D(K) : P_D(j) subset K}|`. Its
 Shapley value is the beta measure (eq. 8)
 
     beta_i(D) = sum_{j in S_D(i)} 1 / |P_D(j)|,
 
-so every node ``j`` that has predecessors hands one unit, split equally, to them: on any digraph
+so every node `j` that has predecessors hands one unit, split equally, to them: on any digraph
 the betas sum to the number of nodes with at least one predecessor, an integer.
 
 The paper compares the six rules with beta but never states its digraph. landjax defines it:
 
-**Per-district dominance digraphs, summed** (``relation="less"``, the default). For each district
-``d``, the digraph ``D_d`` on the six rules has an edge ``i -> j`` when rule ``i`` gives ``d``
-strictly less than rule ``j`` (ties within ``tie_tol`` give no edge). Then
-``beta_i = sum_d beta_i(D_d)`` (the sum of the per-district digraph games is itself a game whose
-Shapley value is this sum). ``relation="greater"`` reverses the edges. Awards and
+**Per-district dominance digraphs, summed** (`relation="less"`, the default). For each district
+`d`, the digraph `D_d` on the six rules has an edge `i -> j` when rule `i` gives `d`
+strictly less than rule `j` (ties within `tie_tol` give no edge). Then
+`beta_i = sum_d beta_i(D_d)` (the sum of the per-district digraph games is itself a game whose
+Shapley value is this sum). `relation="greater"` reverses the edges. Awards and
 satisfaction ratios (award/claim) give the same digraphs, as the claim is common to all rules in a
 district. The per-district betas sum to an integer (at most 5 per district), so no such digraph can
 give the paper's Table 6, whose values sum to 40.56.
@@ -35,12 +35,12 @@ from landjax.errors import InputError
 
 
 def beta(adjacency: Any) -> np.ndarray:
-    """The beta measure of a digraph, eq. (8): ``beta_i = sum_{j in S(i)} 1/|P(j)|``.
+    """The beta measure of a digraph, eq. (8): `beta_i = sum_{j in S(i)} 1/|P(j)|`.
 
-    **Arguments:** `adjacency`: square 0/1 (bool) matrix, ``A[i, j] = 1`` for an edge ``i -> j``
+    **Arguments:** `adjacency`: square 0/1 (bool) matrix, `A[i, j] = 1` for an edge `i -> j`
     (the diagonal must be zero).
 
-    **Returns:** float array of length ``n``.
+    **Returns:** float array of length `n`.
     """
     A = np.asarray(adjacency)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
@@ -56,7 +56,7 @@ def beta(adjacency: Any) -> np.ndarray:
 
 
 def digraph_game(adjacency: Any, coalition: Sequence[int]) -> int:
-    """The digraph game of eq. (7): ``v_D(K) = |{j in S_D(K) : P_D(j) subset K}|``."""
+    """The digraph game of eq. (7): `v_D(K) = |{j in S_D(K) : P_D(j) subset K}|`."""
     A = np.asarray(adjacency).astype(bool)
     K = np.zeros(A.shape[0], bool)
     K[list(coalition)] = True
@@ -82,9 +82,9 @@ def shapley_brute_force(adjacency: Any) -> np.ndarray:
 
 
 def dominance_digraph(values: Any, *, relation: str = "less", tie_tol: float = 1e-6) -> np.ndarray:
-    """Digraph on the entries of ``values`` (one per rule): ``i -> j`` iff ``v_i < v_j - tie_tol``.
+    """Digraph on the entries of `values` (one per rule): `i -> j` iff `v_i < v_j - tie_tol`.
 
-    ``relation="greater"`` gives ``i -> j`` iff ``v_i > v_j + tie_tol``.
+    `relation="greater"` gives `i -> j` iff `v_i > v_j + tie_tol`.
     """
     v = np.asarray(values, dtype=float).reshape(-1)
     if relation == "less":
@@ -95,13 +95,13 @@ def dominance_digraph(values: Any, *, relation: str = "less", tie_tol: float = 1
 
 
 def rule_betas(awards: pd.DataFrame, *, relation: str = "less", tie_tol: float = 1e-6) -> pd.Series:
-    """Summed per-district beta of each rule (columns of ``awards``; rows are districts).
+    """Summed per-district beta of each rule (columns of `awards`; rows are districts).
 
     **Arguments:**
 
     - `awards`: DataFrame, one row per district, one column per rule.
-    - `relation`: edge ``i -> j`` when rule ``i`` gives the district ``"less"`` (default) or
-      ``"greater"`` than rule ``j``.
+    - `relation`: edge `i -> j` when rule `i` gives the district `"less"` (default) or
+      `"greater"` than rule `j`.
     - `tie_tol`: awards closer than this (same units) are ties: no edge.
 
     **Returns:** Series of betas indexed by rule; it sums to an integer.

@@ -1,7 +1,7 @@
 """Deprecated location (kept for one release) of the Table 4 allocation rule and its study.
 
-The rule is :mod:`landjax.models.quota_trade.rules` (part of the model's policy); the Table 4
-searches, frontier and sensitivities are study code in :mod:`landjax.reproduce.ma_ni_search`.
+The rule is `landjax.models.quota_trade.rules` (part of the model's policy); the Table 4
+searches, frontier and sensitivities are study code in `landjax.reproduce.ma_ni_search`.
 This module re-exports both.
 """
 

@@ -6,7 +6,7 @@ Pilot provinces (P5, the 2018 cross-province quota measures): Qinghai, Sichuan, 
 Xinjiang. Buyer prices (yuan/m2, Ma & Ni section 3(1)): 1050 Beijing and Shanghai; 750 Tianjin,
 Jiangsu, Zhejiang, Guangdong; 450 all others. The seller price is 525 yuan/m2.
 Centroids are approximate provincial capitals (degrees), used only by the synthetic generator.
-``n_synth`` is the number of cities per province in the synthetic China-like dataset (285 in all).
+`n_synth` is the number of cities per province in the synthetic China-like dataset (285 in all).
 """
 
 from __future__ import annotations

@@ -2,36 +2,36 @@
 
 A **dataset** is a directory with three files:
 
-``cities.csv`` (one row per city)
-    ``city`` (id), ``province``, ``region`` (east|central|west|northeast), ``pilot`` (bool: one of
-    the five pilot provinces), ``buy_price`` (yuan/m2), ``L0`` (hukou workforce, persons),
-    ``w`` (average wage, yuan/year), ``LY``, ``LH`` (goods and real-estate employment, persons),
-    ``RY``, ``RH`` (productive and residential land supply, m2), ``Ph`` (house price, yuan/m2);
-    optional ``name``, ``lon``, ``lat`` and any extra columns (kept, not used by the model).
-``migration.csv``
-    ``origin, destination, share``: share of origin's hukou workforce living in destination
+`cities.csv` (one row per city)
+    `city` (id), `province`, `region` (east|central|west|northeast), `pilot` (bool: one of
+    the five pilot provinces), `buy_price` (yuan/m2), `L0` (hukou workforce, persons),
+    `w` (average wage, yuan/year), `LY`, `LH` (goods and real-estate employment, persons),
+    `RY`, `RH` (productive and residential land supply, m2), `Ph` (house price, yuan/m2);
+    optional `name`, `lon`, `lat` and any extra columns (kept, not used by the model).
+`migration.csv`
+    `origin, destination, share`: share of origin's hukou workforce living in destination
     (missing pairs are 0; each origin's shares sum to 1 within 1e-9; rows are then renormalised
     exactly).
-``meta.json``
-    ``P_ry``, ``P_rh`` (national productive / residential land prices, yuan/m2, used only to
-    classify sellers and buyers), ``sell_price`` (yuan/m2), ``units``, ``sources``,
-    ``synthetic`` (bool: the whole dataset is synthetic) and ``synthetic_columns`` (list).
+`meta.json`
+    `P_ry`, `P_rh` (national productive / residential land prices, yuan/m2, used only to
+    classify sellers and buyers), `sell_price` (yuan/m2), `units`, `sources`,
+    `synthetic` (bool: the whole dataset is synthetic) and `synthetic_columns` (list).
 
-Loading validates everything and raises :class:`landjax.errors.InputError` naming the file, the
+Loading validates everything and raises `landjax.errors.InputError` naming the file, the
 row (1-based data row, header excluded, plus the city id) and the column.
 
-Datasets shipped (``load_dataset(name)``):
+Datasets shipped (`load_dataset(name)`):
 
-* ``"china_semireal"`` (**default**): 277 prefecture-level cities with 2015 yearbook data. Real:
+* `"china_semireal"` (**default**): 277 prefecture-level cities with 2015 yearbook data. Real:
   city list, province, region, coordinates, 2010/2020 census population, 2015 GDP and
-  urban-unit employment (``LY``), pilot flags and quota prices (policy). Synthetic (labelled in
-  ``meta.json``): migration matrix, land supply and its split, land prices, wages, house prices,
-  real-estate employment. Built by :func:`build_semireal` from the MIT-licensed public files in
-  ``../shared/data/china_cities`` (see ``docs/ma_ni.md`` for the originals); the derived table is
+  urban-unit employment (`LY`), pilot flags and quota prices (policy). Synthetic (labelled in
+  `meta.json`): migration matrix, land supply and its split, land prices, wages, house prices,
+  real-estate employment. Built by `build_semireal` from the MIT-licensed public files in
+  `../shared/data/china_cities` (see `docs/ma_ni.md` for the originals); the derived table is
   shipped with attribution.
-* ``"china_synthetic"``: the seeded synthetic China-like dataset (:func:`generate_synthetic`,
+* `"china_synthetic"`: the seeded synthetic China-like dataset (`generate_synthetic`,
   seed 0), entirely synthetic.
-* ``"synthetic:SEED"`` or ``"synthetic:SEED:N"``: generated on the fly.
+* `"synthetic:SEED"` or `"synthetic:SEED:N"`: generated on the fly.
 * a path to any directory in the format above.
 """
 
@@ -80,12 +80,13 @@ UNITS = {
 class Dataset:
     """A validated city dataset.
 
-    Attributes:
-        name: label used in reports (directory name or generator tag).
-        cities: the ``cities.csv`` table (one row per city, order = model order).
-        m: dense (N, N) migration share matrix, rows = hukou origins, columns = destinations.
-        meta: the ``meta.json`` dictionary.
-        path: directory it was read from (None when generated in memory).
+    **Attributes:**
+
+    - `name`: label used in reports (directory name or generator tag).
+    - `cities`: the `cities.csv` table (one row per city, order = model order).
+    - `m`: dense (N, N) migration share matrix, rows = hukou origins, columns = destinations.
+    - `meta`: the `meta.json` dictionary.
+    - `path`: directory it was read from (None when generated in memory).
     """
 
     name: str
@@ -147,7 +148,7 @@ def validate_tables(
     Checks: required columns present; no NaN or negative values (strictly positive where a
     logarithm or a ratio needs it); unique city ids; known regions; every origin and destination
     in the migration table is a known city; no duplicate pairs; each origin's shares sum to 1
-    within 1e-9 (then renormalised exactly); meta has positive ``P_ry``, ``P_rh``, ``sell_price``.
+    within 1e-9 (then renormalised exactly); meta has positive `P_ry`, `P_rh`, `sell_price`.
     """
     pre = f"{where}/" if where else ""
     fc, fm, fj = pre + "cities.csv", pre + "migration.csv", pre + "meta.json"
@@ -247,7 +248,7 @@ def validate_tables(
 
 
 def read_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
-    """Read and validate a dataset directory (``cities.csv``, ``migration.csv``, ``meta.json``)."""
+    """Read and validate a dataset directory (`cities.csv`, `migration.csv`, `meta.json`)."""
     path = Path(path)
     for f in ("cities.csv", "migration.csv", "meta.json"):
         if not (path / f).is_file():
@@ -280,10 +281,10 @@ def write_dataset(ds: Dataset, path: str | os.PathLike, *, min_share: float = 0.
 
 
 def load_dataset(name_or_path: str | os.PathLike | Dataset | None = None) -> Dataset:
-    """Load a dataset by name (``None`` = the default ``"china_semireal"``), tag or directory.
+    """Load a dataset by name (`None` = the default `"china_semireal"`), tag or directory.
 
-    Names: ``"china_semireal"`` (alias ``"semireal"``, default), ``"china_synthetic"`` (alias
-    ``"synthetic"``), ``"synthetic:SEED"`` / ``"synthetic:SEED:N"`` (generated now), or a path.
+    Names: `"china_semireal"` (alias `"semireal"`, default), `"china_synthetic"` (alias
+    `"synthetic"`), `"synthetic:SEED"` / `"synthetic:SEED:N"` (generated now), or a path.
     """
     if isinstance(name_or_path, Dataset):
         return name_or_path
@@ -334,11 +335,11 @@ def gravity_migration(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Synthetic hukou-origin x residence count matrix from a gravity form (SYNTHETIC).
 
-    Destination ``d`` hosts ``residents_d``; a share ``inshare_d`` of them come from other cities,
-    distributed over origins in proportion to ``residents_o * push_o * exp(-dist/decay) *
-    (province_boost if same province)``. Each origin keeps its ``keep`` largest destinations
+    Destination `d` hosts `residents_d`; a share `inshare_d` of them come from other cities,
+    distributed over origins in proportion to `residents_o * push_o * exp(-dist/decay) *
+    (province_boost if same province)`. Each origin keeps its `keep` largest destinations
     (the rest of its migrants are counted as stayers) so the table stays small.
-    Returns ``(L0, m)``: hukou workforce per origin and the row-stochastic share matrix.
+    Returns `(L0, m)`: hukou workforce per origin and the row-stochastic share matrix.
     """
     n = residents.shape[0]
     k = residents[:, None] * push[:, None] * np.exp(-dist / decay_km) * np.where(same_prov, province_boost, 1.0)
@@ -358,7 +359,7 @@ def gravity_migration(
 
 
 def _classify_price(x: np.ndarray, share_positive: float) -> float:
-    """A national price with exactly ``round(share_positive*N)`` cities above it (midpoint of two
+    """A national price with exactly `round(share_positive*N)` cities above it (midpoint of two
     sorted values, so no city has tau exactly 0)."""
     xs = np.sort(x)
     k = len(xs) - int(round(share_positive * len(xs)))  # number at or below the price
@@ -381,7 +382,7 @@ def generate_synthetic(
 ) -> Dataset:
     """A seeded synthetic China-like dataset (SYNTHETIC in every column).
 
-    285 cities in 31 provinces (``n_cities`` rescales the per-province counts, e.g. 2,800 for a
+    285 cities in 31 provinces (`n_cities` rescales the per-province counts, e.g. 2,800 for a
     county-level benchmark); Zipf-like sizes (rank-size exponent 0.75, larger cities tilted to the
     east); wages rising with region and size; employment and land supply with noise, land tilted
     to the west and northeast; national land prices set so that 80.2 % of cities are short of
@@ -540,8 +541,8 @@ def _migration_long(ids: list[str], m: np.ndarray) -> pd.DataFrame:
 
 
 def raw_china_dir(path: str | os.PathLike | None = None) -> Path | None:
-    """Directory of the raw public files: ``path``, else ``$LANDJAX_CHINA_DATA``, else
-    ``../shared/data/china_cities`` next to the repository (None when none exists)."""
+    """Directory of the raw public files: `path`, else `$LANDJAX_CHINA_DATA`, else
+    `../shared/data/china_cities` next to the repository (None when none exists)."""
     cands = []
     if path is not None:
         cands.append(Path(path))
@@ -578,15 +579,15 @@ def build_semireal(
 
     Sample: prefecture-level units of the 2020 census (Hong Kong, Macau and Tibet excluded, as in
     the paper) that have 2015 yearbook GDP and employment (Chinese-name match). Real: city,
-    name, province, region, lon/lat, ``pop_2010``, ``pop_2020``, ``gdp_2015`` (yuan),
-    ``LY`` (2015 urban-unit employment). Derived from real data: the 2017 resident workforce
-    (``workforce``; population interpolated log-linearly 2010-2020 x the 2020 share aged 15-59 x
+    name, province, region, lon/lat, `pop_2010`, `pop_2020`, `gdp_2015` (yuan),
+    `LY` (2015 urban-unit employment). Derived from real data: the 2017 resident workforce
+    (`workforce`; population interpolated log-linearly 2010-2020 x the 2020 share aged 15-59 x
     0.75). SYNTHETIC (seeded): migration (gravity on great-circle distances, in-migrant shares
-    rising with GDP per resident and 2010-2020 population growth), ``L0`` (row sums of the
-    synthetic count matrix), wages ``w`` (74,318 yuan, the 2017 national urban average, scaled by
-    (GDP per resident)^0.4), ``LH`` (3 % of ``LY``), land supply ``RY``, ``RH`` (scaled to GDP
-    with a west/northeast tilt and noise; residential share ~ N(0.31, 0.12)), ``Ph``, and the
-    national prices ``P_ry``, ``P_rh`` (set so that 80.20 % / 66.75 % of cities have tau > 0, the
+    rising with GDP per resident and 2010-2020 population growth), `L0` (row sums of the
+    synthetic count matrix), wages `w` (74,318 yuan, the 2017 national urban average, scaled by
+    (GDP per resident)^0.4), `LH` (3 % of `LY`), land supply `RY`, `RH` (scaled to GDP
+    with a west/northeast tilt and noise; residential share ~ N(0.31, 0.12)), `Ph`, and the
+    national prices `P_ry`, `P_rh` (set so that 80.20 % / 66.75 % of cities have tau > 0, the
     paper's 2017 shares).
     """
     raw = raw_china_dir(raw_dir)

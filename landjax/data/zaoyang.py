@@ -1,6 +1,6 @@
-"""The Zaoyang (Hubei) quota-splitting case of Zuo, Hu & Li (2019): loader for ``zaoyang.csv``.
+"""The Zaoyang (Hubei) quota-splitting case of Zuo, Hu & Li (2019): loader for `zaoyang.csv`.
 
-See ``zaoyang.md`` beside this file for the source of every column. Units: hm2.
+See `zaoyang.md` beside this file for the source of every column. Units: hm2.
 """
 
 from __future__ import annotations

@@ -1,14 +1,16 @@
 """The generic engine: root finding and fixed points with implicit differentiation, batches,
 calibration, policy optimisation and gradient checks. It knows nothing about any model.
 
-Public API::
+Public API:
 
-    solve, fixed_point, Solution          # landjax.engine.solve
-    solve_batch                           # landjax.engine.batch
-    calibrate, CalibrationResult          # landjax.engine.calibrate
-    optimize, OptimizeResult              # landjax.engine.optimize
-    gradcheck, GradcheckResult            # landjax.engine.gradcheck
-    Dense, BlockTridiagonal               # landjax.engine.linalg (linear solvers)
+```text
+solve, fixed_point, Solution          # landjax.engine.solve
+solve_batch                           # landjax.engine.batch
+calibrate, CalibrationResult          # landjax.engine.calibrate
+optimize, OptimizeResult              # landjax.engine.optimize
+gradcheck, GradcheckResult            # landjax.engine.gradcheck
+Dense, BlockTridiagonal               # landjax.engine.linalg (linear solvers)
+```
 """
 
 from landjax.engine._solution import MESSAGES, Solution

@@ -1,22 +1,22 @@
 """Compile once: one program per (function, static configuration, argument structure).
 
-A plain Python call of an engine verb (``solve``, ``fixed_point``, ``solve_batch``, ``calibrate``,
-``optimize``) runs a ``jax.jit``-compiled program. The program is looked up in a cache keyed on
+A plain Python call of an engine verb (`solve`, `fixed_point`, `solve_batch`, `calibrate`,
+`optimize`) runs a `jax.jit`-compiled program. The program is looked up in a cache keyed on
 
-* the **identity** of the user's function (``fn``; a bound method counts by its function and
-  instance), so the same function object reuses the program while a new closure, ``lambda`` or
-  ``functools.partial`` object built for every call compiles anew;
+* the **identity** of the user's function (`fn`; a bound method counts by its function and
+  instance), so the same function object reuses the program while a new closure, `lambda` or
+  `functools.partial` object built for every call compiles anew;
 * the **static configuration** of the call (method, tolerances, step limits, linear solver, ...);
-* the **argument structure**: the pytree structure of ``args`` (including static fields of
+* the **argument structure**: the pytree structure of `args` (including static fields of
   parameter dataclasses, such as a model's options), and the shapes and dtypes of its array leaves
-  (this part is ``jax.jit``'s own cache).
+  (this part is `jax.jit`'s own cache).
 
-Leaves of ``args`` that are arrays (JAX, NumPy) or Python ``float``/``complex`` numbers are traced:
-changing their *values* never recompiles. Every other leaf (``int``, ``bool``, ``str``, ...) is
+Leaves of `args` that are arrays (JAX, NumPy) or Python `float`/`complex` numbers are traced:
+changing their *values* never recompiles. Every other leaf (`int`, `bool`, `str`, ...) is
 static: part of the key, so a new value compiles a new program. Static leaves must be hashable;
 when one is not, the call still works but compiles every time.
 
-Inside a user's own ``jax.jit``/``vmap``/``grad`` the cached program is simply inlined into the
+Inside a user's own `jax.jit`/`vmap`/`grad` the cached program is simply inlined into the
 user's trace.
 """
 
@@ -47,9 +47,9 @@ def _owner_and_key(fn: Any, config: Hashable) -> tuple[Any, Hashable]:
 
 
 def cached(fn: Any, config: Hashable, build: Callable[[], Any]) -> Any:
-    """The compiled callable for ``(fn, config)``, built by ``build()`` on first use.
+    """The compiled callable for `(fn, config)`, built by `build()` on first use.
 
-    ``config`` must be hashable; if it is not, a fresh callable is built (and compiled) each time.
+    `config` must be hashable; if it is not, a fresh callable is built (and compiled) each time.
     """
     owner, key = _owner_and_key(fn, config)
     try:
@@ -75,8 +75,8 @@ def cached(fn: Any, config: Hashable, build: Callable[[], Any]) -> Any:
 def split_args(args: Any) -> tuple[list[Any], Hashable | None]:
     """Split a pytree into traced leaves and a hashable static description.
 
-    Returns ``(dynamic_leaves, static)``; ``static`` is ``None`` when a static leaf is unhashable
-    (the caller then cannot cache). :func:`merge_args` inverts it.
+    Returns `(dynamic_leaves, static)`; `static` is `None` when a static leaf is unhashable
+    (the caller then cannot cache). `merge_args` inverts it.
     """
     leaves, treedef = jax.tree_util.tree_flatten(args)
     dyn, fixed = [], []
@@ -94,7 +94,7 @@ def split_args(args: Any) -> tuple[list[Any], Hashable | None]:
 
 
 def merge_args(dyn: list[Any], static: Hashable) -> Any:
-    """Rebuild the pytree split by :func:`split_args`."""
+    """Rebuild the pytree split by `split_args`."""
     treedef, n, fixed = cast(tuple[Any, int, tuple[tuple[int, Any], ...]], static)
     known = dict(fixed)
     it = iter(dyn)
@@ -103,10 +103,10 @@ def merge_args(dyn: list[Any], static: Hashable) -> Any:
 
 
 def jit_call(fn: Any, config: Hashable, impl: Callable, *arrays: Any, args: Any = None) -> Any:
-    """Run ``impl(*arrays, args)`` through the compiled program cached for ``(fn, config)``.
+    """Run `impl(*arrays, args)` through the compiled program cached for `(fn, config)`.
 
-    ``impl`` must be a pure function of its arguments (everything else it needs is part of
-    ``config`` or closed over ``fn``). ``arrays`` are traced as they are; ``args`` is split into
+    `impl` must be a pure function of its arguments (everything else it needs is part of
+    `config` or closed over `fn`). `arrays` are traced as they are; `args` is split into
     traced and static leaves (see the module docstring).
     """
     dyn, static = split_args(args)

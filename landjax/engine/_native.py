@@ -1,9 +1,9 @@
-"""landjax's own iteration loops (``lax.while_loop``; jit- and vmap-safe).
+"""landjax's own iteration loops (`lax.while_loop`; jit- and vmap-safe).
 
-Each loop takes a closed function (``f(y)`` residual, or ``g(y)`` map) and returns
-``(y, steps, code)`` with code 0 (stopped normally), 1 (max steps) or 3 (stalled).
-Differentiation is never traced through these loops: :mod:`landjax.engine.solve` wraps
-them in ``jax.lax.custom_root`` (implicit function theorem).
+Each loop takes a closed function (`f(y)` residual, or `g(y)` map) and returns
+`(y, steps, code)` with code 0 (stopped normally), 1 (max steps) or 3 (stalled).
+Differentiation is never traced through these loops: `landjax.engine.solve` wraps
+them in `jax.lax.custom_root` (implicit function theorem).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def newton(f, y0, *, tol, ftol, max_steps, linear_solver=Dense(), line_search=Fa
 def broyden(f, y0, *, tol, ftol, max_steps, linear_solver=Dense(), line_search=True):
     """ "Good" Broyden with Sherman-Morrison updates of the inverse Jacobian.
 
-    The inverse is initialised from the exact Jacobian at ``y0`` (one dense factorisation), so
+    The inverse is initialised from the exact Jacobian at `y0` (one dense factorisation), so
     the method needs no user scaling; each later step costs one residual evaluation.
     """
     if isinstance(linear_solver, BlockTridiagonal):
@@ -120,7 +120,7 @@ def broyden(f, y0, *, tol, ftol, max_steps, linear_solver=Dense(), line_search=T
 
 
 def picard(g, y0, *, tol, ftol, max_steps, damping=1.0):
-    """Damped fixed-point iteration ``y <- y + damping * (g(y) - y)``."""
+    """Damped fixed-point iteration `y <- y + damping * (g(y) - y)`."""
 
     def cond(c):
         y, r, k, done = c
@@ -142,7 +142,7 @@ def picard(g, y0, *, tol, ftol, max_steps, damping=1.0):
 
 
 def anderson(g, y0, *, tol, ftol, max_steps, damping=1.0, memory=5, reg=1e-12):
-    """Anderson acceleration (type II) with ``memory`` past iterates and damping (mixing) ``damping``."""
+    """Anderson acceleration (type II) with `memory` past iterates and damping (mixing) `damping`."""
     n = y0.shape[0]
     m = int(memory)
 
@@ -174,12 +174,12 @@ def anderson(g, y0, *, tol, ftol, max_steps, damping=1.0, memory=5, reg=1e-12):
 
 
 def levenberg_marquardt(r, z0, *, tol, max_steps, lam0=1e-3):
-    """Levenberg-Marquardt for ``min ||r(z)||^2`` that rejects non-finite trial points.
+    """Levenberg-Marquardt for `min ||r(z)||^2` that rejects non-finite trial points.
 
     A trial step whose residual is NaN/inf (for example an inner equilibrium solve that failed
     there) is treated like a step that did not reduce the objective: it is rejected and the
     damping grows, so the search backs away instead of stopping with an error.
-    Returns ``(z, steps, code)`` with code 0 (step or gradient small), 1 (max steps).
+    Returns `(z, steps, code)` with code 0 (step or gradient small), 1 (max steps).
     """
 
     def obj(rz):

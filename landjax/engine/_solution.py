@@ -1,4 +1,4 @@
-"""The :class:`Solution` returned by every solver, with status codes and messages."""
+"""The `Solution` returned by every solver, with status codes and messages."""
 
 from __future__ import annotations
 
@@ -22,17 +22,18 @@ MESSAGES = {
 
 @params_dataclass
 class Solution:
-    """Result of :func:`landjax.engine.solve` / :func:`landjax.engine.fixed_point`.
+    """Result of `landjax.engine.solve` / `landjax.engine.fixed_point`.
 
-    A pytree, so it passes through ``jit`` and ``vmap`` (then every field has a batch axis).
+    A pytree, so it passes through `jit` and `vmap` (then every field has a batch axis).
 
-    Attributes:
-        value: the root / fixed point, in the structure of ``y0`` (an array, or e.g. a dict of arrays);
-            returned even when not converged: check ``converged``.
-        converged: ``True`` iff the value is finite and ``residual_norm <= ftol``.
-        residual_norm: max-norm of ``fn(value, args)`` (root) or ``g(value, args) - value`` (fixed point).
-        steps: iterations taken.
-        code: 0 converged, 1 max steps, 2 non-finite, 3 stalled (see :data:`MESSAGES`).
+    **Attributes:**
+
+    - `value`: the root / fixed point, in the structure of `y0` (an array, or e.g. a dict of arrays);
+      returned even when not converged: check `converged`.
+    - `converged`: `True` iff the value is finite and `residual_norm <= ftol`.
+    - `residual_norm`: max-norm of `fn(value, args)` (root) or `g(value, args) - value` (fixed point).
+    - `steps`: iterations taken.
+    - `code`: 0 converged, 1 max steps, 2 non-finite, 3 stalled (see `MESSAGES`).
     """
 
     value: Any
@@ -50,7 +51,7 @@ class Solution:
         return [MESSAGES.get(int(c), f"unknown status {int(c)}") for c in code.reshape(-1)]
 
     def value_or_nan(self) -> Any:
-        """``value`` where converged, NaN elsewhere: the safe thing to feed an outer solver,
+        """`value` where converged, NaN elsewhere: the safe thing to feed an outer solver,
         whose line search then backs away from the failed point."""
         conv = jnp.asarray(self.converged)
 
@@ -93,14 +94,14 @@ def finalize(y: jax.Array, resid: jax.Array, steps: jax.Array, loop_code: jax.Ar
 
 
 def maybe_throw(sol: Solution, throw: bool, what: str, ftol: float) -> Solution:
-    """Raise :class:`ConvergenceError` on failure when ``throw``.
+    """Raise `ConvergenceError` on failure when `throw`.
 
     A plain call (concrete flags: the engine ran its own compiled program) raises
-    :class:`~landjax.errors.ConvergenceError` with the residual norm and step count. Inside a user's
-    own ``jax.jit``/``vmap`` the flags are traced and no Python exception can be raised there: the
-    check is compiled in with ``equinox.error_if``, so the failing call raises equinox's runtime
-    error (an ``EquinoxRuntimeError`` carrying this message) when the user's program runs. Use
-    ``throw=False`` inside your own transformations and test ``converged``."""
+    `ConvergenceError` with the residual norm and step count. Inside a user's
+    own `jax.jit`/`vmap` the flags are traced and no Python exception can be raised there: the
+    check is compiled in with `equinox.error_if`, so the failing call raises equinox's runtime
+    error (an `EquinoxRuntimeError` carrying this message) when the user's program runs. Use
+    `throw=False` inside your own transformations and test `converged`."""
     if not throw:
         return sol
     if _is_traced(sol.converged):

@@ -1,26 +1,26 @@
-"""Many problems at once: ``vmap`` inside ``lax.map`` over chunks, optionally sharded over devices.
+"""Many problems at once: `vmap` inside `lax.map` over chunks, optionally sharded over devices.
 
-:func:`solve_batch` solves ``B`` independent problems ``fn(y, args_b) = 0`` in one compiled
-program. Arguments follow :func:`jax.vmap`'s ``in_axes`` convention: a leaf with axis ``None`` is
-shared by every member and enters the program once (never copied ``B`` times).
+`solve_batch` solves `B` independent problems `fn(y, args_b) = 0` in one compiled
+program. Arguments follow `jax.vmap`'s `in_axes` convention: a leaf with axis `None` is
+shared by every member and enters the program once (never copied `B` times).
 
 How the batch is cut into chunks matters more than anything else for speed on a CPU:
 
-* A vmapped ``while_loop`` runs until its slowest member is done: inside a chunk, finished
+* A vmapped `while_loop` runs until its slowest member is done: inside a chunk, finished
   members keep computing (their results are discarded). Chunks bound that waste.
-* The dense Newton step materialises the Jacobian in forward mode: for ``n`` unknowns every
-  intermediate of the residual gets a tangent axis of length ``n``. For a residual with an
-  ``N x N`` block (trade costs between ``N`` locations) that is ``n N^2`` numbers per member,
-  2 MB at ``n = 100, N = 50``. One member's step stays in the CPU caches; a vmapped chunk of
-  ``c`` members moves ``c`` times as much and is bound by memory bandwidth instead, so each member
-  costs about 3x (measured in ``benchmarks/engine_batch.py``). Such members are better solved
-  one after another (``lax.map``, each with its own stopping rule), while small members (the
+* The dense Newton step materialises the Jacobian in forward mode: for `n` unknowns every
+  intermediate of the residual gets a tangent axis of length `n`. For a residual with an
+  `N x N` block (trade costs between `N` locations) that is `n N^2` numbers per member,
+  2 MB at `n = 100, N = 50`. One member's step stays in the CPU caches; a vmapped chunk of
+  `c` members moves `c` times as much and is bound by memory bandwidth instead, so each member
+  costs about 3x (measured in `benchmarks/engine_batch.py`). Such members are better solved
+  one after another (`lax.map`, each with its own stopping rule), while small members (the
   Armington example, a few unknowns) gain a lot from vectorising many at once.
 
-With ``chunk_size=None`` (default) the chunk is chosen from the largest intermediate array of one
+With `chunk_size=None` (default) the chunk is chosen from the largest intermediate array of one
 member's solve (read off its traced program, no extra compilation): as many members as fit in
 about 1 MiB on a CPU (at most 256), and up to 4096 on an accelerator. Every member gets its own
-``converged`` flag; members are independent elementwise, so a failing member (NaN, no root)
+`converged` flag; members are independent elementwise, so a failing member (NaN, no root)
 never contaminates the others.
 """
 
@@ -54,7 +54,7 @@ def _axis_of(ax: Any, where: str) -> int | None:
 
 
 def _flat_axes(in_axes: Any, args: Any) -> tuple[int | None, ...]:
-    """One axis (or ``None``) per leaf of ``args``, from a ``jax.vmap``-style prefix ``in_axes``."""
+    """One axis (or `None`) per leaf of `args`, from a `jax.vmap`-style prefix `in_axes`."""
     leaves = jax.tree_util.tree_leaves(args)
     if in_axes is None or isinstance(in_axes, (int, np.integer)):
         ax = _axis_of(in_axes, "")
@@ -128,7 +128,7 @@ def largest_intermediate_bytes(jaxpr: Any) -> int:
 
 
 def auto_chunk(per_member_bytes: int, batch: int, platform: str) -> int:
-    """Chunk size for ``batch`` members whose largest intermediate is ``per_member_bytes``."""
+    """Chunk size for `batch` members whose largest intermediate is `per_member_bytes`."""
     if platform == "cpu":
         c = min(CPU_MAX_CHUNK, max(1, CPU_CHUNK_BYTES // max(per_member_bytes, 1)))
     else:
@@ -137,7 +137,7 @@ def auto_chunk(per_member_bytes: int, batch: int, platform: str) -> int:
 
 
 def _layout(B: int, chunk: int, n_dev: int) -> tuple[int, int]:
-    """``(chunk, n_chunks)`` with the least padding for at most ``chunk`` members per chunk."""
+    """`(chunk, n_chunks)` with the least padding for at most `chunk` members per chunk."""
     per_dev = -(-B // n_dev)
     chunk = max(1, min(chunk, per_dev))
     n_chunks = -(-per_dev // chunk)
@@ -164,32 +164,32 @@ def solve_batch(
     devices: Sequence[jax.Device] | int | None = None,
     **solve_kwargs: Any,
 ) -> Solution:
-    """Solve a batch of problems ``fn(y, args_b) = 0`` (or fixed points ``y = fn(y, args_b)``).
+    """Solve a batch of problems `fn(y, args_b) = 0` (or fixed points `y = fn(y, args_b)`).
 
     **Arguments:**
 
-    - `fn`: residual (``kind="root"``) or map (``kind="fixed_point"``), as for :func:`solve`.
-    - `y0`: initial guesses, shape ``(B, n)``; or one guess ``(n,)`` shared by all members with
-      ``batch_y0=False``.
+    - `fn`: residual (`kind="root"`) or map (`kind="fixed_point"`), as for `solve`.
+    - `y0`: initial guesses, shape `(B, n)`; or one guess `(n,)` shared by all members with
+      `batch_y0=False`.
     - `args`: a pytree of parameters.
-    - `in_axes`: as for :func:`jax.vmap`: an int, ``None`` or a pytree prefix of `args` of ints and
-      ``None``; the batch axis of each leaf, ``None`` for a leaf shared by every member (passed
-      once, never copied). Default ``0``: every leaf has a leading batch axis.
-    - `kind`: ``"root"`` or ``"fixed_point"``.
-    - `chunk_size`: members solved together by ``vmap``; chunks run one after another
-      (``lax.map``), so within a chunk every member waits for the slowest. ``None`` (default)
+    - `in_axes`: as for `jax.vmap`: an int, `None` or a pytree prefix of `args` of ints and
+      `None`; the batch axis of each leaf, `None` for a leaf shared by every member (passed
+      once, never copied). Default `0`: every leaf has a leading batch axis.
+    - `kind`: `"root"` or `"fixed_point"`.
+    - `chunk_size`: members solved together by `vmap`; chunks run one after another
+      (`lax.map`), so within a chunk every member waits for the slowest. `None` (default)
       chooses it from the size of one member's largest intermediate array (see the module
-      docstring): 1 for a 100-unknown model with an ``N x N`` block, hundreds for a few unknowns.
-    - `devices`: ``None`` (default device), an int (the first k devices) or a list of devices; the
-      chunks are split over them with ``jax.shard_map``. On CPU, test with
-      ``XLA_FLAGS=--xla_force_host_platform_device_count=4``.
-    - `solve_kwargs`: passed to :func:`solve` / :func:`fixed_point` (``throw`` is forced off:
-      check ``converged`` per member).
+      docstring): 1 for a 100-unknown model with an `N x N` block, hundreds for a few unknowns.
+    - `devices`: `None` (default device), an int (the first k devices) or a list of devices; the
+      chunks are split over them with `jax.shard_map`. On CPU, test with
+      `XLA_FLAGS=--xla_force_host_platform_device_count=4`.
+    - `solve_kwargs`: passed to `solve` / `fixed_point` (`throw` is forced off:
+      check `converged` per member).
 
-    The compiled program is cached per ``fn`` object, options and ``in_axes``: a second call with
+    The compiled program is cached per `fn` object, options and `in_axes`: a second call with
     new values of the same shapes does not recompile.
 
-    **Returns:** a :class:`Solution` with a leading batch axis on every field.
+    **Returns:** a `Solution` with a leading batch axis on every field.
     """
     if kind not in ("root", "fixed_point"):
         raise InputError(f"solve_batch: kind must be 'root' or 'fixed_point', got {kind!r}")
@@ -237,7 +237,7 @@ def _batch_impl(
     devs: tuple[jax.Device, ...],
     kw: dict[str, Any],
 ) -> Solution:
-    """The traced body of :func:`solve_batch` (one program per function, options and shapes)."""
+    """The traced body of `solve_batch` (one program per function, options and shapes)."""
     leaves, treedef = jax.tree_util.tree_flatten(args)
     idx_b = [k for k, ax in enumerate(axes) if ax is not None]
     idx_s = [k for k, ax in enumerate(axes) if ax is None]

@@ -3,9 +3,9 @@
 Exactly identified problems (as many parameters as targets) are solved as one root problem;
 over-identified ones by (weighted) least squares. Bounds are handled by a smooth
 reparametrisation (logistic between two bounds, exponential with one). When targets cannot be
-hit, the result says so (``exact=False``) and carries the best moments reached.
+hit, the result says so (`exact=False`) and carries the best moments reached.
 
-Moments are compared in relative terms, ``(m - t) / max(|t|, 1)``, so that targets of
+Moments are compared in relative terms, `(m - t) / max(|t|, 1)`, so that targets of
 different magnitudes weigh alike.
 """
 
@@ -29,23 +29,24 @@ from landjax.errors import IdentificationWarning, InputError, as_float64
 
 @dataclasses.dataclass(frozen=True)
 class CalibrationResult:
-    """Outcome of :func:`calibrate`.
+    """Outcome of `calibrate`.
 
-    Attributes:
-        params: calibrated parameters (best found, even when not exact).
-        moments: model moments at ``params``.
-        targets: the targets.
-        converged: the solver met its criterion (root found, or least squares stationary).
-        exact: every moment within ``ftol`` (relative) of its target.
-        residual_norm: max relative gap ``|m - t| / max(|t|, 1)``.
-        steps: solver iterations (both phases when the root phase fell back to least squares).
-        message: what happened, in words.
-        names: parameter names and moment names, when given.
-        jacobian_rank: numerical rank of the Jacobian of the (relative) moment gaps with respect
-            to the parameters at the result (full rank = number of parameters: locally identified).
-        singular_values: its singular values, largest first.
-        unidentified: one entry per missing rank: the parameter combination (a direction in
-            parameter space) along which the moments do not move, e.g. ``"0.707 a + 0.707 b"``.
+    **Attributes:**
+
+    - `params`: calibrated parameters (best found, even when not exact).
+    - `moments`: model moments at `params`.
+    - `targets`: the targets.
+    - `converged`: the solver met its criterion (root found, or least squares stationary).
+    - `exact`: every moment within `ftol` (relative) of its target.
+    - `residual_norm`: max relative gap `|m - t| / max(|t|, 1)`.
+    - `steps`: solver iterations (both phases when the root phase fell back to least squares).
+    - `message`: what happened, in words.
+    - `names`: parameter names and moment names, when given.
+    - `jacobian_rank`: numerical rank of the Jacobian of the (relative) moment gaps with respect
+      to the parameters at the result (full rank = number of parameters: locally identified).
+    - `singular_values`: its singular values, largest first.
+    - `unidentified`: one entry per missing rank: the parameter combination (a direction in
+      parameter space) along which the moments do not move, e.g. `"0.707 a + 0.707 b"`.
     """
 
     params: np.ndarray
@@ -133,7 +134,7 @@ def _gaps(moments, z, data):
 
 def _program(moments, k, m, tol, ftol, max_steps, z0, data):
     """The whole calibration as one compiled program: the root phase (exactly identified) and the
-    least-squares phase, which starts from the better of ``z0`` and the root phase's end point."""
+    least-squares phase, which starts from the better of `z0` and the root phase's end point."""
     args, targets, scale, bounds, sw = data
     gdata = (args, targets, scale, bounds)
 
@@ -181,7 +182,7 @@ def _jacobian(moments, theta, data):
 
 
 def identification(J: np.ndarray, names: Sequence[str], rtol: float = 1e-8) -> tuple[int, np.ndarray, tuple[str, ...]]:
-    """Numerical rank of a moment Jacobian ``J`` (moments x parameters), its singular values, and
+    """Numerical rank of a moment Jacobian `J` (moments x parameters), its singular values, and
     each direction of parameter space the moments do not respond to, written as a combination of
     the parameter names (coefficients of the unit null vector; tiny ones dropped)."""
     J = np.asarray(J, dtype=float)
@@ -216,20 +217,20 @@ def calibrate(
     param_names: Sequence[str] = (),
     moment_names: Sequence[str] = (),
 ) -> CalibrationResult:
-    """Choose ``theta`` so that ``moments(theta, args)`` hits ``targets``.
+    """Choose `theta` so that `moments(theta, args)` hits `targets`.
 
     **Arguments:**
 
-    - `moments`: ``moments(theta, args) -> 1-D array``, pure JAX; it may solve an equilibrium
-      inside (use ``throw=False`` there and return ``Solution.value_or_nan()``-based moments so a
+    - `moments`: `moments(theta, args) -> 1-D array`, pure JAX; it may solve an equilibrium
+      inside (use `throw=False` there and return `Solution.value_or_nan()`-based moments so a
       failed inner solve is a NaN the outer line search backs away from, not an exception).
     - `theta0`: starting parameters (strictly inside the bounds).
     - `targets`: target moments.
-    - `lower`, `upper`: optional bounds (scalars or arrays; ``None`` = unbounded).
+    - `lower`, `upper`: optional bounds (scalars or arrays; `None` = unbounded).
     - `weights`: least-squares weights (over-identified case, and the fallback).
     - `ftol`: relative gap below which a target counts as hit.
 
-    **Returns:** a :class:`CalibrationResult`.
+    **Returns:** a `CalibrationResult`.
     """
     theta0 = as_float64(theta0, "calibrate: theta0").reshape(-1)
     targets_ = as_float64(targets, "calibrate: targets").reshape(-1)

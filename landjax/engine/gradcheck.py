@@ -2,10 +2,10 @@
 
 A derivative through an equilibrium solve is only as smooth as the solve: the solution carries
 rounding noise of the size of the solver's tolerance, so a central difference with a tiny step
-divides that noise by the step (``noise / h``), and one with a large step suffers truncation error
-(``h^2 f'''``). The default here is Ridders' method (Ridders 1982; Press et al., *Numerical
-Recipes*, section 5.7): central differences at a sequence of shrinking steps ``h_k = h_0 / 1.4^k``,
-extrapolated to ``h -> 0`` in a Neville tableau (Richardson extrapolation), keeping for each entry
+divides that noise by the step (`noise / h`), and one with a large step suffers truncation error
+(`h^2 f'''`). The default here is Ridders' method (Ridders 1982; Press et al., *Numerical
+Recipes*, section 5.7): central differences at a sequence of shrinking steps `h_k = h_0 / 1.4^k`,
+extrapolated to `h -> 0` in a Neville tableau (Richardson extrapolation), keeping for each entry
 the estimate whose own error estimate is smallest. It starts from steps large enough that solver
 noise does not matter and removes their truncation error by extrapolation, so a correct derivative
 through a solve agrees to about 1e-8 relative or better, while a wrong one still fails.
@@ -28,16 +28,17 @@ _CON, _NTAB, _SAFE = 1.4, 10, 2.0
 
 @dataclasses.dataclass(frozen=True)
 class GradcheckResult:
-    """Outcome of :func:`gradcheck`.
+    """Outcome of `gradcheck`.
 
-    Attributes:
-        ok: every mode agrees with finite differences within ``atol + rtol * |fd|``.
-        ad: mode -> derivative (gradient, or Jacobian of shape ``(m, n)``).
-        fd: the finite-difference derivative.
-        fd_error: the finite-difference method's own error estimate for each entry (Ridders'
-            tableau; for ``method="central"`` the difference between steps ``h`` and ``h/2``).
-        max_abs_err, max_rel_err: worst discrepancy over modes and entries.
-        method: ``"ridders"`` or ``"central"``.
+    **Attributes:**
+
+    - `ok`: every mode agrees with finite differences within `atol + rtol * |fd|`.
+    - `ad`: mode -> derivative (gradient, or Jacobian of shape `(m, n)`).
+    - `fd`: the finite-difference derivative.
+    - `fd_error`: the finite-difference method's own error estimate for each entry (Ridders'
+      tableau; for `method="central"` the difference between steps `h` and `h/2`).
+    - `max_abs_err`, `max_rel_err`: worst discrepancy over modes and entries.
+    - `method`: `"ridders"` or `"central"`.
     """
 
     ok: bool
@@ -63,7 +64,7 @@ class GradcheckResult:
 
 
 def _evaluate(fj: Callable, points: np.ndarray) -> np.ndarray:
-    """``f`` at each row of ``points`` (vmapped when ``f`` allows it, else one by one)."""
+    """`f` at each row of `points` (vmapped when `f` allows it, else one by one)."""
     try:
         return np.asarray(jax.jit(jax.vmap(fj))(jnp.asarray(points)))
     except Exception:  # a function that does not vmap (Python control flow on values, callbacks)
@@ -71,7 +72,7 @@ def _evaluate(fj: Callable, points: np.ndarray) -> np.ndarray:
 
 
 def _ridders_column(fj: Callable, x: np.ndarray, i: int, h0: float) -> tuple[np.ndarray, np.ndarray]:
-    """Ridders' extrapolated central difference of ``f`` along coordinate ``i``: (estimate, error)."""
+    """Ridders' extrapolated central difference of `f` along coordinate `i`: (estimate, error)."""
     hs = h0 / _CON ** np.arange(_NTAB)
     pts = np.repeat(x[None, :], 2 * _NTAB, axis=0)
     pts[:_NTAB, i] += hs
@@ -115,19 +116,19 @@ def gradcheck(
     modes: Sequence[str] = ("rev", "fwd"),
     method: str | None = None,
 ) -> GradcheckResult:
-    """Check ``jax`` derivatives of ``f`` at ``x`` against finite differences.
+    """Check `jax` derivatives of `f` at `x` against finite differences.
 
     **Arguments:**
 
-    - `f`: ``f(x) -> scalar or 1-D array``; ``x`` is 1-D.
-    - `method`: ``"ridders"`` (default when ``eps`` is not given): the step is chosen by
-      Richardson extrapolation over shrinking central differences from ``h_0 = 1e-2 max(1, |x_i|)``
-      (``eps`` sets that first relative step); ``"central"`` (default when ``eps`` is given): one
-      central difference with step ``h_i = eps max(1, |x_i|)``.
-    - `rtol`, `atol`: agreement required of every entry: ``|ad - fd| <= atol + rtol |fd|``.
-    - `modes`: ``"rev"`` (``jax.jacrev``/``grad``) and/or ``"fwd"`` (``jax.jacfwd``).
+    - `f`: `f(x) -> scalar or 1-D array`; `x` is 1-D.
+    - `method`: `"ridders"` (default when `eps` is not given): the step is chosen by
+      Richardson extrapolation over shrinking central differences from `h_0 = 1e-2 max(1, |x_i|)`
+      (`eps` sets that first relative step); `"central"` (default when `eps` is given): one
+      central difference with step `h_i = eps max(1, |x_i|)`.
+    - `rtol`, `atol`: agreement required of every entry: `|ad - fd| <= atol + rtol |fd|`.
+    - `modes`: `"rev"` (`jax.jacrev`/`grad`) and/or `"fwd"` (`jax.jacfwd`).
 
-    **Returns:** a :class:`GradcheckResult`; in tests use ``assert res.ok, res``.
+    **Returns:** a `GradcheckResult`; in tests use `assert res.ok, res`.
     """
     x = as_float64(x, "gradcheck: x")
     if x.ndim != 1:

@@ -1,15 +1,15 @@
 """Linear solvers for Newton steps and implicit-differentiation tangent solves.
 
-A linear solver turns a *linear* map ``A`` (a function ``v -> A v`` on flat vectors) into
-``x = A^{-1} b``. Two are provided:
+A linear solver turns a *linear* map `A` (a function `v -> A v` on flat vectors) into
+`x = A^{-1} b`. Two are provided:
 
-* :class:`Dense`: materialises ``A`` with ``n`` forward-mode products and LU-solves it. Right for
+* `Dense`: materialises `A` with `n` forward-mode products and LU-solves it. Right for
   systems up to a few thousand unknowns.
-* :class:`BlockTridiagonal`: for stacked dynamic systems whose period-``t`` equations depend only on
-  periods ``t-1, t, t+1`` (unknowns flattened period-major, ``block_size`` per period). It builds
-  the three block diagonals with only ``3 * block_size`` forward products (columns of periods three
+* `BlockTridiagonal`: for stacked dynamic systems whose period-`t` equations depend only on
+  periods `t-1, t, t+1` (unknowns flattened period-major, `block_size` per period). It builds
+  the three block diagonals with only `3 * block_size` forward products (columns of periods three
   apart are probed together: their images never overlap) and solves with the block Thomas
-  algorithm in ``O(T * block_size^3)`` time and ``O(T * block_size^2)`` memory.
+  algorithm in `O(T * block_size^3)` time and `O(T * block_size^2)` memory.
 
 Both are linear in the right-hand side, so they transpose (reverse-mode implicit differentiation).
 """
@@ -27,7 +27,7 @@ Linear = Callable[[jax.Array], jax.Array]
 
 @dataclasses.dataclass(frozen=True)
 class Dense:
-    """Materialise the matrix with ``jax.jacfwd`` and solve it by LU."""
+    """Materialise the matrix with `jax.jacfwd` and solve it by LU."""
 
     def materialize(self, A: Linear, like: jax.Array) -> jax.Array:
         return jax.jacfwd(A)(jnp.zeros_like(like))
@@ -43,8 +43,9 @@ class Dense:
 class BlockTridiagonal:
     """Block-tridiagonal solve for period-major stacked systems.
 
-    Arguments:
-        block_size: unknowns per period; the vector length must be a multiple of it.
+    **Arguments:**
+
+    - `block_size`: unknowns per period; the vector length must be a multiple of it.
     """
 
     block_size: int

@@ -1,7 +1,7 @@
 """Optimisation of a scalar function of an equilibrium over a box.
 
 Two stages: a vmapped random screen of the box, then a local polish from the best screened points
-with gradients from implicit differentiation: L-BFGS-B (``jaxopt.LBFGSB``, within the box) for
+with gradients from implicit differentiation: L-BFGS-B (`jaxopt.LBFGSB`, within the box) for
 smooth objectives, or BFGS with a weak Wolfe line search (unconstrained) for piecewise-smooth ones;
 optionally as successive halving (short probes of many starts, the best continued). Every
 evaluation is counted; a value-and-gradient evaluation is converted into forward-solve equivalents
@@ -27,20 +27,21 @@ from landjax.errors import InputError, as_float64
 
 @dataclasses.dataclass(frozen=True)
 class OptimizeResult:
-    """Outcome of :func:`optimize` (values in the user's sense: maximised values for ``maximize=True``).
+    """Outcome of `optimize` (values in the user's sense: maximised values for `maximize=True`).
 
-    Attributes:
-        x, value: the best point and its objective value.
-        converged: L-BFGS-B met its tolerance (or the projected gradient is below ``tol``) at the best start.
-        projected_grad_norm: ``max|x - clip(x - grad, lower, upper)|`` at ``x`` (0 at a box-KKT point);
-            for ``method="bfgs"`` (unconstrained) ``max|grad|``; NaN when nothing was polished.
-        n_value_evals: objective-only evaluations (screen + line searches counted by the optimiser).
-        n_grad_evals: value-and-gradient evaluations.
-        grad_cost_ratio: measured time(value_and_grad) / time(value).
-        solve_equivalents: ``solves_per_eval * (n_value_evals + grad_cost_ratio * n_grad_evals)``.
-        history: one row per L-BFGS-B iteration (start, iter, value, x0..).
-        starts: the polished starts (start, screen_value, final_value, iterations, evals, restarts,
-            converged, kept (continued after the probe stage), reason).
+    **Attributes:**
+
+    - `x`, `value`: the best point and its objective value.
+    - `converged`: L-BFGS-B met its tolerance (or the projected gradient is below `tol`) at the best start.
+    - `projected_grad_norm`: `max|x - clip(x - grad, lower, upper)|` at `x` (0 at a box-KKT point);
+      for `method="bfgs"` (unconstrained) `max|grad|`; NaN when nothing was polished.
+    - `n_value_evals`: objective-only evaluations (screen + line searches counted by the optimiser).
+    - `n_grad_evals`: value-and-gradient evaluations.
+    - `grad_cost_ratio`: measured time(value_and_grad) / time(value).
+    - `solve_equivalents`: `solves_per_eval * (n_value_evals + grad_cost_ratio * n_grad_evals)`.
+    - `history`: one row per L-BFGS-B iteration (start, iter, value, x0..).
+    - `starts`: the polished starts (start, screen_value, final_value, iterations, evals, restarts,
+      converged, kept (continued after the probe stage), reason).
     """
 
     x: np.ndarray
@@ -67,7 +68,7 @@ def _time_call(fn, x, repeats=3):
 
 
 def _cost_ratio(vg, f, points) -> float:
-    """time(value and gradient) / time(value), each the best of 3 calls, summed over ``points`` (the
+    """time(value and gradient) / time(value), each the best of 3 calls, summed over `points` (the
     cost of a solve depends on the point, and one timing is noisy)."""
     t_vg = sum(_time_call(vg, jnp.asarray(x)) for x in points)
     t_f = sum(_time_call(f, jnp.asarray(x)) for x in points)
@@ -75,8 +76,8 @@ def _cost_ratio(vg, f, points) -> float:
 
 
 class _Run:
-    """Book-keeping shared by the local runs: one start, advanced in pieces by ``advance(eval_limit,
-    can_afford)``; ``best_*`` is the best point evaluated (value in minimisation form, gradient)."""
+    """Book-keeping shared by the local runs: one start, advanced in pieces by `advance(eval_limit,
+    can_afford)`; `best_*` is the best point evaluated (value in minimisation form, gradient)."""
 
     def __init__(self, max_iter, tol):
         self.max_iter, self.tol = max_iter, tol
@@ -92,7 +93,7 @@ class _Run:
 
 
 class _LBFGSBRun(_Run):
-    """One L-BFGS-B run (``jaxopt.LBFGSB``, box-constrained)."""
+    """One L-BFGS-B run (`jaxopt.LBFGSB`, box-constrained)."""
 
     def __init__(self, init, update, x0, max_iter, tol):
         super().__init__(max_iter, tol)
@@ -141,10 +142,10 @@ class _BFGSRun(_Run):
     """BFGS with a weak Wolfe line search, unconstrained, for nonsmooth (piecewise-smooth) objectives.
 
     Lewis & Overton (2013, "Nonsmooth optimization via quasi-Newton methods", Math. Program. 141):
-    full inverse-Hessian BFGS with the Armijo condition (``c1``) and the *weak* curvature condition
-    (``c2``), found by doubling and bisection, keeps making progress where a kink stops L-BFGS-B's
+    full inverse-Hessian BFGS with the Armijo condition (`c1`) and the *weak* curvature condition
+    (`c2`), found by doubling and bisection, keeps making progress where a kink stops L-BFGS-B's
     strong Wolfe line search.  When the line search fails, the inverse Hessian is reset to the
-    identity (up to ``max_restarts`` times); a failure along the steepest-descent direction ends
+    identity (up to `max_restarts` times); a failure along the steepest-descent direction ends
     the run.  Every evaluated point is a candidate for the best."""
 
     def __init__(self, vg, x0, max_iter, tol, max_restarts, c1=1e-4, c2=0.5, max_ls=20, min_step=1e-6):
@@ -249,7 +250,7 @@ METHODS = ("lbfgsb", "bfgs")
 
 def _build_programs(objective: Callable, sign: float, max_iter: int, tol: float) -> dict[str, Callable]:
     """The compiled pieces of one optimisation: value, value-and-gradient, the vmapped screen and
-    the L-BFGS-B steps, each a function of ``(x, ..., dynamic args leaves, static args part)``."""
+    the L-BFGS-B steps, each a function of `(x, ..., dynamic args leaves, static args part)`."""
     import jaxopt
 
     def f(x, a):
@@ -284,7 +285,7 @@ def _build_programs(objective: Callable, sign: float, max_iter: int, tol: float)
 
 
 def _programs(objective: Callable, sign: float, max_iter: int, tol: float) -> dict[str, Callable]:
-    """:func:`_build_programs`, cached per objective function object and settings (compile once)."""
+    """`_build_programs`, cached per objective function object and settings (compile once)."""
     return cached(objective, ("optimize", sign, max_iter, tol), lambda: _build_programs(objective, sign, max_iter, tol))
 
 
@@ -311,7 +312,7 @@ def optimize(
     n_keep: int = 1,
     max_restarts: int = 30,
 ) -> OptimizeResult:
-    """Minimise (or maximise) ``objective(x, args)``: a random screen of the box, then local polish.
+    """Minimise (or maximise) `objective(x, args)`: a random screen of the box, then local polish.
 
     **Arguments:**
 
@@ -319,21 +320,21 @@ def optimize(
       where that solve fails: non-finite values count as the worst possible).
     - `lower`, `upper`: box bounds (1-D arrays).
     - `maximize`: maximise instead of minimise.
-    - `n_screen`: random uniform points screened with ``vmap`` (in chunks of ``screen_chunk``).
-    - `n_starts`: best screened points (plus ``x0`` if given) polished.
-    - `method`: the polish. ``"lbfgsb"``: L-BFGS-B (``jaxopt.LBFGSB``) within the box, for smooth
-      objectives. ``"bfgs"``: BFGS with a weak Wolfe line search and restarts (Lewis & Overton
+    - `n_screen`: random uniform points screened with `vmap` (in chunks of `screen_chunk`).
+    - `n_starts`: best screened points (plus `x0` if given) polished.
+    - `method`: the polish. `"lbfgsb"`: L-BFGS-B (`jaxopt.LBFGSB`) within the box, for smooth
+      objectives. `"bfgs"`: BFGS with a weak Wolfe line search and restarts (Lewis & Overton
       2013), for piecewise-smooth objectives (relu, caps, water-filling), where L-BFGS-B stops at
       the first kink; it is **unconstrained**: the box only bounds the screen, so use it for
       objectives defined everywhere (the result may lie outside the box).
     - `max_iter`, `tol`: iteration cap per start and tolerance (projected-gradient norm for
-      ``"lbfgsb"``, gradient norm for ``"bfgs"``).
-    - `max_restarts`: ``"bfgs"`` only: resets of the inverse Hessian after failed line searches.
-    - `probe_evals`, `n_keep`: successive halving. Every start first gets at most ``probe_evals``
-      value-and-gradient evaluations (an iteration begun is finished); the ``n_keep`` starts with
+      `"lbfgsb"`, gradient norm for `"bfgs"`).
+    - `max_restarts`: `"bfgs"` only: resets of the inverse Hessian after failed line searches.
+    - `probe_evals`, `n_keep`: successive halving. Every start first gets at most `probe_evals`
+      value-and-gradient evaluations (an iteration begun is finished); the `n_keep` starts with
       the best values so far then continue, best first. Under a budget each continuing start
       gets an equal share of what is left (unused shares pass to the next), and budget still left
-      after them goes to the other probed starts, best first. ``None``: every start runs to its
+      after them goes to the other probed starts, best first. `None`: every start runs to its
       end in screen order.
     - `seed`: PRNG seed of the screen.
     - `solves_per_eval`: equilibrium solves in one objective evaluation (for the solve count).
@@ -341,12 +342,12 @@ def optimize(
       before polishing (at the first three starts), and evaluations stop when the next one would
       take the running count (screen + every evaluation so far) over the budget. A start that ends
       at once (a flat or stationary screen point) costs little, so the next one gets the rest. The
-      timing calls that measure the ratio are not counted. For ``"lbfgsb"`` the next iteration is assumed to cost as
+      timing calls that measure the ratio are not counted. For `"lbfgsb"` the next iteration is assumed to cost as
       much as the dearest one of that start so far, so a line search longer than any before it can
-      overshoot the budget by its extra evaluations (``"bfgs"`` checks before every evaluation);
+      overshoot the budget by its extra evaluations (`"bfgs"` checks before every evaluation);
       the count reported is the true one.
 
-    **Returns:** an :class:`OptimizeResult` (``x``: the best point evaluated).
+    **Returns:** an `OptimizeResult` (`x`: the best point evaluated).
     """
     lo = as_float64(lower, "optimize: lower").reshape(-1)
     hi = as_float64(upper, "optimize: upper").reshape(-1)

@@ -1,26 +1,26 @@
 """Root finding and fixed points with implicit differentiation.
 
-:func:`solve` finds ``y`` with ``fn(y, args) = 0``; :func:`fixed_point` finds ``y = g(y, args)``.
-Derivatives of the solution with respect to ``args`` come from the implicit function theorem
-(``dy/dargs = -[df/dy]^{-1} df/dargs``), never from differentiating through the iterations, in
-forward and reverse mode (the ``jaxopt`` backend is reverse-mode only). The optimistix and native
-backends both differentiate through ``lax.custom_root`` with landjax's tangent solvers, which give
+`solve` finds `y` with `fn(y, args) = 0`; `fixed_point` finds `y = g(y, args)`.
+Derivatives of the solution with respect to `args` come from the implicit function theorem
+(`dy/dargs = -[df/dy]^{-1} df/dargs`), never from differentiating through the iterations, in
+forward and reverse mode (the `jaxopt` backend is reverse-mode only). The optimistix and native
+backends both differentiate through `lax.custom_root` with landjax's tangent solvers, which give
 NaN (rather than raising, or inventing a derivative) at points where the solve failed.
 
-Backends and methods (``backend=None`` picks the first available in this table):
+Backends and methods (`backend=None` picks the first available in this table):
 
-| method | optimistix | jaxopt | native (landjax loops + ``lax.custom_root``) |
+| method | optimistix | jaxopt | native (landjax loops + `lax.custom_root`) |
 |---|---|---|---|
-| ``newton`` | ``optx.Newton`` | ``GaussNewton`` (Newton when square) | dense/block-tridiagonal Jacobian, backtracking |
-| ``broyden`` | — | ``Broyden`` | good Broyden, exact initial Jacobian, backtracking |
-| ``dogleg`` | ``optx.Dogleg`` | — | — |
-| ``lm`` | ``optx.LevenbergMarquardt`` | ``LevenbergMarquardt`` | — |
-| ``picard`` | ``optx.FixedPointIteration`` (damped) | ``FixedPointIteration`` | damped Picard, dense/Neumann tangents |
-| ``anderson`` | — | ``AndersonAcceleration`` | Anderson (type II) |
+| `newton` | `optx.Newton` | `GaussNewton` (Newton when square) | dense/block-tridiagonal Jacobian, backtracking |
+| `broyden` | — | `Broyden` | good Broyden, exact initial Jacobian, backtracking |
+| `dogleg` | `optx.Dogleg` | — | — |
+| `lm` | `optx.LevenbergMarquardt` | `LevenbergMarquardt` | — |
+| `picard` | `optx.FixedPointIteration` (damped) | `FixedPointIteration` | damped Picard, dense/Neumann tangents |
+| `anderson` | — | `AndersonAcceleration` | Anderson (type II) |
 
-``newton`` with ``line_search=True`` or a non-dense ``linear_solver``, and fixed points with
-``tangent="neumann"``, always use the native loops. Whatever the backend, convergence is judged
-the same way: the returned value is finite and the max-norm of the residual is at most ``ftol``.
+`newton` with `line_search=True` or a non-dense `linear_solver`, and fixed points with
+`tangent="neumann"`, always use the native loops. Whatever the backend, convergence is judged
+the same way: the returned value is finite and the max-norm of the residual is at most `ftol`.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _check_settings(what: str, **settings: Any) -> None:
 
 
 def _prepare_y0(y0: Any, what: str) -> Any:
-    """``y0`` as a pytree of float64 arrays (a scalar, a 1-D array or e.g. a dict of arrays)."""
+    """`y0` as a pytree of float64 arrays (a scalar, a 1-D array or e.g. a dict of arrays)."""
     leaves, treedef = jax.tree_util.tree_flatten(y0)
     if not leaves:
         raise InputError(f"{what}: y0 is empty (no unknowns)")
@@ -92,8 +92,8 @@ def _prepare_y0(y0: Any, what: str) -> Any:
 
 
 def _flat_problem(fn: Callable, y0: Any, args: Any, what: str) -> tuple[jax.Array, Callable, Callable]:
-    """Flatten the unknowns: ``(y0_flat, f_flat(y, args), unravel)``, checking at trace time that
-    ``fn`` returns the structure and shapes of ``y0``."""
+    """Flatten the unknowns: `(y0_flat, f_flat(y, args), unravel)`, checking at trace time that
+    `fn` returns the structure and shapes of `y0`."""
     flat, unravel = ravel_pytree(y0)
     try:
         out = jax.eval_shape(lambda y, a: fn(unravel(y), a), flat, args)
@@ -155,25 +155,25 @@ def solve(
     linear_solver: Any = "dense",
     throw: bool = True,
 ) -> Solution:
-    """Solve ``fn(y, args) = 0`` for ``y``, differentiably in ``args``.
+    """Solve `fn(y, args) = 0` for `y`, differentiably in `args`.
 
     **Arguments:**
 
-    - `fn`: residual ``fn(y, args) -> array`` of the same shape as ``y``; pure JAX.
+    - `fn`: residual `fn(y, args) -> array` of the same shape as `y`; pure JAX.
     - `y0`: initial guess (scalar or 1-D). No derivative flows to it.
     - `args`: any pytree of parameters; derivatives of the solution with respect to its array
       leaves use the implicit function theorem.
-    - `method`: ``"newton"`` (default), ``"broyden"``, ``"dogleg"`` or ``"lm"``.
-    - `backend`: ``None`` (first available), ``"optimistix"``, ``"jaxopt"`` or ``"native"``.
+    - `method`: `"newton"` (default), `"broyden"`, `"dogleg"` or `"lm"`.
+    - `backend`: `None` (first available), `"optimistix"`, `"jaxopt"` or `"native"`.
     - `tol`: relative step tolerance that stops the iteration.
-    - `ftol`: the max-norm of the residual must end at or below this for ``converged``.
+    - `ftol`: the max-norm of the residual must end at or below this for `converged`.
     - `max_steps`: iteration cap.
     - `line_search`: backtracking on the residual norm (native Newton/Broyden).
-    - `linear_solver`: ``"dense"`` or :class:`~landjax.engine.linalg.BlockTridiagonal` (native Newton;
+    - `linear_solver`: `"dense"` or `BlockTridiagonal` (native Newton;
       also used for the implicit-differentiation tangent solve).
-    - `throw`: raise :class:`~landjax.errors.ConvergenceError` on failure (default) or return the flags.
+    - `throw`: raise `ConvergenceError` on failure (default) or return the flags.
 
-    **Returns:** a :class:`Solution`.
+    **Returns:** a `Solution`.
     """
     _check_settings("solve", tol=tol, ftol=ftol, max_steps=max_steps)
     if method not in ROOT_METHODS:
@@ -192,7 +192,7 @@ def solve(
 
 
 def _solve_impl(fn, y0_tree, args, method, be, tol, ftol, max_steps, line_search, lin) -> Solution:
-    """The traced body of :func:`solve` (compiled once per function, configuration and structure)."""
+    """The traced body of `solve` (compiled once per function, configuration and structure)."""
     y0, f, unravel = _flat_problem(fn, y0_tree, args, "solve")
 
     if be == "native":
@@ -240,7 +240,7 @@ def _solve_impl(fn, y0_tree, args, method, be, tol, ftol, max_steps, line_search
 
 
 def _custom_root(f_closed, y0, loop, lin):
-    """Run a native loop under ``lax.custom_root`` so derivatives use the implicit function theorem."""
+    """Run a native loop under `lax.custom_root` so derivatives use the implicit function theorem."""
 
     def solve_fn(fc, y_init):
         y, steps, code = loop(fc, y_init)
@@ -271,22 +271,22 @@ def fixed_point(
     neumann_steps: int = 200,
     throw: bool = True,
 ) -> Solution:
-    """Find ``y = g(y, args)``, differentiably in ``args``.
+    """Find `y = g(y, args)`, differentiably in `args`.
 
     **Arguments:**
 
-    - `g`: the map, ``g(y, args) -> array`` of the shape of ``y``; pure JAX.
+    - `g`: the map, `g(y, args) -> array` of the shape of `y`; pure JAX.
     - `y0`: initial guess (scalar or 1-D).
-    - `method`: ``"picard"`` (damped: ``y <- y + damping (g(y) - y)``) or ``"anderson"``.
+    - `method`: `"picard"` (damped: `y <- y + damping (g(y) - y)`) or `"anderson"`.
     - `damping`: in (0, 1]; the mixing parameter for Anderson.
-    - `tol`: the iteration stops when ``max|g(y) - y| <= tol (1 + max|y|)``.
-    - `ftol`: ``converged`` requires ``max|g(y) - y| <= ftol``.
-    - `tangent`: ``"dense"`` (LU of ``I - dg/dy``) or ``"neumann"`` (the series
-      ``sum_k (dg/dy)^k`` until a term is below 1e-16 of the sum, at most ``neumann_steps`` terms;
-      valid for contractions, matrix-free; first derivatives only, as the loop is a ``while_loop``).
+    - `tol`: the iteration stops when `max|g(y) - y| <= tol (1 + max|y|)`.
+    - `ftol`: `converged` requires `max|g(y) - y| <= ftol`.
+    - `tangent`: `"dense"` (LU of `I - dg/dy`) or `"neumann"` (the series
+      `sum_k (dg/dy)^k` until a term is below 1e-16 of the sum, at most `neumann_steps` terms;
+      valid for contractions, matrix-free; first derivatives only, as the loop is a `while_loop`).
     - `throw`: raise on failure (default) or return the flags.
 
-    **Returns:** a :class:`Solution` whose ``residual_norm`` is ``max|g(value) - value|``.
+    **Returns:** a `Solution` whose `residual_norm` is `max|g(value) - value|`.
     """
     _check_settings(
         "fixed_point",
@@ -330,7 +330,7 @@ def fixed_point(
 def _fixed_point_impl(
     g, y0_tree, args, method, be, damping, tol, ftol, max_steps, anderson_memory, tangent, neumann_steps
 ) -> Solution:
-    """The traced body of :func:`fixed_point` (compiled once per map, configuration and structure)."""
+    """The traced body of `fixed_point` (compiled once per map, configuration and structure)."""
     y0, gg, unravel = _flat_problem(g, y0_tree, args, "fixed_point")
 
     if be == "native":

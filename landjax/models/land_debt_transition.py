@@ -1,4 +1,4 @@
-"""Deprecated alias of :mod:`landjax.models.land_debt.transition` (kept for one release)."""
+"""Deprecated alias of `landjax.models.land_debt.transition` (kept for one release)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,16 @@
-"""Per-paper reproductions and the ``landjax reproduce`` registry.
+"""Per-paper reproductions and the `landjax reproduce` registry.
 
-Each paper has one module here exposing::
+Each paper has one module here exposing:
 
-    run(out: pathlib.Path, *, quick: bool = False) -> dict
+```python
+run(out: pathlib.Path, *, quick: bool = False) -> dict
+```
 
-It writes its files into ``out / <paper id>/`` and returns a summary dict with keys
-``title`` (str), ``files`` (list of paths relative to ``out``), ``headline`` (list of short
-strings: what reproduces and what does not) and ``seconds`` (float, filled in by
-:func:`run_paper`). ``quick=True`` runs a reduced version for smoke tests (documented in each
-module); ``make run`` always uses the full version.
+It writes its files into `out / <paper id>/` and returns a summary dict with keys
+`title` (str), `files` (list of paths relative to `out`), `headline` (list of short
+strings: what reproduces and what does not) and `seconds` (float, filled in by
+`run_paper`). `quick=True` runs a reduced version for smoke tests (documented in each
+module); `make run` always uses the full version.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ PAPERS: dict[str, tuple[str, str]] = {
 
 
 def run_paper(paper: str, out: Path, *, quick: bool = False) -> dict[str, Any]:
-    """Run one paper's reproduction and return its summary (with ``seconds``)."""
+    """Run one paper's reproduction and return its summary (with `seconds`)."""
     if paper not in PAPERS:
         raise KeyError(f"unknown paper {paper!r}; known: {', '.join(PAPERS)}")
     module = importlib.import_module(PAPERS[paper][0])
@@ -59,7 +61,7 @@ def run_paper(paper: str, out: Path, *, quick: bool = False) -> dict[str, Any]:
 
 
 def write_index(out: Path, summaries: dict[str, dict[str, Any]]) -> Path:
-    """Write ``out/index.md`` listing every paper's outputs and headline findings."""
+    """Write `out/index.md` listing every paper's outputs and headline findings."""
     from landjax import __version__
 
     lines = [

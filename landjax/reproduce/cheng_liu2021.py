@@ -1,7 +1,7 @@
 """Reproduction of Cheng & Liu (2021): calibration (Table 2), comparative statics (Figures 3-12),
-optimal policy (Tables 3-4). Writes ``out/cheng_liu2021/``.
+optimal policy (Tables 3-4). Writes `out/cheng_liu2021/`.
 
-``quick=True`` uses coarser grids, fewer option sets and skips the joint optimisation (smoke tests).
+`quick=True` uses coarser grids, fewer option sets and skips the joint optimisation (smoke tests).
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Reproduction of Ma & Ni (quota-trade spatial GE): Tables 2-3, robustness, qualitative claims,
-and Table 4 through ``landjax.reproduce.ma_ni_table4`` when present.
+and Table 4 through `landjax.reproduce.ma_ni_table4` when present.
 
-``run(out, quick=False)`` writes ``out/ma_ni/``: ``report.md``, ``table2.csv``, ``table3.csv``
-(land, market, allocation, statistic, ours, paper, gap), ``gap_measures.csv`` (output and welfare
-gaps under every gap measure), ``options.csv`` (Tables 2-3 under each ambiguity option),
-``robustness.csv``, ``claims.csv`` and figures. The paper's own data are not public: our numbers
+`run(out, quick=False)` writes `out/ma_ni/`: `report.md`, `table2.csv`, `table3.csv`
+(land, market, allocation, statistic, ours, paper, gap), `gap_measures.csv` (output and welfare
+gaps under every gap measure), `options.csv` (Tables 2-3 under each ambiguity option),
+`robustness.csv`, `claims.csv` and figures. The paper's own data are not public: our numbers
 come from the semi-real China table (real city list, population, GDP and employment; synthetic
-migration, land, prices and wages; see ``docs/ma_ni.md``) and, as a check, the synthetic one.
-``quick=True`` skips the synthetic dataset, most option variants and the robustness runs.
+migration, land, prices and wages; see `docs/ma_ni.md`) and, as a check, the synthetic one.
+`quick=True` skips the synthetic dataset, most option variants and the robustness runs.
 
-Every published number used here lives in the ``PAPER_*`` tables below, with their table numbers.
+Every published number used here lives in the `PAPER_*` tables below, with their table numbers.
 """
 
 from __future__ import annotations

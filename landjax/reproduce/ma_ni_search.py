@@ -1,12 +1,12 @@
 """The Table 4 study of Ma & Ni as optimisation problems (study code, not the model).
 
-The four statistics as functions of the rule weights omega (:class:`Table4Problem`; the rule is
-:mod:`landjax.models.quota_trade.rules`), the paper's random search (chunked, seeded per chunk,
-resumable: :func:`random_search`), the gradient search with the engine's ``optimize``
-(:func:`counted_search`, whose cost is counted work converted by fixed ratios, not timings; the
-engine-based :func:`gradient_search` is kept), the efficiency-equity frontier by epsilon-constraints
-(:func:`epsilon_frontier`; the weighted-sum :func:`pareto_frontier` is kept) and the local
-parameter sensitivities at an optimum (:func:`parameter_sensitivities`).
+The four statistics as functions of the rule weights omega (`Table4Problem`; the rule is
+`landjax.models.quota_trade.rules`), the paper's random search (chunked, seeded per chunk,
+resumable: `random_search`), the gradient search with the engine's `optimize`
+(`counted_search`, whose cost is counted work converted by fixed ratios, not timings; the
+engine-based `gradient_search` is kept), the efficiency-equity frontier by epsilon-constraints
+(`epsilon_frontier`; the weighted-sum `pareto_frontier` is kept) and the local
+parameter sensitivities at an optimum (`parameter_sensitivities`).
 """
 
 from __future__ import annotations
@@ -78,14 +78,14 @@ def _model(model: Any) -> Any:
 class Table4Problem:
     """Statistics of the quota-trade equilibrium as functions of the rule weights omega.
 
-    Arguments: ``baseline`` (the model's ``Baseline``), ``params`` (its ``Params``), ``options``
-    (:class:`RuleOptions`), ``gap`` (the gap measure passed to ``model.statistics``), ``model``
-    (a module with ``zero_shock``, ``solve``, ``statistics``; default ``landjax.models.quota_trade``),
-    ``label`` (dataset name, recorded in checkpoints and reports), ``solve_options`` (passed to
-    ``model.solve``; default ``max_steps=100``: feasible draws converge in about 20-25 damped Picard
+    Arguments: `baseline` (the model's `Baseline`), `params` (its `Params`), `options`
+    (`RuleOptions`), `gap` (the gap measure passed to `model.statistics`), `model`
+    (a module with `zero_shock`, `solve`, `statistics`; default `landjax.models.quota_trade`),
+    `label` (dataset name, recorded in checkpoints and reports), `solve_options` (passed to
+    `model.solve`; default `max_steps=100`: feasible draws converge in about 20-25 damped Picard
     steps, and a draw with no TFP root (eqs. (16)-(17)) would otherwise iterate to the model's default cap of
     1000 and hold up every other member of its vmapped batch; a draw not converged after 100 steps
-    is counted as infeasible; ``tangent="neumann"``: the implicit-function tangent by a matrix-free
+    is counted as infeasible; `tangent="neumann"`: the implicit-function tangent by a matrix-free
     Neumann series of VJPs; the default dense tangent builds the N x N Jacobian by N JVPs, which made a
     value-and-gradient evaluation cost about 25-370 forward solves at N = 277 instead of about 2
     (the series stops when its terms fall below 1e-16 of the sum);
@@ -116,7 +116,7 @@ class Table4Problem:
         return to_shock(allocate(omega, b, self.options), b, self.model)
 
     def stats(self, omega, params=None, baseline=None) -> jax.Array:
-        """The four Table 4 statistics (%, order :data:`STATISTICS`); NaN where the equilibrium does
+        """The four Table 4 statistics (%, order `STATISTICS`); NaN where the equilibrium does
         not exist (no TFP root, eqs. (16)-(17)) or the solver did not converge."""
         b = self.baseline if baseline is None else baseline
         p = self.params if params is None else params
@@ -132,8 +132,8 @@ class Table4Problem:
 
     def likely_infeasible(self, omega) -> jax.Array:
         """A cheap screen for a missing TFP root (eqs. (16)-(17)) at L-hat = 1: some buyer pays more
-        than 90 % of the largest feasible payment ``((1-rho)/rho) (rho K)^(1/(1-rho))``,
-        K = RY-hat^(1-alpha).  Used only to route draws in :func:`random_search` (it never decides a draw's value)."""
+        than 90 % of the largest feasible payment `((1-rho)/rho) (rho K)^(1/(1-rho))`,
+        K = RY-hat^(1-alpha).  Used only to route draws in `random_search` (it never decides a draw's value)."""
         s = self.shock(omega)
         al, rho = self.params.alpha, self.params.rho
         K = s.RY_hat ** (1.0 - al)
@@ -141,7 +141,7 @@ class Table4Problem:
         return jnp.any(s.f < 0.9 * bound)
 
     def guarded_stats(self, omega) -> jax.Array:
-        """:meth:`stats` whose reverse-mode gradient is zero (not an error) at infeasible draws.
+        """`stats` whose reverse-mode gradient is zero (not an error) at infeasible draws.
 
         The forward pass is one solve.  The backward pass runs the implicit-function linear solve
         only where the statistics are finite: at an infeasible point the engine's linear solver
@@ -150,8 +150,8 @@ class Table4Problem:
         return _grad_guard(self.stats)(jnp.asarray(omega, dtype=jnp.float64))
 
     def objective(self, name: str) -> tuple[Callable[[jax.Array, Any], jax.Array], bool]:
-        """``(f(omega, args) -> scalar, maximize)`` for a Table 4 objective or a statistic name
-        (reverse-mode differentiable; see :meth:`guarded_stats`)."""
+        """`(f(omega, args) -> scalar, maximize)` for a Table 4 objective or a statistic name
+        (reverse-mode differentiable; see `guarded_stats`)."""
         key, sense = _objective_key(name)
         i = STATISTICS.index(key)
         return (lambda omega, args=None: self.guarded_stats(omega)[i]), sense == "max"
@@ -175,8 +175,8 @@ def table4_problem(
     gap: str = "williamson",
     **build_options: Any,
 ) -> Table4Problem:
-    """The Table 4 problem on a quota-trade dataset (``None``: the default dataset), built with
-    ``landjax.models.quota_trade.build_baseline(dataset, params, **build_options)``."""
+    """The Table 4 problem on a quota-trade dataset (`None`: the default dataset), built with
+    `landjax.models.quota_trade.build_baseline(dataset, params, **build_options)`."""
     options = RuleOptions() if options is None else options
     ds = load_dataset(dataset) if dataset is None or isinstance(dataset, (str, Path)) else dataset
     p = qt.Params() if params is None else params
@@ -186,7 +186,7 @@ def table4_problem(
 
 
 def _grad_guard(fn: Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
-    """Wrap ``fn`` (vector -> vector) so that its VJP is computed only when its value is finite."""
+    """Wrap `fn` (vector -> vector) so that its VJP is computed only when its value is finite."""
 
     @jax.custom_vjp
     def g(x):
@@ -217,7 +217,7 @@ def _objective_key(name: str) -> tuple[str, str]:
 
 
 def draw_omegas(seed: int, chunk: int, chunk_size: int) -> jax.Array:
-    """The ``chunk``-th block of uniform draws in [-1, 1]^12 (key = fold_in(PRNGKey(seed), chunk))."""
+    """The `chunk`-th block of uniform draws in [-1, 1]^12 (key = fold_in(PRNGKey(seed), chunk))."""
     key = jax.random.fold_in(jax.random.PRNGKey(seed), chunk)
     return jax.random.uniform(key, (chunk_size, 12), dtype=jnp.float64, minval=-1.0, maxval=1.0)
 
@@ -226,8 +226,8 @@ def draw_omegas(seed: int, chunk: int, chunk_size: int) -> jax.Array:
 class RandomSearchResult:
     """All statistics of every draw of a random search (rows in draw order).
 
-    ``values``: (n, 4) statistics, NaN for infeasible draws; ``chunks``: the chunk indices covered;
-    ``seconds``: evaluation time (excluding compilation when measured; chunks loaded from disk count 0).
+    `values`: (n, 4) statistics, NaN for infeasible draws; `chunks`: the chunk indices covered;
+    `seconds`: evaluation time (excluding compilation when measured; chunks loaded from disk count 0).
     """
 
     values: np.ndarray
@@ -258,12 +258,12 @@ class RandomSearchResult:
         return i, float(col[i])
 
     def omega(self, index: int) -> np.ndarray:
-        """Regenerate the weights of draw ``index`` from the seed (draws are not stored)."""
+        """Regenerate the weights of draw `index` from the seed (draws are not stored)."""
         c, j = divmod(index, self.chunk_size)
         return np.asarray(draw_omegas(self.seed, self.chunks[c], self.chunk_size)[j])
 
     def best_of_n(self, name: str, ns: Sequence[int]) -> pd.DataFrame:
-        """Best feasible value among the first N draws, for each N in ``ns`` (N <= n_draws)."""
+        """Best feasible value among the first N draws, for each N in `ns` (N <= n_draws)."""
         key, sense = _objective_key(name)
         col = self.values[:, STATISTICS.index(key)]
         ok = np.all(np.isfinite(self.values), axis=1)
@@ -294,15 +294,15 @@ def random_search(
     slow_max_steps: int = 30,
     progress_bar: bool = True,
 ) -> RandomSearchResult:
-    """The paper's method (section 4(4)): uniform random omega in [-1, 1]^12, evaluated with ``vmap``.
+    """The paper's method (section 4(4)): uniform random omega in [-1, 1]^12, evaluated with `vmap`.
 
-    Draws come in chunks of ``chunk_size``; chunk k uses the key ``fold_in(PRNGKey(seed), k)``, so
-    any subset of chunks (``chunks=range(a, b)``) can run in another process and the union equals a
-    single run.  With ``checkpoint_dir`` every finished chunk is saved as ``.npz`` (named by the
-    problem's fingerprint, seed and chunk size) and, with ``resume=True``, loaded instead of
-    recomputed.  Within a chunk, ``batch`` draws are vmapped at a time.
+    Draws come in chunks of `chunk_size`; chunk k uses the key `fold_in(PRNGKey(seed), k)`, so
+    any subset of chunks (`chunks=range(a, b)`) can run in another process and the union equals a
+    single run.  With `checkpoint_dir` every finished chunk is saved as `.npz` (named by the
+    problem's fingerprint, seed and chunk size) and, with `resume=True`, loaded instead of
+    recomputed.  Within a chunk, `batch` draws are vmapped at a time.
     Infeasible draws (no TFP root, or a non-converged solve) are kept as NaN rows, counted by
-    ``n_infeasible`` and excluded by ``best``.
+    `n_infeasible` and excluded by `best`.
     """
     from landjax._io import progress
 
@@ -394,7 +394,7 @@ def random_search(
 def normalise_omega(omega) -> np.ndarray:
     """Each block of three weights (one pool: land type x side) divided by its largest absolute value.
 
-    The rule is invariant to a positive rescaling of any block (scores ``max(0, omega . x)`` are
+    The rule is invariant to a positive rescaling of any block (scores `max(0, omega . x)` are
     positively homogeneous and every share is a ratio of scores), so the statistics are unchanged;
     the result lies in the paper's box [-1, 1]^12 with one weight of each block at +-1.  A block of
     zeros is left as it is."""
@@ -419,18 +419,18 @@ def gradient_search(
     probe_evals: int | None = None,
     n_keep: int = 1,
 ):
-    """Optimise one Table 4 objective over omega with the engine's ``optimize`` (vmapped screen of
+    """Optimise one Table 4 objective over omega with the engine's `optimize` (vmapped screen of
     [-1, 1]^12, then multistart polish with implicit gradients).  Returns the engine's
-    ``OptimizeResult`` (its ``solve_equivalents`` counts every equilibrium solve).
+    `OptimizeResult` (its `solve_equivalents` counts every equilibrium solve).
 
-    ``method="bfgs"`` (default): BFGS with a weak Wolfe line search, which keeps going across the
+    `method="bfgs"` (default): BFGS with a weak Wolfe line search, which keeps going across the
     rule's kinks (scores cut at zero, caps, the top-up) where L-BFGS-B stops.  It is unconstrained,
     which loses nothing here: the rule depends on each block of three weights only through its
-    direction (see :func:`normalise_omega`), so every allocation the box can express is reached
-    and the result is mapped back into the box with the same statistics.  ``method="lbfgsb"``:
-    L-BFGS-B within the box.  ``probe_evals``/``n_keep``: successive halving (every start probed
-    with that many value-and-gradient evaluations, the best ``n_keep`` continued).  With
-    ``max_solve_equivalents`` evaluations stop at that budget (a start stuck on a flat piece of the
+    direction (see `normalise_omega`), so every allocation the box can express is reached
+    and the result is mapped back into the box with the same statistics.  `method="lbfgsb"`:
+    L-BFGS-B within the box.  `probe_evals`/`n_keep`: successive halving (every start probed
+    with that many value-and-gradient evaluations, the best `n_keep` continued).  With
+    `max_solve_equivalents` evaluations stop at that budget (a start stuck on a flat piece of the
     rule, where no score is positive, costs little)."""
     from landjax.engine.optimize import optimize
 
@@ -481,9 +481,9 @@ MAPS_PER_SOLVE = 22.3
 
 @dataclasses.dataclass
 class WorkCount:
-    """Work done by counted evaluations: ``maps`` (forward map applications, ``steps + 1`` per
-    solve), ``vjps`` (transposed-Jacobian applications of the adjoint Neumann series), ``values``
-    and ``grads`` (evaluations); :attr:`solve_equivalents` converts them with the fixed ratios."""
+    """Work done by counted evaluations: `maps` (forward map applications, `steps + 1` per
+    solve), `vjps` (transposed-Jacobian applications of the adjoint Neumann series), `values`
+    and `grads` (evaluations); `solve_equivalents` converts them with the fixed ratios."""
 
     maps: int = 0
     vjps: int = 0
@@ -506,11 +506,11 @@ class CountedProblem:
     """Value and implicit gradient of the Table 4 statistics with the work of every call counted.
 
     A value evaluation solves the equilibrium (Anderson on the map of eqs. (9)-(10), as
-    :meth:`Table4Problem.stats`) and counts its ``steps + 1`` map applications.  A gradient of
-    ``c . stats`` at the solution x* is the adjoint of the implicit function theorem,
-    ``lam = (I - J^T)^{-1} dS/dx``, ``dJ/domega = dS/domega + (dg/domega)^T lam`` (J = dg/dx), by
-    the Neumann series ``lam = sum_k (J^T)^k dS/dx`` until a term is below 1e-16 of the sum (at
-    most ``neumann_steps`` terms; the engine's rule), each term one VJP, counted.  The counts, not
+    `Table4Problem.stats`) and counts its `steps + 1` map applications.  A gradient of
+    `c . stats` at the solution x* is the adjoint of the implicit function theorem,
+    `lam = (I - J^T)^{-1} dS/dx`, `dJ/domega = dS/domega + (dg/domega)^T lam` (J = dg/dx), by
+    the Neumann series `lam = sum_k (J^T)^k dS/dx` until a term is below 1e-16 of the sum (at
+    most `neumann_steps` terms; the engine's rule), each term one VJP, counted.  The counts, not
     timings, give the cost: the same calls give the same counts on an idle or a loaded machine.
     """
 
@@ -573,7 +573,7 @@ class CountedProblem:
 
     # -- counted calls ----------------------------------------------------------------------------
     def value(self, omega) -> tuple[np.ndarray, np.ndarray]:
-        """``(stats (4,), x*)`` at ``omega`` (NaN stats where infeasible or not converged); counted."""
+        """`(stats (4,), x*)` at `omega` (NaN stats where infeasible or not converged); counted."""
         v, x, n, _ = self._value(jnp.asarray(omega, dtype=jnp.float64))
         self.work.maps += int(n)
         self.work.values += 1
@@ -581,7 +581,7 @@ class CountedProblem:
 
     def values(self, omegas, n_real: int | None = None) -> np.ndarray:
         """Statistics of a batch of weights (vmapped); each member's own steps are counted (only the
-        first ``n_real`` members: the rest are padding)."""
+        first `n_real` members: the rest are padding)."""
         v, _, n, _ = self._value_batch(jnp.asarray(omegas, dtype=jnp.float64))
         n = np.asarray(n)[: n_real if n_real is not None else None]
         self.work.maps += int(np.sum(n))
@@ -589,14 +589,14 @@ class CountedProblem:
         return np.asarray(v)
 
     def gradient(self, omega, x, c) -> np.ndarray:
-        """Gradient of ``c . stats`` at ``omega`` given its solution ``x`` (from :meth:`value`); counted."""
+        """Gradient of `c . stats` at `omega` given its solution `x` (from `value`); counted."""
         gw, k = self._grad(jnp.asarray(omega, dtype=jnp.float64), jnp.asarray(x), jnp.asarray(c, dtype=jnp.float64))
         self.work.vjps += int(k)
         self.work.grads += 1
         return np.asarray(gw)
 
     def value_and_grad(self, omega, c) -> tuple[float, np.ndarray, np.ndarray]:
-        """``(c . stats, gradient, stats)``; the gradient is zero (and not computed) where the
+        """`(c . stats, gradient, stats)`; the gradient is zero (and not computed) where the
         statistics are not finite."""
         v, x = self.value(omega)
         if not np.all(np.isfinite(v)):
@@ -605,12 +605,12 @@ class CountedProblem:
 
 
 def measure_cost_ratios(problem: Table4Problem, *, n_points: int = 40, repeats: int = 5, seed: int = 0) -> dict:
-    """Measure, once, the fixed ratios of :class:`WorkCount` (never called by a search).
+    """Measure, once, the fixed ratios of `WorkCount` (never called by a search).
 
-    Value and gradient of ``n_points`` uniform draws are timed (best of ``repeats``); least squares
-    ``t_value = a + b * maps`` and ``t_grad = c + d * vjps`` give the map-application time ``b``;
-    ``VJP_PER_MAP = d / b``, ``VALUE_FIXED_MAPS = a / b``, ``GRAD_FIXED_MAPS = c / b``, and
-    ``MAPS_PER_SOLVE`` is the mean counted work of one draw (its maps + ``VALUE_FIXED_MAPS``).
+    Value and gradient of `n_points` uniform draws are timed (best of `repeats`); least squares
+    `t_value = a + b * maps` and `t_grad = c + d * vjps` give the map-application time `b`;
+    `VJP_PER_MAP = d / b`, `VALUE_FIXED_MAPS = a / b`, `GRAD_FIXED_MAPS = c / b`, and
+    `MAPS_PER_SOLVE` is the mean counted work of one draw (its maps + `VALUE_FIXED_MAPS`).
     Returns these with the raw fits."""
     cp = CountedProblem(problem)
     c = np.array([-1.0, 0.0, 0.0, 0.0])
@@ -662,9 +662,9 @@ class _Flags(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class SearchResult:
-    """Outcome of :func:`counted_search`: the best weights (in the paper's box), their value in the
-    objective's sense and statistics, the counted ``work`` and its solve-equivalents, and one row
-    per local run (``runs``: kind, start value, final value, evaluations)."""
+    """Outcome of `counted_search`: the best weights (in the paper's box), their value in the
+    objective's sense and statistics, the counted `work` and its solve-equivalents, and one row
+    per local run (`runs`: kind, start value, final value, evaluations)."""
 
     x: np.ndarray
     value: float
@@ -702,19 +702,19 @@ def counted_search(
 ) -> SearchResult:
     """Gradient search for one Table 4 objective with every unit of work counted (no timing).
 
-    1. Screen ``n_screen`` points of [-1, 1]^12 (``screen="uniform"``: the engine's seeded uniform
-       draws; ``"sobol"``: a scrambled Sobol sequence), vmapped in batches of ``batch``.
+    1. Screen `n_screen` points of [-1, 1]^12 (`screen="uniform"`: the engine's seeded uniform
+       draws; `"sobol"`: a scrambled Sobol sequence), vmapped in batches of `batch`.
     2. BFGS with a weak Wolfe line search (the engine's nonsmooth BFGS, Lewis & Overton 2013) from
-       the best ``n_starts`` screened points, ``probe_evals`` value-and-gradient evaluations each;
-       the best ``n_keep`` continue, with equal shares of the budget left.
-    3. Budget still left: restarts from the incumbent optimum perturbed by ``restart_scale`` times
-       a seeded normal draw (in the box-normalised weights), ``restart_evals`` evaluations each.
+       the best `n_starts` screened points, `probe_evals` value-and-gradient evaluations each;
+       the best `n_keep` continue, with equal shares of the budget left.
+    3. Budget still left: restarts from the incumbent optimum perturbed by `restart_scale` times
+       a seeded normal draw (in the box-normalised weights), `restart_evals` evaluations each.
 
-    The budget is in solve-equivalents of counted work (:class:`WorkCount`); an evaluation is made
+    The budget is in solve-equivalents of counted work (`WorkCount`); an evaluation is made
     only if the count after it stays within the budget assuming it costs as much as the dearest
     evaluation so far, so the same call gives the same counts and the same result on any machine
     load.  BFGS runs unconstrained (the rule depends on each block of three weights only through its
-    direction, :func:`normalise_omega`); the result is mapped back into the box.  ``x0``: a start
+    direction, `normalise_omega`); the result is mapped back into the box.  `x0`: a start
     polished before the screened ones (e.g. the best random draw).
     """
     from landjax.engine.optimize import _BFGSRun
@@ -806,7 +806,7 @@ def counted_search(
 
 
 def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
-    """``omega - clip(omega - grad, -1, 1)`` for the objective in minimisation form (0 at a box-KKT point)."""
+    """`omega - clip(omega - grad, -1, 1)` for the objective in minimisation form (0 at a box-KKT point)."""
     f, maximize = problem.objective(name)
     g = jax.grad(lambda w: (-1.0 if maximize else 1.0) * f(w, None))(jnp.asarray(omega))
     w = jnp.asarray(omega)
@@ -817,11 +817,11 @@ def projected_gradient(problem: Table4Problem, name: str, omega) -> np.ndarray:
 
 
 class WeightedPolisher:
-    """L-BFGS-B (scipy) on ``c . stats(omega)`` over [-1, 1]^12 with one compiled value-and-gradient
-    function for every weight vector ``c`` (the engine's ``optimize`` compiles per objective, which
+    """L-BFGS-B (scipy) on `c . stats(omega)` over [-1, 1]^12 with one compiled value-and-gradient
+    function for every weight vector `c` (the engine's `optimize` compiles per objective, which
     is the dominant cost when tracing a frontier of many weighted objectives).
 
-    ``n_value_and_grad`` counts the value-and-gradient evaluations made so far."""
+    `n_value_and_grad` counts the value-and-gradient evaluations made so far."""
 
     def __init__(self, problem: Table4Problem):
         self.problem = problem
@@ -829,7 +829,7 @@ class WeightedPolisher:
         self.n_value_and_grad = 0
 
     def __call__(self, c: Sequence[float] | np.ndarray, x0, *, max_iter: int = 40, tol: float = 1e-7):
-        """Minimise ``c . stats`` from ``x0``; returns ``(omega, value, n_evals, projected_grad_norm)``."""
+        """Minimise `c . stats` from `x0`; returns `(omega, value, n_evals, projected_grad_norm)`."""
         from scipy.optimize import minimize
 
         cj = jnp.asarray(c, dtype=jnp.float64)
@@ -868,10 +868,10 @@ def pareto_frontier(
     polisher: WeightedPolisher | None = None,
     anchors: Sequence[Any] = (),
 ) -> pd.DataFrame:
-    """Trace the efficiency-equity frontier by weighted sums (scalarisation): for t in ``weights``
-    minimise ``-(1 - t) * efficiency + t * equity`` (efficiency: a % gain to raise; equity: a %
+    """Trace the efficiency-equity frontier by weighted sums (scalarisation): for t in `weights`
+    minimise `-(1 - t) * efficiency + t * equity` (efficiency: a % gain to raise; equity: a %
     gap change to lower) with L-BFGS-B and implicit gradients, warm-started from the previous
-    point (``x0`` for the first; e.g. the efficiency optimum) and from each of ``anchors`` (e.g. the
+    point (`x0` for the first; e.g. the efficiency optimum) and from each of `anchors` (e.g. the
     equity optimum), keeping the best scalarised value.  Weighted sums find the convex part of
     the frontier.  Returns one row per weight with the four statistics, omega and evaluation counts."""
     ie, iq = STATISTICS.index(_objective_key(efficiency)[0]), STATISTICS.index(_objective_key(equity)[0])
@@ -918,15 +918,15 @@ def epsilon_frontier(
 ) -> pd.DataFrame:
     """The efficiency-equity frontier by epsilon-constraints: for each level eps of the equity
     statistic (a gap change, to lower) maximise the efficiency statistic subject to
-    ``equity <= eps`` over [-1, 1]^12 (SLSQP with implicit gradients, counted work).
+    `equity <= eps` over [-1, 1]^12 (SLSQP with implicit gradients, counted work).
 
-    The levels are ``n_points`` evenly spaced between the smallest and the largest equity value
-    of the ``anchors`` (e.g. the equity and the efficiency optima), from the top down.  Each level
-    starts from the previous level's point and, when ``draws`` are given, from the draw with the
+    The levels are `n_points` evenly spaced between the smallest and the largest equity value
+    of the `anchors` (e.g. the equity and the efficiency optima), from the top down.  Each level
+    starts from the previous level's point and, when `draws` are given, from the draw with the
     best efficiency among those meeting the constraint; every evaluated point that meets the
     constraint is a candidate, so a level's point is never worse than its best feasible start (no
-    draw meeting the constraint has a higher efficiency).  Returns one row per level: ``eps``, the
-    four statistics, omega, the counted work, and ``nondominated`` (False where another level's
+    draw meeting the constraint has a higher efficiency).  Returns one row per level: `eps`, the
+    four statistics, omega, the counted work, and `nondominated` (False where another level's
     point dominates it)."""
     from scipy.optimize import minimize
 
@@ -1029,7 +1029,7 @@ def epsilon_frontier(
 
 
 def nondominated(points: np.ndarray) -> np.ndarray:
-    """Indices of the rows of ``points`` (columns: maximise, minimise) that no other row dominates."""
+    """Indices of the rows of `points` (columns: maximise, minimise) that no other row dominates."""
     pts = np.asarray(points)
     ok = np.all(np.isfinite(pts), axis=1)
     idx = np.flatnonzero(ok)
@@ -1052,11 +1052,11 @@ def parameter_sensitivities(
     names: Sequence[str] = SENSITIVITY_PARAMS,
     rebuild: Callable[[Any], Any] | None = None,
 ) -> pd.DataFrame:
-    """d(statistic)/d(parameter) at ``omega`` by forward-mode autodiff through the implicit solve.
+    """d(statistic)/d(parameter) at `omega` by forward-mode autodiff through the implicit solve.
 
-    With ``rebuild=None`` the baseline (data, wedges, G, covariates) is held fixed and only the hat
-    system's parameters move; with ``rebuild(params) -> baseline`` (e.g. ``build_baseline(data,
-    params)``, if it is traceable) tau, G and the covariates are re-derived as in the paper's
+    With `rebuild=None` the baseline (data, wedges, G, covariates) is held fixed and only the hat
+    system's parameters move; with `rebuild(params) -> baseline` (e.g. `build_baseline(data,
+    params)`, if it is traceable) tau, G and the covariates are re-derived as in the paper's
     robustness runs (the seller/buyer classification is piecewise constant, so it has no
     derivative).  Returns rows (statistic) x columns (parameter)."""
     omega = jnp.asarray(omega)
@@ -1079,8 +1079,8 @@ def robustness_comparison(
     rebuild: Callable[[Any], Any] | None = None,
     cases: Sequence[tuple[str, float]] = PAPER_ROBUSTNESS,
 ) -> pd.DataFrame:
-    """The paper's one-at-a-time parameter changes (section 5(2)) at fixed ``omega``: the re-solved
-    statistics beside the first-order prediction ``stat + dstat/dparam * change`` from autodiff."""
+    """The paper's one-at-a-time parameter changes (section 5(2)) at fixed `omega`: the re-solved
+    statistics beside the first-order prediction `stat + dstat/dparam * change` from autodiff."""
     omega = jnp.asarray(omega)
     base = np.asarray(problem.stats(omega))
     sens = parameter_sensitivities(problem, omega, rebuild=rebuild)

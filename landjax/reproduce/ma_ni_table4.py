@@ -1,19 +1,19 @@
-"""Ma & Ni, Table 4: optimal quota allocation (section 4(4)), called by ``landjax.reproduce.ma_ni``.
+"""Ma & Ni, Table 4: optimal quota allocation (section 4(4)), called by `landjax.reproduce.ma_ni`.
 
-``run_table4(out_dir, quick=False)`` writes into ``out_dir`` (``results/ma_ni/``):
+`run_table4(out_dir, quick=False)` writes into `out_dir` (`results/ma_ni/`):
 
-* ``table4.csv``: objective, method (paper | random | gradient), the four statistics (%), and the
+* `table4.csv`: objective, method (paper | random | gradient), the four statistics (%), and the
   equilibrium solves spent (random: draws; gradient: the engine's solve-equivalents; paper: its
   10^6 draws);
-* ``table4_frontier.csv`` / ``table4_frontier.png``: efficiency-equity frontiers (GDP vs output
+* `table4_frontier.csv` / `table4_frontier.png`: efficiency-equity frontiers (GDP vs output
   gap, welfare vs welfare gap) traced by epsilon-constraints with implicit gradients, over the cloud
   of random draws;
-* ``table4_sensitivity.csv``: d(statistic)/d(parameter) at each optimum by autodiff;
-* ``table4_robustness.csv``: the paper's one-at-a-time parameter changes at the optima, re-solved,
+* `table4_sensitivity.csv`: d(statistic)/d(parameter) at each optimum by autodiff;
+* `table4_robustness.csv`: the paper's one-at-a-time parameter changes at the optima, re-solved,
   beside the first-order prediction from those derivatives.
 
-The paper's 10^6-draw search is run by ``benchmarks/optimal_allocation.py``; here a modest number
-of draws keeps ``make run`` within budget (full: 4,000 draws; quick: 200 draws and a short polish of
+The paper's 10^6-draw search is run by `benchmarks/optimal_allocation.py`; here a modest number
+of draws keeps `make run` within budget (full: 4,000 draws; quick: 200 draws and a short polish of
 the best draws instead of the engine's multistart search, a smoke test).
 """
 
@@ -66,7 +66,7 @@ SETTINGS: dict[bool, dict[str, Any]] = {
 
 
 def _rebuild(problem: q.Table4Problem):
-    """A traceable ``params -> baseline`` re-derivation from the data, or None."""
+    """A traceable `params -> baseline` re-derivation from the data, or None."""
     try:
         from landjax.data.china import load_dataset
         from landjax.models import quota_trade as qt
@@ -85,7 +85,7 @@ def _rebuild(problem: q.Table4Problem):
 
 
 def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem | None = None) -> dict[str, Any]:
-    """Reproduce Table 4 (section 4(4)) and its extensions into ``out_dir``; returns files, headline, markdown."""
+    """Reproduce Table 4 (section 4(4)) and its extensions into `out_dir`; returns files, headline, markdown."""
     t_start = time.perf_counter()
     cfg = SETTINGS[bool(quick)]
     out = ensure_dir(out_dir)

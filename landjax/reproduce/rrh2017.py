@@ -1,13 +1,13 @@
 """Reproduction of Redding & Rossi-Hansberg (2017), Table 1: the Helpman economy on a 30 x 30 grid.
 
-``run(out, quick=False)`` writes ``out/rrh2017/``: ``table1.csv`` (scenario, country, ours, paper:
-welfare gains in percent of the external and the internal liberalisation), ``comparison.csv``
+`run(out, quick=False)` writes `out/rrh2017/`: `table1.csv` (scenario, country, ours, paper:
+welfare gains in percent of the external and the internal liberalisation), `comparison.csv`
 (quantity, paper, ours, gap, options, converged), maps of the baseline and of the counterfactual
 changes (population, wages, land rents, price indices), the gradients of each country's gain with
 respect to the border cost and to every cell's productivity, a batched sweep of the border cost and
-``report.md``. ``quick=True`` skips the productivity-gradient map and uses a coarse sweep.
+`report.md`. `quick=True` skips the productivity-gradient map and uses a coarse sweep.
 
-The published numbers live in :data:`PAPER_TABLE1` (Table 1 of the paper, percent, rounded to 0.1).
+The published numbers live in `PAPER_TABLE1` (Table 1 of the paper, percent, rounded to 0.1).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def _gain(p0, sol0, p1, sol1, o) -> np.ndarray:
 
 
 def gain_function(o: hm.Options, s: hm.Solver, change: str):
-    """``f(value, a) -> gains (West, East)`` of moving ``change`` from 2 to ``value`` at productivity
-    draws ``a``; differentiable by implicit differentiation through both equilibria."""
+    """`f(value, a) -> gains (West, East)` of moving `change` from 2 to `value` at productivity
+    draws `a`; differentiable by implicit differentiation through both equilibria."""
 
     def f(value, a):
         p0 = hm.Params(a=a)
@@ -84,7 +84,7 @@ def _maps(path: Path, df: pd.DataFrame, fields: dict[str, str], title: str) -> N
 
 
 def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
-    """Write ``out/rrh2017/`` (tables, maps, report) and return the registry summary."""
+    """Write `out/rrh2017/` (tables, maps, report) and return the registry summary."""
     t_start = time.perf_counter()
     d = ensure_dir(Path(out) / PAPER_ID)
     if data_dir() is None:

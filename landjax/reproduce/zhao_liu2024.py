@@ -2,14 +2,14 @@
 debt and coordinated regional development" (seed 000; English summary only).
 
 The paper's equations and numbers are not public. What can be reproduced are the summary's
-qualitative statements: each is turned into a checkable proposition (``claims.csv``) and evaluated
-on our implementation of the project's specification of the model (``docs/zhao_liu2024.md``) at the
+qualitative statements: each is turned into a checkable proposition (`claims.csv`) and evaluated
+on our implementation of the project's specification of the model (`docs/zhao_liu2024.md`) at the
 baseline calibration and on recalibrated random parameter draws. The spec's own prototype numbers
 (calibrated A_1, xi, k_bar; sigma-sweep endpoints) are compared where the spec prints them.
 
-``run(out, quick=False)`` writes ``out/zhao_liu2024/``: report.md, claims.csv, experiments.csv,
+`run(out, quick=False)` writes `out/zhao_liu2024/`: report.md, claims.csv, experiments.csv,
 sigma_sweep.csv, tax_extension.csv, transitions.csv, transition_paths.csv, calibration.csv,
-gradients.csv, draws.csv and PNG figures. ``quick=True``: 4 draws (instead of 40), 6 sigma points,
+gradients.csv, draws.csv and PNG figures. `quick=True`: 4 draws (instead of 40), 6 sigma points,
 T = 80 transitions, no gradient check.
 """
 
@@ -131,7 +131,7 @@ def _plot_paths(paths, base, out_dir: Path, horizon: int = 60) -> list[Path]:
 def _gradients(pc, y_base, T: int) -> pd.DataFrame:
     """d(leverage gap after 10 years)/d(sigma, land shift): implicit differentiation (forward mode,
     one JVP per direction) vs central finite differences of the same solves. The tests run
-    ``engine.gradcheck`` in both modes; here the cheaper forward JVPs keep the report within budget."""
+    `engine.gradcheck` in both modes; here the cheaper forward JVPs keep the report within budget."""
     x0 = jnp.array([float(pc.sigma), ex.DELTA])
 
     def path_stat(x):

@@ -1,18 +1,18 @@
 """Study code for Zhao & Liu (2024): experiments, sigma sweep, tax-difference extension, claims and
-random-draw robustness on the land-debt model (:mod:`landjax.models.land_debt`). The paper's own
+random-draw robustness on the land-debt model (`landjax.models.land_debt`). The paper's own
 equations and numbers are not public, so the claims are the summary's qualitative statements
-(``docs/zhao_liu2024.md``).
+(`docs/zhao_liu2024.md`).
 
 Experiments (steady-state comparisons; the transition module gives the paths between them):
 
 | name | labour | land |
 |---|---|---|
-| ``baseline`` | immobile | baseline quota stock L = (0.45, 0.55) |
-| ``immobile_land2`` | immobile | ``delta`` of national land moved from City 1 to City 2 |
-| ``immobile_land1`` | immobile | ``delta`` moved from City 2 to City 1 |
-| ``mobile`` | mobile (hukou cost mu) | baseline |
-| ``mobile_land2`` | mobile | to City 2 |
-| ``mobile_land1`` | mobile | to City 1 ("land and labour to the developed region") |
+| `baseline` | immobile | baseline quota stock L = (0.45, 0.55) |
+| `immobile_land2` | immobile | `delta` of national land moved from City 1 to City 2 |
+| `immobile_land1` | immobile | `delta` moved from City 2 to City 1 |
+| `mobile` | mobile (hukou cost mu) | baseline |
+| `mobile_land2` | mobile | to City 2 |
+| `mobile_land1` | mobile | to City 1 ("land and labour to the developed region") |
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ TAX_DIFF = (0.12, 0.08)  # east taxed more
 def experiment_params(
     pc: ld.Params, name: str, delta=DELTA, options: Options | None = None, **changes
 ) -> tuple[ld.Params, Options]:
-    """Parameters and options of experiment ``name`` from calibrated baseline parameters ``pc``
-    (``options``: the base options whose mobility the experiment sets)."""
+    """Parameters and options of experiment `name` from calibrated baseline parameters `pc`
+    (`options`: the base options whose mobility the experiment sets)."""
     if name not in EXPERIMENTS:
         raise InputError(f"unknown experiment {name!r}; valid: {', '.join(EXPERIMENTS)}")
     mob, direction = EXPERIMENTS[name]
@@ -61,7 +61,7 @@ def experiment_params(
 
 
 def solve_experiment(pc: ld.Params, name: str, y_base, delta=DELTA, options: Options | None = None, **changes):
-    """``(params, options, solution)`` of experiment ``name`` from the baseline steady state ``y_base``."""
+    """`(params, options, solution)` of experiment `name` from the baseline steady state `y_base`."""
     p, o = experiment_params(pc, name, delta, options, **changes)
     return p, o, ld.solve_steady_state(p, o, guess_for(y_base, o), throw=False)
 
@@ -99,7 +99,7 @@ __all__ = ["stack_params"]  # re-exported for old callers (now landjax.models.la
 
 
 def batch_experiment(pcb: ld.Params, yb, name: str, deltas, options: Options | None = None, **changes):
-    """Experiment ``name`` for a batch of calibrated parameters (one batched solve)."""
+    """Experiment `name` for a batch of calibrated parameters (one batched solve)."""
     mob, direction = EXPERIMENTS[name]
     shift = direction * jnp.asarray(deltas)[:, None] * jnp.array([-1.0, 1.0])[None, :]
     o = (BASE if options is None else options).replace(mobility=mob)
@@ -116,7 +116,7 @@ def sigma_sweep(pc: ld.Params, y_base, sigmas, delta=DELTA, batched: bool = Fals
     """City 2's relative wage w_2/w_1 and relative leverage lev_2/lev_1 under "immobile + land to
     City 2" and "mobile + land to City 1" for each sigma (baseline unchanged: p_j = 1 for every sigma).
 
-    ``batched=True`` solves each experiment for all sigmas in one :func:`landjax.engine.solve_batch`;
+    `batched=True` solves each experiment for all sigmas in one `landjax.engine.solve_batch`;
     the default loops over the compiled single solve, which is faster for a dozen points once the
     experiments have compiled it (the batched solver compiles its own vmapped loop)."""
     sig = np.asarray(sigmas, float)
@@ -204,7 +204,7 @@ def tax_extension(
 ) -> tuple[pd.DataFrame, dict]:
     """Effects of "land + labour to City 1" under equal taxes (0.10, 0.10) and under tax differences
     (0.12, 0.08), each regime recalibrated to the same targets (immobile, s = 0, p_j = 1), then solved
-    with ``attraction`` ('optimal' = governments choose the subsidy, eq. (18))."""
+    with `attraction` ('optimal' = governments choose the subsidy, eq. (18))."""
     rows = []
     tabs = {}
     base = BASE if options is None else options.replace(mobility="immobile", attraction="exogenous")
@@ -434,7 +434,7 @@ DRAW_RANGES = {
 
 
 def draw_parameters(p: ld.Params, n: int, seed: int = 2024):
-    """``n`` random parameter sets (uniform in :data:`DRAW_RANGES`), seeded; returns (batched params,
+    """`n` random parameter sets (uniform in `DRAW_RANGES`), seeded; returns (batched params,
     targets (n, 3), land shifts (n,), DataFrame of the draws)."""
     rng = np.random.default_rng(seed)
     d = {k: rng.uniform(lo, hi, n) for k, (lo, hi) in DRAW_RANGES.items()}
@@ -461,7 +461,7 @@ def robustness(
     T: int = 150,
     ramp: int = 10,
 ) -> dict:
-    """Recalibrate ``n`` random draws and evaluate every claim on each (batched solves)."""
+    """Recalibrate `n` random draws and evaluate every claim on each (batched solves)."""
     pb, targets, deltas, draws = draw_parameters(p, n, seed)
     pcb, yb, cal_ok = ld.calibrate_batch(pb, BASE, targets)
     S, ok = {}, cal_ok.copy()
@@ -576,7 +576,7 @@ def claims_frame(
 def tax_robustness(p: ld.Params, n: int, seed: int = 2024, attraction: str = "optimal"):
     """Tax-difference claims on random draws: effects of 'mobile + land to City 1' under equal and
     differentiated taxes, each regime recalibrated per draw (loop over the compiled single solves
-    that :func:`tax_extension` already built)."""
+    that `tax_extension` already built)."""
     pb, targets, deltas, _ = draw_parameters(p, n, seed)
     keys = {k for k, _ in EFFECTS.values()}
     effects = {}

@@ -1,15 +1,15 @@
 """Reproduce Zuo, Hu & Li (2019): six claims rules splitting Zaoyang's quota (Table 5) and the
 digraph beta of each rule (Table 6).
 
-``run(out)`` writes ``out/zuo2019/``: ``table5.csv`` (district, rule, claim, award, paper_award,
-diff, ...), ``table6.csv`` (rule, beta, paper_beta, ranks), ``satisfaction.png`` (award/claim by
-district for each rule), ``table5_diff.png`` and ``report.md``. ``quick`` changes nothing (the
+`run(out)` writes `out/zuo2019/`: `table5.csv` (district, rule, claim, award, paper_award,
+diff, ...), `table6.csv` (rule, beta, paper_beta, ranks), `satisfaction.png` (award/claim by
+district for each rule), `table5_diff.png` and `report.md`. `quick` changes nothing (the
 whole run takes a few seconds).
 
 Options used (the spec's defaults): rules as printed in eqs. (1)-(6), exact (no temperature);
 claims = Table 4 as printed (summing to 3976.65); estate = 2147.09; beta on the per-district
 dominance digraphs (edge i -> j when rule i gives the district less than rule j), summed over
-the districts (:mod:`landjax.allocation.digraph`), awards closer than 1e-6 hm2 counted as ties.
+the districts (`landjax.allocation.digraph`), awards closer than 1e-6 hm2 counted as ties.
 """
 
 from __future__ import annotations
@@ -182,7 +182,7 @@ def _all_rules_figure(t: pd.DataFrame, res: dict[str, Any], d: Path) -> Path:
 
 
 def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
-    """Write ``out/zuo2019/`` (tables, figures, report) and return the registry summary."""
+    """Write `out/zuo2019/` (tables, figures, report) and return the registry summary."""
     out = Path(out)
     d = ensure_dir(out / PAPER_ID)
     res = compute()

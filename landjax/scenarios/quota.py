@@ -1,6 +1,6 @@
 """Deprecated location of the quota-trade scenario compiler (kept for one release).
 
-The policy of the quota-trade model now lives in :mod:`landjax.models.quota_trade.policy` (eqs.
+The policy of the quota-trade model now lives in `landjax.models.quota_trade.policy` (eqs.
 (18)-(20): scenarios and explicit trades -> Shock); this module re-exports it.
 """
 

@@ -1,20 +1,20 @@
 """Claims (bankruptcy) problems: splitting a quota (the *estate*) among districts whose demands (the
-*claims*) exceed it. Thirteen rules, exact, batched (``jax.vmap``) and differentiable: the six of
-Zuo, Hu & Li (2019), eqs. (1)-(6) (P, CEA, CEL, CE, Pin, T; :mod:`~landjax.models.claims.rules`),
+*claims*) exceed it. Thirteen rules, exact, batched (`jax.vmap`) and differentiable: the six of
+Zuo, Hu & Li (2019), eqs. (1)-(6) (P, CEA, CEL, CE, Pin, T; `landjax.models.claims.rules`),
 and the seven further rules of the reference library (APRO, RA, MO, RTalmud, DT, AV, AA;
-:mod:`~landjax.models.claims.extended`); the properties of the literature as checks
-(:mod:`~landjax.models.claims.axioms`), Lorenz ranking and Gini indices
-(:mod:`~landjax.models.claims.lorenz`), awards paths and schedules
-(:mod:`~landjax.models.claims.paths`), and the model contract (``Params``, ``Options``, ``solve``,
-``MODEL``: ``landjax solve claims``).
+`landjax.models.claims.extended`); the properties of the literature as checks
+(`landjax.models.claims.axioms`), Lorenz ranking and Gini indices
+(`landjax.models.claims.lorenz`), awards paths and schedules
+(`landjax.models.claims.paths`), and the model contract (`Params`, `Options`, `solve`,
+`MODEL`: `landjax solve claims`).
 
-::
-
-    from landjax.models import claims as cl
-    cl.allocate([100, 200, 300], 200, "RA")                 # one problem
-    cl.allocate_frame(df, "all")                            # a long table, the thirteen rules
-    cl.axioms_table(["T", "P"], problem=([100, 200, 300], 200))
-    cl.solve(cl.Params(claims=[100, 200, 300], estate=200), cl.Options(rule="AA")).outcomes
+```python
+from landjax.models import claims as cl
+cl.allocate([100, 200, 300], 200, "RA")                 # one problem
+cl.allocate_frame(df, "all")                            # a long table, the thirteen rules
+cl.axioms_table(["T", "P"], problem=([100, 200, 300], 200))
+cl.solve(cl.Params(claims=[100, 200, 300], estate=200), cl.Options(rule="AA")).outcomes
+```
 """
 
 from __future__ import annotations

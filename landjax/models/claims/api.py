@@ -1,12 +1,12 @@
 """The NumPy/pandas face of the claims rules: validation, one problem, batches, long tables.
 
-Every entry point validates its input first and raises :class:`~landjax.errors.InputError` naming
+Every entry point validates its input first and raises `InputError` naming
 the field (and the problem and claimant): claims must be a 1-D (one problem) or 2-D (a batch)
-array of finite non-negative numbers, the estate a finite number in ``[0, sum of claims]``.
+array of finite non-negative numbers, the estate a finite number in `[0, sum of claims]`.
 
-**Overflow.** All thirteen rules are homogeneous (``R(rho E, rho c) = rho R(E, c)``), so each
-problem is divided internally by ``2^k``, the power of two at or below its largest claim (an exact
-scaling: no rounding), solved, and multiplied back. Claims of ``1e308`` whose sum overflows
+**Overflow.** All thirteen rules are homogeneous (`R(rho E, rho c) = rho R(E, c)`), so each
+problem is divided internally by `2^k`, the power of two at or below its largest claim (an exact
+scaling: no rounding), solved, and multiplied back. Claims of `1e308` whose sum overflows
 float64 therefore work, and awards keep full precision.
 """
 
@@ -54,7 +54,7 @@ def _as_float_array(x: Any, field: str, problem: Any = None) -> np.ndarray:
 
 def scale_of(c: np.ndarray) -> np.ndarray:
     """The power of two at or below the largest claim of each problem (1 where all claims are 0):
-    dividing by it is exact and keeps every sum finite (``c`` is ``(n,)`` or ``(B, n)``)."""
+    dividing by it is exact and keeps every sum finite (`c` is `(n,)` or `(B, n)`)."""
     top = np.max(c, axis=-1)
     k = np.floor(np.log2(np.where(top > 0, top, 1.0)))
     return np.ldexp(1.0, k.astype(np.int64))
@@ -63,13 +63,13 @@ def scale_of(c: np.ndarray) -> np.ndarray:
 def validate_problem(
     claims: Any, estate: Any, *, problem: Any = None, names: Sequence[Any] | None = None, rtol: float = 1e-12
 ) -> tuple[np.ndarray, float]:
-    """Check one claims problem and return ``(c, E)`` as float64.
+    """Check one claims problem and return `(c, E)` as float64.
 
-    Raises :class:`InputError` naming the problem (and the claimant) for: claims that are not a
-    1-D list of numbers (a 2-D array is a batch: use :func:`allocate_batch`), an empty problem, a
+    Raises `InputError` naming the problem (and the claimant) for: claims that are not a
+    1-D list of numbers (a 2-D array is a batch: use `allocate_batch`), an empty problem, a
     NaN/inf or negative claim, a non-numeric, NaN/inf or negative estate, an estate above the
-    total of the claims (beyond a relative rounding slack ``rtol``, in which case ``E`` is set to
-    the total). The total is formed on the scaled claims (:func:`scale_of`), so claims near the
+    total of the claims (beyond a relative rounding slack `rtol`, in which case `E` is set to
+    the total). The total is formed on the scaled claims (`scale_of`), so claims near the
     float64 maximum are accepted.
     """
     c = _as_float_array(claims, "claims", problem)
@@ -144,17 +144,17 @@ def allocate_batch(
 
     **Arguments:**
 
-    - `claims`: ``(B, n)`` array; `estates`: ``(B,)``.
-    - `rule`: one of :data:`~landjax.models.claims.ALL_RULES` (or a long name).
-    - `temperature`: ``None`` for the exact rule, ``tau > 0`` (in the units of the claims) for the
-      smooth one (rules in :data:`~landjax.models.claims.SMOOTH_RULES`).
-    - `chunk_size`: problems per compiled call (``jax.vmap`` inside; the last chunk is padded).
+    - `claims`: `(B, n)` array; `estates`: `(B,)`.
+    - `rule`: one of `ALL_RULES` (or a long name).
+    - `temperature`: `None` for the exact rule, `tau > 0` (in the units of the claims) for the
+      smooth one (rules in `SMOOTH_RULES`).
+    - `chunk_size`: problems per compiled call (`jax.vmap` inside; the last chunk is padded).
     - `validate`: check every problem (vectorised); the error names the first bad problem (row).
 
-    **Returns:** ``(B, n)`` float64 awards (each problem scaled by :func:`scale_of` inside). AA
-    problems with a large cancellation factor (:func:`~landjax.models.claims.aa_condition` above
-    :data:`AA_CONDITION_MAX`) are recomputed in exact integer arithmetic. Raises
-    :class:`ConvergenceError` if a smooth solve failed or DT needed more than its step cap.
+    **Returns:** `(B, n)` float64 awards (each problem scaled by `scale_of` inside). AA
+    problems with a large cancellation factor (`aa_condition` above
+    `AA_CONDITION_MAX`) are recomputed in exact integer arithmetic. Raises
+    `ConvergenceError` if a smooth solve failed or DT needed more than its step cap.
     """
     name = canonical_rule(rule)
     if temperature is not None:
@@ -249,20 +249,20 @@ def allocate_batch(
 def allocate(
     claims: Any, estate: Any, rule: str = "T", *, temperature: float | None = None, side: int = 1, problem: Any = None
 ) -> np.ndarray | pd.Series:
-    """Split ``estate`` among ``claims`` with one rule.
+    """Split `estate` among `claims` with one rule.
 
     **Arguments:**
 
     - `claims`: 1-D array-like, or a pandas Series (the result is then a Series with its index).
-      A 2-D array is refused (:class:`InputError`): a batch goes to :func:`allocate_batch`.
-    - `estate`: the amount to divide, ``0 <= estate <= sum(claims)``.
-    - `rule`: one of the thirteen rules (``P, CEA, CEL, CE, Pin, T, APRO, RA, MO, RTalmud, DT, AV,
-      AA``, or long names such as ``talmud``).
-    - `temperature`: ``None`` (exact) or ``tau > 0`` (smooth version).
+      A 2-D array is refused (`InputError`): a batch goes to `allocate_batch`.
+    - `estate`: the amount to divide, `0 <= estate <= sum(claims)`.
+    - `rule`: one of the thirteen rules (`P, CEA, CEL, CE, Pin, T, APRO, RA, MO, RTalmud, DT, AV,
+      AA`, or long names such as `talmud`).
+    - `temperature`: `None` (exact) or `tau > 0` (smooth version).
     - `side`: one-sided derivative choice (irrelevant for values).
     - `problem`: a label used in error messages.
 
-    **Returns:** the awards (float64), summing to ``estate``.
+    **Returns:** the awards (float64), summing to `estate`.
     """
     name = canonical_rule(rule)
     names = list(claims.index) if isinstance(claims, pd.Series) else None
@@ -278,7 +278,7 @@ def allocate_all(
 ) -> pd.DataFrame:
     """All (or the chosen) rules for one problem: a DataFrame with one column per rule.
 
-    The index is the Series index of ``claims`` if it has one, else ``0..n-1``. ``rules="all"``
+    The index is the Series index of `claims` if it has one, else `0..n-1`. `rules="all"`
     gives the thirteen rules.
     """
     names = list(claims.index) if isinstance(claims, pd.Series) else None
@@ -302,14 +302,14 @@ def allocate_frame(
 
     **Arguments:**
 
-    - `df`: columns ``name`` and ``claim``; optionally ``problem`` (several problems in one table)
-      and ``estate`` (each problem's estate, constant within the problem).
-    - `rule`: a rule name, a list of them, or ``"all"``.
-    - `estate`: the estate of a single-problem table without an ``estate`` column.
+    - `df`: columns `name` and `claim`; optionally `problem` (several problems in one table)
+      and `estate` (each problem's estate, constant within the problem).
+    - `rule`: a rule name, a list of them, or `"all"`.
+    - `estate`: the estate of a single-problem table without an `estate` column.
     - `source`: how errors name the table (a file name for the CLI); rows are reported as
       data rows counted from 1 (the line of a CSV file is that plus one).
 
-    **Returns:** a DataFrame with columns ``problem, name, claim, estate, rule, award``: for each rule
+    **Returns:** a DataFrame with columns `problem, name, claim, estate, rule, award`: for each rule
     (in the order asked), every input row in input order.
     """
     rules = rule_list(rule)

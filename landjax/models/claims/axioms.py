@@ -5,7 +5,7 @@ A property *holds* in this table when no counterexample was found among the prob
 search, not a proof); a *counterexample* is a concrete problem that violates it beyond a rounding
 tolerance, reported with the awards that violate it. The definitions follow Thomson (2019, *How
 to divide when there isn't enough*) in the wording of the ClaimsProblems library (Mirás Calvo et
-al. 2023). :data:`KNOWN` holds the published table for the eleven rules of that library.
+al. 2023). `KNOWN` holds the published table for the eleven rules of that library.
 """
 
 from __future__ import annotations
@@ -115,8 +115,8 @@ Rule = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 @dataclasses.dataclass
 class Check:
-    """Outcome of one property for one rule: ``holds`` (no counterexample found), the number of
-    problems tried, and the worst counterexample (``None`` when it holds)."""
+    """Outcome of one property for one rule: `holds` (no counterexample found), the number of
+    problems tried, and the worst counterexample (`None` when it holds)."""
 
     rule: str
     prop: str
@@ -380,8 +380,8 @@ CHECKS: dict[str, CheckFn] = {
 
 
 def random_problems(n: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` random problems with ``n`` claimants, mixing the regimes where properties bite:
-    integer claims with ties, a dominant claim with positive minimal rights, ``E = C/2``, an estate
+    """`count` random problems with `n` claimants, mixing the regimes where properties bite:
+    integer claims with ties, a dominant claim with positive minimal rights, `E = C/2`, an estate
     below the smallest claim, and generic real claims and estates."""
     c = rng.lognormal(1.5, 1.0, size=(count, n))
     kind = rng.integers(0, 6, size=count)
@@ -407,12 +407,12 @@ def check_rule(
     seed: int = 0,
     rtol: float = 1e-8,
 ) -> list[Check]:
-    """Test one rule against properties: ``draws`` random problems for each number of claimants in
-    ``sizes`` (:func:`random_problems`), plus the user's ``problem = (claims, estate)`` if given
+    """Test one rule against properties: `draws` random problems for each number of claimants in
+    `sizes` (`random_problems`), plus the user's `problem = (claims, estate)` if given
     (with the derived problems each property needs: permutations, other estates, subgroups, ...,
-    drawn around it). A violation counts when it exceeds ``rtol`` times the problem's largest claim.
+    drawn around it). A violation counts when it exceeds `rtol` times the problem's largest claim.
 
-    **Returns:** one :class:`Check` per property, the user's problem first among counterexamples.
+    **Returns:** one `Check` per property, the user's problem first among counterexamples.
     """
     name = rule_list(rule)
     if len(name) != 1:
@@ -484,12 +484,12 @@ def axioms_table(
     sizes: Sequence[int] = (2, 3, 4, 5),
     seed: int = 0,
 ) -> pd.DataFrame:
-    """The table rule x property for several rules (:func:`check_rule` for each).
+    """The table rule x property for several rules (`check_rule` for each).
 
-    **Returns:** a long DataFrame with columns ``rule, property, name, holds, tried, violation,
-    source, counterexample`` (``counterexample`` is the problem and what fails, empty when it holds)
-    and ``known``: the published result where there is one (:data:`KNOWN`; ``None`` otherwise).
-    Pivot with ``df.pivot(index="rule", columns="property", values="holds")``.
+    **Returns:** a long DataFrame with columns `rule, property, name, holds, tried, violation,
+    source, counterexample` (`counterexample` is the problem and what fails, empty when it holds)
+    and `known`: the published result where there is one (`KNOWN`; `None` otherwise).
+    Pivot with `df.pivot(index="rule", columns="property", values="holds")`.
     """
     rows = []
     for r in rule_list(rules):

@@ -1,8 +1,8 @@
 """The seven further claims rules of the reference library: APRO, RA, MO, RTalmud, DT, AV, AA.
 
-Each function acts on one problem (1-D claims ``c``, scalar estate ``E`` with ``0 <= E <= sum c``),
-is pure JAX and ``jax.vmap``-able, and takes the ``side`` argument of the six rules for a uniform
-signature (only RTalmud and AV, built on the water-filling of :mod:`landjax.models.claims.rules`,
+Each function acts on one problem (1-D claims `c`, scalar estate `E` with `0 <= E <= sum c`),
+is pure JAX and `jax.vmap`-able, and takes the `side` argument of the six rules for a uniform
+signature (only RTalmud and AV, built on the water-filling of `landjax.models.claims.rules`,
 use it; the others are differentiated by plain automatic differentiation, which picks one
 piece at a kink).
 
@@ -13,19 +13,19 @@ APRO       minimal rights first, claims truncated at the rest, then proportional
 RA         random arrival: mean of first-come-first-served over the n! orders     piecewise linear
 MO         minimal overlap                                                      piecewise linear
 RTalmud    reverse Talmud: CEL on half-claims, then CEA on the other halves     piecewise linear
-DT         Dominguez-Thomson: repeated ``1/n`` of the truncated claims          forward mode only
+DT         Dominguez-Thomson: repeated `1/n` of the truncated claims          forward mode only
 AV         average of CEA and CEL                                               piecewise linear
 AA         average of awards: centre of mass of the set of awards vectors       smooth (C^(n-3))
 =========  ===================================================================  =====================
 
-**Limits.** RA and AA enumerate the ``2^n`` coalitions (exact, no sampling): ``n <=``
-:data:`SUBSET_MAX_N` (20) claimants (``2^20`` coalitions, about 20 million operations per
+**Limits.** RA and AA enumerate the `2^n` coalitions (exact, no sampling): `n <=`
+`SUBSET_MAX_N` (20) claimants (`2^20` coalitions, about 20 million operations per
 problem). DT iterates its defining recursion until the rest of the estate is below the smallest
 remaining positive claim (then the limit is an equal split, in closed form); the number of steps
-grows like ``estate / smallest claim`` in the worst case and is capped at :data:`DT_MAX_STEPS`
+grows like `estate / smallest claim` in the worst case and is capped at `DT_MAX_STEPS`
 (the award is NaN beyond, and the NumPy API raises). AA's inclusion-exclusion sum alternates in
-sign; :func:`aa_condition` measures the cancellation and the NumPy API recomputes a problem in
-exact integer arithmetic (:func:`landjax.models.claims.reference.aa_exact`) when it is large.
+sign; `aa_condition` measures the cancellation and the NumPy API recomputes a problem in
+exact integer arithmetic (`landjax.models.claims.reference.aa_exact`) when it is large.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ def _check_subset_n(n: int, rule: str) -> None:
 
 
 def _coalition_sum(n: int, block_fn: Any, init: Any) -> Any:
-    """``sum_{S subset of N} block_fn(masks)`` over all ``2^n`` coalitions, in blocks of ``2^12``;
-    ``block_fn(m)`` gets a ``(size, n)`` boolean membership matrix and returns an array like ``init``."""
+    """`sum_{S subset of N} block_fn(masks)` over all `2^n` coalitions, in blocks of `2^12`;
+    `block_fn(m)` gets a `(size, n)` boolean membership matrix and returns an array like `init`."""
     bits = jnp.arange(n)
     size = 2 ** min(n, _BLOCK_LOG2)
     n_blocks = 2**n // size
@@ -86,9 +86,9 @@ def _coalition_sum(n: int, block_fn: Any, init: Any) -> Any:
 def adjusted_proportional(c: Any, E: Any, side: int = 1) -> jax.Array:
     """Adjusted proportional rule (Curiel, Maschler & Tijs 1987, "Bankruptcy games"; Thomson 2019).
 
-    Each claimant first gets its minimal right ``m_i = max(0, E - sum_{j != i} c_j)``; the claims
-    are revised to ``c'_i = min(c_i - m_i, E')`` with ``E' = E - sum m`` (truncated at what is
-    left), and ``E'`` is divided proportionally to ``c'``: ``x = m + (E'/sum c') c'``.
+    Each claimant first gets its minimal right `m_i = max(0, E - sum_{j != i} c_j)`; the claims
+    are revised to `c'_i = min(c_i - m_i, E')` with `E' = E - sum m` (truncated at what is
+    left), and `E'` is divided proportionally to `c'`: `x = m + (E'/sum c') c'`.
     """
     c = jnp.asarray(c)
     E = jnp.asarray(E)
@@ -105,8 +105,8 @@ def adjusted_proportional(c: Any, E: Any, side: int = 1) -> jax.Array:
 
 
 def _shapley_weights(n: int) -> np.ndarray:
-    """``w(s) = s! (n-1-s)! / n!``, ``s = 0..n-1``: the probability that claimant ``i`` arrives
-    right after a given coalition of size ``s`` (not containing ``i``)."""
+    """`w(s) = s! (n-1-s)! / n!`, `s = 0..n-1`: the probability that claimant `i` arrives
+    right after a given coalition of size `s` (not containing `i`)."""
     return np.array([math.exp(math.lgamma(s + 1) + math.lgamma(n - s) - math.lgamma(n + 1)) for s in range(n)])
 
 
@@ -114,11 +114,11 @@ def random_arrival(c: Any, E: Any, side: int = 1) -> jax.Array:
     """Random arrival rule (O'Neill 1982, "A problem of rights arbitration from the Talmud").
 
     The claimants arrive in a random order, each equally likely; each is paid its claim in full,
-    or what is left: ``RA_i = (1/n!) sum_orders min(c_i, max(0, E - c(P_i)))`` with ``P_i`` the
-    claimants before ``i``. Computed exactly as the Shapley value of the bankruptcy game, grouping
-    the orders by the coalition that precedes ``i``:
-    ``RA_i = sum_{S not containing i} |S|! (n-1-|S|)!/n! min(c_i, max(0, E - c(S)))``
-    (all ``2^n`` coalitions, ``n <=`` :data:`SUBSET_MAX_N`).
+    or what is left: `RA_i = (1/n!) sum_orders min(c_i, max(0, E - c(P_i)))` with `P_i` the
+    claimants before `i`. Computed exactly as the Shapley value of the bankruptcy game, grouping
+    the orders by the coalition that precedes `i`:
+    `RA_i = sum_{S not containing i} |S|! (n-1-|S|)!/n! min(c_i, max(0, E - c(S)))`
+    (all `2^n` coalitions, `n <=` `SUBSET_MAX_N`).
     """
     c = jnp.asarray(c)
     E = jnp.asarray(E)
@@ -146,10 +146,10 @@ def minimal_overlap(c: Any, E: Any, side: int = 1) -> jax.Array:
 
     Each claimant claims specific units of the estate, arranged so that as many units as possible
     are claimed by one claimant only; each unit is then split equally among its claimants. With the
-    claims sorted ``c_(1) <= ... <= c_(n)`` and a level ``t``:
-    ``x_(i) = sum_{k <= i} [min(c_(k), t) - min(c_(k-1), t)] / (n - k + 1) + max(0, c_(i) - t)``
-    where ``t = E`` (and no private part ``max(0, c_(i) - t)``) if ``E <= c_(n)``, and otherwise
-    ``t`` solves ``sum_i max(0, c_i - t) = E - t`` (found exactly on the sorted breakpoints).
+    claims sorted `c_(1) <= ... <= c_(n)` and a level `t`:
+    `x_(i) = sum_{k <= i} [min(c_(k), t) - min(c_(k-1), t)] / (n - k + 1) + max(0, c_(i) - t)`
+    where `t = E` (and no private part `max(0, c_(i) - t)`) if `E <= c_(n)`, and otherwise
+    `t` solves `sum_i max(0, c_i - t) = E - t` (found exactly on the sorted breakpoints).
     """
     c = jnp.asarray(c)
     E = jnp.asarray(E)
@@ -182,10 +182,10 @@ def minimal_overlap(c: Any, E: Any, side: int = 1) -> jax.Array:
 def reverse_talmud(c: Any, E: Any, side: int = 1) -> jax.Array:
     """Reverse Talmud rule (Chun, Schummer & Thomson 2001, "Constrained egalitarianism").
 
-    CEL on the half-claims if ``E <= C/2`` (``x_i = max(0, c_i/2 - lambda)``), else every claimant
-    gets its half-claim and the rest ``E - C/2`` is divided by CEA on the half-claims
-    (``x_i = c_i/2 + min(c_i/2, lambda)``): the Talmud rule with the order of CEA and CEL reversed.
-    One water-filling: ``h - WF(0, h, C/2 - E)`` below, ``h + WF(0, h, E - C/2)`` above.
+    CEL on the half-claims if `E <= C/2` (`x_i = max(0, c_i/2 - lambda)`), else every claimant
+    gets its half-claim and the rest `E - C/2` is divided by CEA on the half-claims
+    (`x_i = c_i/2 + min(c_i/2, lambda)`): the Talmud rule with the order of CEA and CEL reversed.
+    One water-filling: `h - WF(0, h, C/2 - E)` below, `h + WF(0, h, E - C/2)` above.
     """
     c = jnp.asarray(c)
     E = jnp.asarray(E)
@@ -198,7 +198,7 @@ def reverse_talmud(c: Any, E: Any, side: int = 1) -> jax.Array:
 
 def average_cea_cel(c: Any, E: Any, side: int = 1) -> jax.Array:
     """AV: the average of the constrained equal awards and constrained equal losses rules,
-    ``(CEA + CEL)/2`` (Thomson 2019; the ``AV`` rule of the ClaimsProblems library)."""
+    `(CEA + CEL)/2` (Thomson 2019; the `AV` rule of the ClaimsProblems library)."""
     return 0.5 * (cea(c, E, side) + cel(c, E, side))
 
 
@@ -209,11 +209,11 @@ def average_cea_cel(c: Any, E: Any, side: int = 1) -> jax.Array:
 
 def _dt_jump(e: jax.Array, d: jax.Array, n: int) -> tuple[jax.Array, jax.Array, jax.Array]:
     """Many steps of the DT recursion at once, in closed form, while the split into *small*
-    claims (``d_i < e``: paid ``d_i/n`` per step, so ``d_i`` shrinks by ``a = 1 - 1/n``) and *large*
-    ones (paid ``e/n``) does not change. Large claims stay large (``d_j - e`` grows), so the phase
-    ends when ``e_k <= a^k max_small d``. With ``f(k) = e_k / a^k``, ``r = l/(n-1)`` (``l`` small
-    claims, sum ``D_L``) and ``beta = D_L/(n-1)``: ``f(k) = r^k (e + g) - g`` with ``g = beta/(1-r)``
-    (``r != 1``), ``f(k) = e - beta k`` (``r = 1``). The jump is one step short of the real-valued
+    claims (`d_i < e`: paid `d_i/n` per step, so `d_i` shrinks by `a = 1 - 1/n`) and *large*
+    ones (paid `e/n`) does not change. Large claims stay large (`d_j - e` grows), so the phase
+    ends when `e_k <= a^k max_small d`. With `f(k) = e_k / a^k`, `r = l/(n-1)` (`l` small
+    claims, sum `D_L`) and `beta = D_L/(n-1)`: `f(k) = r^k (e + g) - g` with `g = beta/(1-r)`
+    (`r != 1`), `f(k) = e - beta k` (`r = 1`). The jump is one step short of the real-valued
     end of the phase (rounding can never overshoot it); the plain steps of the loop finish it.
     Large claimants share the rest of what was paid equally (balance)."""
     small = d < e
@@ -247,14 +247,14 @@ def dominguez_thomson(c: Any, E: Any, side: int = 1, max_steps: int = DT_MAX_STE
     """Dominguez-Thomson rule (Dominguez & Thomson 2006, "A new solution to the problem of
     adjudicating conflicting claims", Economic Theory 28).
 
-    Step ``k`` gives every claimant ``1/n`` of its claim truncated at the estate,
-    ``b_i = min(c^k_i, E^k)/n``, and the next step starts from ``(E^k - sum b, c^k - b)``;
-    ``DT = sum_k b^k``. Once the rest of the estate is at most the smallest remaining positive
+    Step `k` gives every claimant `1/n` of its claim truncated at the estate,
+    `b_i = min(c^k_i, E^k)/n`, and the next step starts from `(E^k - sum b, c^k - b)`;
+    `DT = sum_k b^k`. Once the rest of the estate is at most the smallest remaining positive
     claim, every later step gives the positive claimants equal amounts, so the remainder is
     split equally among them (the limit, in closed form). Runs of steps in which the same claims
-    are below the estate are taken at once in closed form (:func:`_dt_jump`), so a loop iteration
-    (a jump and one plain step) ends a phase; at most ``max_steps`` iterations (NaN beyond).
-    Differentiable in forward mode (``jax.jvp``/``jax.jacfwd``).
+    are below the estate are taken at once in closed form (`_dt_jump`), so a loop iteration
+    (a jump and one plain step) ends a phase; at most `max_steps` iterations (NaN beyond).
+    Differentiable in forward mode (`jax.jvp`/`jax.jacfwd`).
     """
     c = jnp.asarray(c)
     E = jnp.asarray(E)
@@ -294,10 +294,10 @@ def dominguez_thomson(c: Any, E: Any, side: int = 1, max_steps: int = DT_MAX_STE
 
 
 def _aa_sums(c: jax.Array, E: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Inclusion-exclusion sums of the awards polytope ``{0 <= x <= c, sum x = E}`` (positive claims
-    only): ``V = sum_S (-1)^|S| r_S^(m-1)``, ``M_i = sum_S (-1)^|S| r_S^(m-1) (c_i [i in S] + r_S/m)``
-    and ``A = sum_S r_S^(m-1)``, with ``r_S = max(0, E - c(S))/E``, ``m`` the number of positive
-    claims and ``S`` over the coalitions of positive claimants. ``M/V`` is the centroid; ``A/|V|`` the
+    """Inclusion-exclusion sums of the awards polytope `{0 <= x <= c, sum x = E}` (positive claims
+    only): `V = sum_S (-1)^|S| r_S^(m-1)`, `M_i = sum_S (-1)^|S| r_S^(m-1) (c_i [i in S] + r_S/m)`
+    and `A = sum_S r_S^(m-1)`, with `r_S = max(0, E - c(S))/E`, `m` the number of positive
+    claims and `S` over the coalitions of positive claimants. `M/V` is the centroid; `A/|V|` the
     cancellation factor."""
     n = c.shape[0]
     pos = c > 0
@@ -321,7 +321,7 @@ def _aa_sums(c: jax.Array, E: jax.Array) -> tuple[jax.Array, jax.Array, jax.Arra
 
 
 def _aa_reduced(c: jax.Array, E: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Self-duality reduction: ``E' = min(E, C - E)``; returns ``(E', dual, C)``."""
+    """Self-duality reduction: `E' = min(E, C - E)`; returns `(E', dual, C)`."""
     C = jnp.sum(c)
     dual = E > C / 2
     return jnp.where(dual, C - E, E), dual, C
@@ -330,15 +330,15 @@ def _aa_reduced(c: jax.Array, E: jax.Array) -> tuple[jax.Array, jax.Array, jax.A
 def average_of_awards(c: Any, E: Any, side: int = 1) -> jax.Array:
     """Average-of-awards rule (Mirás Calvo, Quinteiro Sandomingo & Sánchez-Rodríguez 2022, "The
     average-of-awards rule for claims problems", Social Choice and Welfare 59): the centre of mass
-    of the set of awards vectors ``X(E, c) = {x : 0 <= x <= c, sum x = E}``.
+    of the set of awards vectors `X(E, c) = {x : 0 <= x <= c, sum x = E}`.
 
-    Exact, by inclusion-exclusion over the coalitions ``S`` whose claims are met in full: the
-    indicator of ``x <= c`` on the simplex ``{x >= 0, sum x = E}`` is ``sum_S (-1)^|S| 1[x_S >= c_S]``,
-    and each term is a simplex of side ``E - c(S)`` (volume ``prop. (E - c(S))^(m-1)``, centroid
-    ``c_S + (E - c(S))/m``), so the centroid is ``M/V`` of :func:`_aa_sums`. The rule is self-dual
-    (Mirás Calvo et al. 2022), so the estate used is ``min(E, C - E)`` and ``c - x`` is returned
-    above ``C/2``: this keeps the alternating sum short. Claimants with zero claims get zero
-    (the polytope is a face). ``n <=`` :data:`SUBSET_MAX_N`.
+    Exact, by inclusion-exclusion over the coalitions `S` whose claims are met in full: the
+    indicator of `x <= c` on the simplex `{x >= 0, sum x = E}` is `sum_S (-1)^|S| 1[x_S >= c_S]`,
+    and each term is a simplex of side `E - c(S)` (volume `prop. (E - c(S))^(m-1)`, centroid
+    `c_S + (E - c(S))/m`), so the centroid is `M/V` of `_aa_sums`. The rule is self-dual
+    (Mirás Calvo et al. 2022), so the estate used is `min(E, C - E)` and `c - x` is returned
+    above `C/2`: this keeps the alternating sum short. Claimants with zero claims get zero
+    (the polytope is a face). `n <=` `SUBSET_MAX_N`.
     """
     c = jnp.asarray(c)
     E = jnp.asarray(E)
@@ -355,9 +355,9 @@ def average_of_awards(c: Any, E: Any, side: int = 1) -> jax.Array:
 
 
 def aa_condition(c: Any, E: Any) -> jax.Array:
-    """Cancellation factor ``sum_S |term_S| / |sum_S term_S|`` of the AA inclusion-exclusion sum
-    (after the self-duality reduction): the relative rounding error of :func:`average_of_awards`
-    is about this times ``1e-16``. 1 where the sum has a single term."""
+    """Cancellation factor `sum_S |term_S| / |sum_S term_S|` of the AA inclusion-exclusion sum
+    (after the self-duality reduction): the relative rounding error of `average_of_awards`
+    is about this times `1e-16`. 1 where the sum has a single term."""
     c = jnp.asarray(c)
     E = jnp.asarray(E)
     _check_subset_n(c.shape[0], "AA")

@@ -1,10 +1,10 @@
 """Comparisons a planner reads: Lorenz curves, Lorenz dominance between rules, Gini indices.
 
-The Lorenz curve of an awards vector ``x`` (sum ``E > 0``) is ``L(k/n) = (x_(1) + ... + x_(k))/E``
-with the awards sorted increasingly; ``x`` Lorenz-dominates ``y`` (``x`` is the more equal
-division) when ``L_x >= L_y`` at every ``k`` and ``>`` at some ``k``. For the order-preserving rules
+The Lorenz curve of an awards vector `x` (sum `E > 0`) is `L(k/n) = (x_(1) + ... + x_(k))/E`
+with the awards sorted increasingly; `x` Lorenz-dominates `y` (`x` is the more equal
+division) when `L_x >= L_y` at every `k` and `>` at some `k`. For the order-preserving rules
 sorting the awards is sorting the claims, as in Thomson (2019) and the ClaimsProblems library. The
-Gini index is ``G = 2 sum_i i x_(i) / (n E) - (n + 1)/n`` (0: equal split; ``(n-1)/n``: one claimant
+Gini index is `G = 2 sum_i i x_(i) / (n E) - (n + 1)/n` (0: equal split; `(n-1)/n`: one claimant
 gets all).
 """
 
@@ -22,7 +22,7 @@ from landjax.models.claims.names import rule_list
 
 
 def lorenz_points(x: Any) -> np.ndarray:
-    """Lorenz curve of one awards vector: ``n + 1`` cumulative shares from 0 to 1 (sorted awards)."""
+    """Lorenz curve of one awards vector: `n + 1` cumulative shares from 0 to 1 (sorted awards)."""
     a = np.sort(np.asarray(x, dtype=np.float64).reshape(-1))
     tot = a.sum()
     if not tot > 0:
@@ -42,8 +42,8 @@ def gini(x: Any) -> float:
 
 
 def lorenz_compare(x: Any, y: Any, rtol: float = 1e-12) -> int | None:
-    """``+1`` if ``x`` Lorenz-dominates ``y``, ``-1`` if ``y`` dominates ``x``, ``0`` if their curves
-    coincide, ``None`` if they cross (not comparable). Differences within ``rtol`` count as equal."""
+    """`+1` if `x` Lorenz-dominates `y`, `-1` if `y` dominates `x`, `0` if their curves
+    coincide, `None` if they cross (not comparable). Differences within `rtol` count as equal."""
     lx, ly = lorenz_points(x), lorenz_points(y)
     d = lx - ly
     ge = np.all(d >= -rtol)
@@ -59,8 +59,8 @@ def lorenz_compare(x: Any, y: Any, rtol: float = 1e-12) -> int | None:
 
 def lorenz_table(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -> pd.DataFrame:
     """Lorenz dominance between every pair of rules on one problem: a square DataFrame (rows,
-    columns: rules) with ``lorenz_compare(row rule, column rule)`` (``+1``, ``-1``, ``0``, or
-    ``None`` where the curves cross)."""
+    columns: rules) with `lorenz_compare(row rule, column rule)` (`+1`, `-1`, `0`, or
+    `None` where the curves cross)."""
     c, E = validate_problem(claims, estate)
     names = rule_list(rules)
     aw = {r: allocate(c, E, r) for r in names}
@@ -72,8 +72,8 @@ def lorenz_table(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -
 
 
 def lorenz_frame(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -> pd.DataFrame:
-    """Lorenz curves and Gini indices of the rules on one problem: columns ``rule, k,
-    share_claimants, share_awards, gini`` (``k = 0..n``), plus a row set ``rule = "claims"`` for the
+    """Lorenz curves and Gini indices of the rules on one problem: columns `rule, k,
+    share_claimants, share_awards, gini` (`k = 0..n`), plus a row set `rule = "claims"` for the
     claims themselves."""
     c, E = validate_problem(claims, estate)
     n = c.size
@@ -88,7 +88,7 @@ def lorenz_frame(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -
 
 
 def gini_table(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -> pd.DataFrame:
-    """Gini index of the awards of each rule (and of the claims): columns ``rule, gini``."""
+    """Gini index of the awards of each rule (and of the claims): columns `rule, gini`."""
     c, E = validate_problem(claims, estate)
     rows = [{"rule": "claims", "gini": gini(c)}]
     rows += [{"rule": r, "gini": gini(allocate(c, E, r))} for r in rule_list(rules)]

@@ -1,6 +1,6 @@
-"""The claims problem under the model contract (:mod:`landjax.contract`): ``Params`` (the claims and
-the estate), ``Options`` (the rule, its smooth temperature and the one-sided derivative), and
-``solve`` returning the generic :class:`~landjax.contract.Result` (``landjax solve claims``)."""
+"""The claims problem under the model contract (`landjax.contract`): `Params` (the claims and
+the estate), `Options` (the rule, its smooth temperature and the one-sided derivative), and
+`solve` returning the generic `Result` (`landjax solve claims`)."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ def _gini(x: jax.Array) -> jax.Array:
 
 
 def residual(unknowns: dict[str, Any], params: Params, options: Options) -> dict[str, Any]:
-    """``awards - R(estate, claims)`` (zero at the rule's division) and the balance ``sum awards - estate``."""
+    """`awards - R(estate, claims)` (zero at the rule's division) and the balance `sum awards - estate`."""
     x = jnp.asarray(unknowns["awards"])
     return {"awards": x - _awards(params, options), "balance": jnp.sum(x) - jnp.asarray(params.estate)}
 
@@ -126,11 +126,11 @@ def outcomes(unknowns: dict[str, Any], params: Params, options: Options) -> dict
 def solve(
     params: Params | None = None, options: Options | None = None, *, solver: Any = None, throw: bool = True
 ) -> Result:
-    """Divide the estate by the chosen rule (exact, or smooth with ``options.temperature``).
+    """Divide the estate by the chosen rule (exact, or smooth with `options.temperature`).
 
-    **Returns:** a :class:`~landjax.contract.Result` with unknowns ``awards`` and outcomes
-    ``awards`` and ``statistics``; ``converged`` is true unless a smooth solve or DT's recursion
-    failed (NaN awards). Traceable (``jax.grad``/``jax.vmap`` with ``throw=False``)."""
+    **Returns:** a `Result` with unknowns `awards` and outcomes
+    `awards` and `statistics`; `converged` is true unless a smooth solve or DT's recursion
+    failed (NaN awards). Traceable (`jax.grad`/`jax.vmap` with `throw=False`)."""
     p = params if params is not None else Params()
     o = options if options is not None else Options()
     if solver is not None:
@@ -176,10 +176,10 @@ def _ill_conditioned(p: Params, o: Options) -> jax.Array:
 
 
 def solve_batch(pb: Params, options: Options | None = None, *, solver: Any = None) -> Result:
-    """:func:`solve` for a batch of problems (claims ``(B, n)``, estates ``(B,)``), one vmapped call.
+    """`solve` for a batch of problems (claims `(B, n)`, estates `(B,)`), one vmapped call.
 
     Members the vmapped call flags as ill-conditioned (AA only, status 5) are solved again one by
-    one, in exact arithmetic, and put back; inside a user's ``jax.jit`` they stay flagged."""
+    one, in exact arithmetic, and put back; inside a user's `jax.jit` they stay flagged."""
     rb = jax.vmap(lambda q: solve(q, options, solver=solver, throw=False))(pb)
     code = rb.code
     if isinstance(code, jax.core.Tracer):
@@ -193,7 +193,7 @@ def solve_batch(pb: Params, options: Options | None = None, *, solver: Any = Non
 
 
 def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:
-    """:func:`landjax.sweep.run_sweep` for the claims model (columns: ``estate``, ``rule``, ...)."""
+    """`landjax.sweep.run_sweep` for the claims model (columns: `estate`, `rule`, ...)."""
     return run_sweep(MODEL, grid, params, options, **kw)
 
 

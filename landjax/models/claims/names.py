@@ -64,10 +64,10 @@ _ALIASES: dict[str, str] = {
 
 
 def canonical_rule(rule: str) -> str:
-    """Return the canonical name of a rule (one of :data:`ALL_RULES`), case-insensitively.
+    """Return the canonical name of a rule (one of `ALL_RULES`), case-insensitively.
 
-    Accepts the long names too (``proportional``, ``talmud``, ``random_arrival``, ...). Raises
-    :class:`InputError` listing the valid names otherwise.
+    Accepts the long names too (`proportional`, `talmud`, `random_arrival`, ...). Raises
+    `InputError` listing the valid names otherwise.
     """
     key = str(rule).strip().lower().replace("-", "_").replace(" ", "_")
     if key in _ALIASES:
@@ -80,8 +80,8 @@ def canonical_rule(rule: str) -> str:
 
 
 def rule_list(rule: str | Sequence[str]) -> list[str]:
-    """``"all"`` -> the thirteen rules; ``"T,CEA"`` or ``["T", "CEA"]`` -> those (canonical, in order,
-    duplicates dropped). Raises :class:`InputError` for an unknown name or an empty list."""
+    """`"all"` -> the thirteen rules; `"T,CEA"` or `["T", "CEA"]` -> those (canonical, in order,
+    duplicates dropped). Raises `InputError` for an unknown name or an empty list."""
     if isinstance(rule, str):
         if rule.strip().lower() == "all":
             return list(ALL_RULES)

@@ -1,6 +1,6 @@
 """Awards paths and schedules: the awards of a rule as the estate grows from 0 to the total claim
-(Thomson 2019: the *path of awards* of a rule for a claims vector is the curve ``E -> R(E, c)``; its
-coordinates plotted against ``E`` are the *schedules of awards*), as DataFrames and figures."""
+(Thomson 2019: the *path of awards* of a rule for a claims vector is the curve `E -> R(E, c)`; its
+coordinates plotted against `E` are the *schedules of awards*), as DataFrames and figures."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from landjax.models.claims.names import RULE_NAMES, rule_list
 
 
 def estate_grid(total: float, points: int = 201) -> np.ndarray:
-    """``points`` estates from 0 to ``total`` that include ``total/2`` exactly (the kink of the
+    """`points` estates from 0 to `total` that include `total/2` exactly (the kink of the
     half-claims rules)."""
     if int(points) < 3:
         raise InputError(f"points: must be >= 3, got {points!r}")
@@ -31,10 +31,10 @@ def estate_grid(total: float, points: int = 201) -> np.ndarray:
 def awards_path(
     claims: Any, rules: str | Sequence[str] = "all", *, points: int = 201, names: Sequence[Any] | None = None
 ) -> pd.DataFrame:
-    """The awards of each rule at ``points`` estates from 0 to the total claim (batched: one
+    """The awards of each rule at `points` estates from 0 to the total claim (batched: one
     compiled call per rule).
 
-    **Returns:** a long DataFrame with columns ``rule, estate, name, claim, award`` (``name`` the
+    **Returns:** a long DataFrame with columns `rule, estate, name, claim, award` (`name` the
     claimant's label, default its position).
     """
     c, _ = validate_problem(claims, 0.0)
@@ -80,8 +80,8 @@ def plot_schedules(claims: Any, rule: str = "T", *, points: int = 201, names: Se
 
 
 def plot_paths(claims: Any, i: int = 0, j: int = 1, rules: str | Sequence[str] = "all", *, points: int = 201) -> Any:
-    """Figure: the paths of awards of the rules for claimants ``i`` and ``j`` (award of ``i`` against
-    award of ``j`` as the estate grows), inside the box ``[0, c_i] x [0, c_j]``."""
+    """Figure: the paths of awards of the rules for claimants `i` and `j` (award of `i` against
+    award of `j` as the estate grows), inside the box `[0, c_i] x [0, c_j]`."""
     c, _ = validate_problem(claims, 0.0)
     for k, nm in ((i, "i"), (j, "j")):
         if not 0 <= int(k) < c.size:

@@ -1,6 +1,6 @@
 """Plain NumPy/Python implementations of the thirteen rules, one problem at a time, written
 independently of the JAX water-filling (benchmark baseline and test oracle), and the exact
-integer-arithmetic average-of-awards rule :func:`aa_exact`."""
+integer-arithmetic average-of-awards rule `aa_exact`."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _np_ce_upper(c: np.ndarray, h: np.ndarray, E: float) -> np.ndarray:
 
 def _np_mo(c: np.ndarray, E: float) -> np.ndarray:
     """Minimal overlap by the case analysis of the ClaimsProblems library (sorted claims, the
-    level ``t`` as the maximum of ``(sum_{j > k} c_(j) - E)/(n - k - 1)``)."""
+    level `t` as the maximum of `(sum_{j > k} c_(j) - E)/(n - k - 1)`)."""
     order = np.argsort(c, kind="stable")
     d = c[order]
     n = len(d)
@@ -88,8 +88,8 @@ def _np_dt(c: np.ndarray, E: float, max_steps: int = 10_000_000) -> np.ndarray:
 
 
 def ra_shapley(c: np.ndarray, E: float) -> np.ndarray:
-    """Random arrival as the Shapley value of the bankruptcy game ``v(S) = max(0, E - c(N \\ S))``,
-    coalition by coalition (marginal contributions, exact weights as fractions of ``n!``)."""
+    """Random arrival as the Shapley value of the bankruptcy game `v(S) = max(0, E - c(N \\ S))`,
+    coalition by coalition (marginal contributions, exact weights as fractions of `n!`)."""
     n = len(c)
     D = float(c.sum())
     x = np.zeros(n)
@@ -111,7 +111,7 @@ def _aa_exact_cached(c: tuple[float, ...], E: float) -> tuple[float, ...]:
 
 
 def aa_exact(claims: Any, estate: float) -> np.ndarray:
-    """Average-of-awards rule in exact integer arithmetic (see :func:`_aa_exact`; results cached,
+    """Average-of-awards rule in exact integer arithmetic (see `_aa_exact`; results cached,
     so repeated problems cost nothing)."""
     c = tuple(float(v) for v in np.asarray(claims, dtype=np.float64).reshape(-1))
     return np.array(_aa_exact_cached(c, float(estate)))
@@ -119,10 +119,10 @@ def aa_exact(claims: Any, estate: float) -> np.ndarray:
 
 def _aa_exact(claims: Any, estate: float) -> np.ndarray:
     """Average-of-awards rule in exact integer arithmetic: the same inclusion-exclusion as
-    :func:`landjax.models.claims.extended.average_of_awards` over the coalitions of positive
+    `landjax.models.claims.extended.average_of_awards` over the coalitions of positive
     claimants, with the claims and the estate (binary floats) scaled to integers, so that every
     power and sum is exact; the centroid is rounded to float64 once at the end. Cost
-    ``O(2^m m)`` big-integer operations for ``m`` positive claims."""
+    `O(2^m m)` big-integer operations for `m` positive claims."""
     c = np.asarray(claims, dtype=np.float64)
     E = float(estate)
     n = len(c)
@@ -160,10 +160,10 @@ def reference_numpy(claims: Any, estate: float, rule: str) -> np.ndarray:
     """Plain NumPy implementation of one rule for one problem (benchmark baseline, test oracle).
 
     The six of Zuo, Hu & Li (2019), eqs. (1)-(6), are built on CEA by sorted claims, independently
-    of the water-filling: CEL by duality, the half-claims rules from CEA on ``c/2``. APRO directly;
-    RA as the Shapley value coalition by coalition (:func:`ra_shapley`, ``n <= 12`` here); MO by the
+    of the water-filling: CEL by duality, the half-claims rules from CEA on `c/2`. APRO directly;
+    RA as the Shapley value coalition by coalition (`ra_shapley`, `n <= 12` here); MO by the
     case analysis of the ClaimsProblems library; DT by its recursion; AV from CEA and CEL; AA in
-    exact integer arithmetic (:func:`aa_exact`).
+    exact integer arithmetic (`aa_exact`).
     """
     name = canonical_rule(rule)
     c = np.asarray(claims, dtype=np.float64)

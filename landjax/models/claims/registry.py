@@ -1,4 +1,4 @@
-"""All thirteen rules by name: exact functions, smooth versions, and :func:`rule_function`."""
+"""All thirteen rules by name: exact functions, smooth versions, and `rule_function`."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ SMOOTH_RULES: tuple[str, ...] = (*SMOOTH_WF_RULES, "AA")
 
 
 def smooth_rule(rule: str) -> Callable:
-    """The smooth version of a rule: ``f(c, E, tau) -> (x, converged)`` for one problem.
+    """The smooth version of a rule: `f(c, E, tau) -> (x, converged)` for one problem.
 
-    Available for :data:`SMOOTH_RULES`; AA is smooth already (``C^(n-3)``) and is returned
+    Available for `SMOOTH_RULES`; AA is smooth already (`C^(n-3)`) and is returned
     unchanged. APRO, RA, MO and DT have none (they are piecewise smooth or linear and are
-    differentiated exactly, one piece at a kink): :class:`InputError`.
+    differentiated exactly, one piece at a kink): `InputError`.
     """
     name = canonical_rule(rule)
     if name == "AA":
@@ -44,11 +44,11 @@ def smooth_rule(rule: str) -> Callable:
 
 
 def rule_function(rule: str, *, temperature: float | None = None, side: int = 1) -> Callable:
-    """A pure-JAX function ``f(c, E) -> x`` for one problem (jit/vmap/grad-able; DT: forward mode).
+    """A pure-JAX function `f(c, E) -> x` for one problem (jit/vmap/grad-able; DT: forward mode).
 
-    ``temperature=None`` gives the exact rule with the one-sided derivatives chosen by ``side``;
+    `temperature=None` gives the exact rule with the one-sided derivatives chosen by `side`;
     a positive temperature gives the smooth rule (convergence flags dropped: use
-    :func:`smooth_rule` to keep them).
+    `smooth_rule` to keep them).
     """
     name = canonical_rule(rule)
     if side not in (1, -1):

@@ -1,58 +1,58 @@
 """The six claims rules of Zuo, Hu & Li (2019): exact, batched, differentiable, smooth.
 
-Zuo, Hu & Li (2019) split a county's new construction-land quota (the *estate* ``E``) among its
-districts, whose demands are the *claims* ``c`` (``c_i >= 0``, ``0 <= E <= C = sum c``), with six
+Zuo, Hu & Li (2019) split a county's new construction-land quota (the *estate* `E`) among its
+districts, whose demands are the *claims* `c` (`c_i >= 0`, `0 <= E <= C = sum c`), with six
 rules, eqs. (1)-(6) of the paper:
 
 ====  =====================================================  =========
 name  rule                                                   paper eq.
 ====  =====================================================  =========
-P     proportional, ``x = (E/C) c``                          (1)
-CEA   constrained equal awards, ``min(c_i, lambda)``         (2)
-CEL   constrained equal losses, ``max(0, c_i - lambda)``     (3)
+P     proportional, `x = (E/C) c`                          (1)
+CEA   constrained equal awards, `min(c_i, lambda)`         (2)
+CEL   constrained equal losses, `max(0, c_i - lambda)`     (3)
 CE    constrained egalitarian (Chun, Schummer & Thomson)     (4)
 Pin   Piniles                                                (5)
 T     Talmud (Aumann & Maschler)                             (6)
 ====  =====================================================  =========
 
-**One primitive.** Every rule is built on the exact water-filling :func:`water_fill`:
-``WF(lo, hi, E) = clip(lambda, lo, hi)`` with the scalar ``lambda`` chosen so that the awards sum
-to ``E``. ``lambda`` is found exactly (no iteration, no tolerance) among the ``2n``
-breakpoints ``{lo_i, hi_i}``: the piecewise-linear sum is evaluated at each (densely for
-``n <= 64``, by sorting and cumulative sums above) and the segment holding ``E`` located; on
+**One primitive.** Every rule is built on the exact water-filling `water_fill`:
+`WF(lo, hi, E) = clip(lambda, lo, hi)` with the scalar `lambda` chosen so that the awards sum
+to `E`. `lambda` is found exactly (no iteration, no tolerance) among the `2n`
+breakpoints `{lo_i, hi_i}`: the piecewise-linear sum is evaluated at each (densely for
+`n <= 64`, by sorting and cumulative sums above) and the segment holding `E` located; on
 that segment the claimants split into those at their lower bound, at their upper bound, and
-*free* ones, and ``lambda`` is recomputed in closed form on that split:
-``lambda = (E - sum_lower lo - sum_upper hi) / #free``. With ``h = c/2`` and ``H = C/2``:
+*free* ones, and `lambda` is recomputed in closed form on that split:
+`lambda = (E - sum_lower lo - sum_upper hi) / #free`. With `h = c/2` and `H = C/2`:
 
-* CEA = ``WF(0, c, E)``; CEL = ``c - WF(0, c, C - E)`` (duality);
-* CE  = ``WF(0, h, E)`` if ``E <= H`` else ``WF(h, c, E)`` (``max(c/2, min(c, lambda))``);
-* Pin = ``WF(0, h, E)`` if ``E <= H`` else ``h + WF(0, h, E - H)``;
-* T   = ``WF(0, h, E)`` if ``E <= H`` else ``c - WF(0, h, C - E)``
+* CEA = `WF(0, c, E)`; CEL = `c - WF(0, c, C - E)` (duality);
+* CE  = `WF(0, h, E)` if `E <= H` else `WF(h, c, E)` (`max(c/2, min(c, lambda))`);
+* Pin = `WF(0, h, E)` if `E <= H` else `h + WF(0, h, E - H)`;
+* T   = `WF(0, h, E)` if `E <= H` else `c - WF(0, h, C - E)`
 
 (one water-filling per rule: the branch's bounds and estate are selected before the call).
 
-**Derivatives.** The rules are piecewise linear in ``(c, E)``. The set split above is held fixed
-(``stop_gradient``) and the closed form is differentiated, so ``jax.grad``/``jax.jacfwd`` return the
-derivative of one linear piece. Which piece at a kink is chosen by ``side``: ``side=+1`` (default)
-gives the piece that holds for a *slightly larger estate* (the right derivative in ``E``; a
+**Derivatives.** The rules are piecewise linear in `(c, E)`. The set split above is held fixed
+(`stop_gradient`) and the closed form is differentiated, so `jax.grad`/`jax.jacfwd` return the
+derivative of one linear piece. Which piece at a kink is chosen by `side`: `side=+1` (default)
+gives the piece that holds for a *slightly larger estate* (the right derivative in `E`; a
 claimant exactly at its cap counts as capped, one exactly at its floor counts as free, and at
-``E = C/2`` CE, Pin and T use their upper branch); ``side=-1`` the piece for a slightly smaller
-estate. Where no such piece exists (``E = C`` with ``side=+1``, ``E = 0`` with ``side=-1``) the
+`E = C/2` CE, Pin and T use their upper branch); `side=-1` the piece for a slightly smaller
+estate. Where no such piece exists (`E = C` with `side=+1`, `E = 0` with `side=-1`) the
 other side is used. Away from kinks both sides agree with finite differences.
 
-**Smooth versions** (``temperature=tau > 0``, in the units of the claims): ``clip`` becomes the
-soft clip ``lo + tau [softplus((lam - lo)/tau) - softplus((lam - hi)/tau)]``, which stays inside
-``[lo, hi]`` and differs from ``clip`` by at most ``tau log 2``; ``lambda`` is found by Newton's
-method with implicit differentiation (:func:`landjax.engine.solve`, started at the exact
-``lambda``), so the awards still sum to ``E`` (to ~1e-12 relative). The switch at ``E = C/2`` of
-CE, Pin and T is smoothed too: ``E2 = tau [softplus((E - H)/tau) - softplus(-H/tau)]`` and
-``E1 = E - E2`` (both stay in ``[0, H]``), and T = ``WF(0,h,E1) + h - WF(0,h,H-E2)``, Pin =
-``WF(0,h,E1) + WF(0,h,E2)``, CE = ``WF(0,h,E1) + WF(h,c,H+E2) - h``. As ``tau -> 0`` every smooth
-rule converges to the exact one (error ``O(n tau)``).
+**Smooth versions** (`temperature=tau > 0`, in the units of the claims): `clip` becomes the
+soft clip `lo + tau [softplus((lam - lo)/tau) - softplus((lam - hi)/tau)]`, which stays inside
+`[lo, hi]` and differs from `clip` by at most `tau log 2`; `lambda` is found by Newton's
+method with implicit differentiation (`landjax.engine.solve`, started at the exact
+`lambda`), so the awards still sum to `E` (to ~1e-12 relative). The switch at `E = C/2` of
+CE, Pin and T is smoothed too: `E2 = tau [softplus((E - H)/tau) - softplus(-H/tau)]` and
+`E1 = E - E2` (both stay in `[0, H]`), and T = `WF(0,h,E1) + h - WF(0,h,H-E2)`, Pin =
+`WF(0,h,E1) + WF(0,h,E2)`, CE = `WF(0,h,E1) + WF(h,c,H+E2) - h`. As `tau -> 0` every smooth
+rule converges to the exact one (error `O(n tau)`).
 
-**Batches.** The rule functions act on one problem (1-D ``c``, scalar ``E``); ``jax.vmap`` them, or
-call :func:`landjax.models.claims.allocate_batch` for many problems with the same number of
-claimants (chunked). The seven further rules are in :mod:`landjax.models.claims.extended`.
+**Batches.** The rule functions act on one problem (1-D `c`, scalar `E`); `jax.vmap` them, or
+call `landjax.models.claims.allocate_batch` for many problems with the same number of
+claimants (chunked). The seven further rules are in `landjax.models.claims.extended`.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ _DENSE_MAX_N = 64
 
 
 def _breakpoint_sums(lo: jax.Array, hi: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Sorted breakpoints ``b`` (2n) and ``S(b_k) = sum_i clip(b_k, lo_i, hi_i)``."""
+    """Sorted breakpoints `b` (2n) and `S(b_k) = sum_i clip(b_k, lo_i, hi_i)`."""
     b = jnp.sort(jnp.concatenate([lo, hi]))
     n = lo.shape[0]
     if n <= _DENSE_MAX_N:
@@ -94,12 +94,12 @@ def _breakpoint_sums(lo: jax.Array, hi: jax.Array) -> tuple[jax.Array, jax.Array
 
 
 def _segment(lo: jax.Array, hi: jax.Array, E: jax.Array, side: int):
-    """Locate the breakpoint segment ``(b_{k-1}, b_k)`` of ``lambda`` (no gradient).
+    """Locate the breakpoint segment `(b_{k-1}, b_k)` of `lambda` (no gradient).
 
-    ``side=+1``: the segment just above ``lambda`` (first ``k`` with ``S(b_k) > E``); ``side=-1``:
-    just below (first ``k`` with ``S(b_k) >= E``). Falls back to the other side where none exists.
-    For small ``n`` the sort is skipped: ``S`` is nondecreasing, so the segment is
-    ``(max{b : S(b) <= E}, min{b : S(b) > E})`` over the unsorted breakpoints (dense, O(n^2)).
+    `side=+1`: the segment just above `lambda` (first `k` with `S(b_k) > E`); `side=-1`:
+    just below (first `k` with `S(b_k) >= E`). Falls back to the other side where none exists.
+    For small `n` the sort is skipped: `S` is nondecreasing, so the segment is
+    `(max{b : S(b) <= E}, min{b : S(b) > E})` over the unsorted breakpoints (dense, O(n^2)).
     """
     lo, hi, E = jax.lax.stop_gradient((lo, hi, E))
     n = lo.shape[0]
@@ -129,17 +129,17 @@ def _segment(lo: jax.Array, hi: jax.Array, E: jax.Array, side: int):
 
 
 def water_fill(lo: Any, hi: Any, E: Any, side: Any = 1, return_level: bool = False):
-    """Exact water-filling ``x_i = clip(lambda, lo_i, hi_i)`` with ``sum x = E``; the primitive of eqs. (2)-(6).
+    """Exact water-filling `x_i = clip(lambda, lo_i, hi_i)` with `sum x = E`; the primitive of eqs. (2)-(6).
 
     **Arguments:**
 
-    - `lo`, `hi`: 1-D bounds with ``lo <= hi``.
-    - `E`: scalar with ``sum lo <= E <= sum hi`` (outside, the result is finite but meaningless).
-    - `side`: ``+1`` or ``-1`` (may be a traced integer): which one-sided derivative to return at
+    - `lo`, `hi`: 1-D bounds with `lo <= hi`.
+    - `E`: scalar with `sum lo <= E <= sum hi` (outside, the result is finite but meaningless).
+    - `side`: `+1` or `-1` (may be a traced integer): which one-sided derivative to return at
       a kink (see module docstring).
-    - `return_level`: also return ``lambda``.
+    - `return_level`: also return `lambda`.
 
-    **Returns:** ``x`` (and ``lambda``). Differentiable in ``lo``, ``hi`` and ``E``.
+    **Returns:** `x` (and `lambda`). Differentiable in `lo`, `hi` and `E`.
     """
     lo = jnp.asarray(lo)
     hi = jnp.asarray(hi)
@@ -165,12 +165,12 @@ def water_fill(lo: Any, hi: Any, E: Any, side: Any = 1, return_level: bool = Fal
 
 
 def _lower_branch(E, C, side):
-    """``E <= C/2`` of eqs. (4)-(6); at ``E = C/2`` the branch whose derivative ``side`` asks for."""
+    """`E <= C/2` of eqs. (4)-(6); at `E = C/2` the branch whose derivative `side` asks for."""
     return E < C / 2 if side > 0 else E <= C / 2
 
 
 def proportional(c: Any, E: Any, side: int = 1) -> jax.Array:
-    """Proportional rule ``x = lambda c`` with ``lambda = E/C``, eq. (1)."""
+    """Proportional rule `x = lambda c` with `lambda = E/C`, eq. (1)."""
     c = jnp.asarray(c)
     C = jnp.sum(c)
     pos = C > 0
@@ -178,13 +178,13 @@ def proportional(c: Any, E: Any, side: int = 1) -> jax.Array:
 
 
 def cea(c: Any, E: Any, side: int = 1) -> jax.Array:
-    """Constrained equal awards ``x_i = min(c_i, lambda)``, eq. (2)."""
+    """Constrained equal awards `x_i = min(c_i, lambda)`, eq. (2)."""
     c = jnp.asarray(c)
     return water_fill(jnp.zeros_like(c), c, E, side)
 
 
 def cel(c: Any, E: Any, side: int = 1) -> jax.Array:
-    """Constrained equal losses ``x_i = max(0, c_i - lambda)``, eq. (3): CEA applied to the losses."""
+    """Constrained equal losses `x_i = max(0, c_i - lambda)`, eq. (3): CEA applied to the losses."""
     c = jnp.asarray(c)
     return c - water_fill(jnp.zeros_like(c), c, jnp.sum(c) - E, -side)
 
@@ -196,7 +196,7 @@ def cel(c: Any, E: Any, side: int = 1) -> jax.Array:
 def ce(c: Any, E: Any, side: int = 1) -> jax.Array:
     """Constrained egalitarian rule (Chun, Schummer & Thomson 2001), eq. (4).
 
-    ``min(c_i/2, lambda)`` if ``E <= C/2``, else ``max(c_i/2, min(c_i, lambda))`` (= ``WF(c/2, c, E)``).
+    `min(c_i/2, lambda)` if `E <= C/2`, else `max(c_i/2, min(c_i, lambda))` (= `WF(c/2, c, E)`).
     """
     c = jnp.asarray(c)
     h = c / 2
@@ -207,7 +207,7 @@ def ce(c: Any, E: Any, side: int = 1) -> jax.Array:
 def piniles(c: Any, E: Any, side: int = 1) -> jax.Array:
     """Piniles' rule, eq. (5): CEA on half-claims, twice.
 
-    ``min(c_i/2, lambda)`` if ``E <= C/2``, else ``c_i/2 + min(c_i/2, lambda)``.
+    `min(c_i/2, lambda)` if `E <= C/2`, else `c_i/2 + min(c_i/2, lambda)`.
     """
     c = jnp.asarray(c)
     C = jnp.sum(c)
@@ -220,7 +220,7 @@ def piniles(c: Any, E: Any, side: int = 1) -> jax.Array:
 def talmud(c: Any, E: Any, side: int = 1) -> jax.Array:
     """Talmud rule (Aumann & Maschler 1985), eq. (6): CEA on half-claims, then CEL on the other halves.
 
-    ``min(c_i/2, lambda)`` if ``E <= C/2``, else ``c_i - min(c_i/2, lambda)``.
+    `min(c_i/2, lambda)` if `E <= C/2`, else `c_i - min(c_i/2, lambda)`.
     """
     c = jnp.asarray(c)
     C = jnp.sum(c)
@@ -239,10 +239,10 @@ SIX: dict[str, Callable] = {"P": proportional, "CEA": cea, "CEL": cel, "CE": ce,
 
 
 def soft_clip(lam: Any, lo: Any, hi: Any, tau: Any) -> jax.Array:
-    """Soft ``clip(lam, lo, hi)``: ``lo + tau [softplus((lam-lo)/tau) - softplus((lam-hi)/tau)]``.
+    """Soft `clip(lam, lo, hi)`: `lo + tau [softplus((lam-lo)/tau) - softplus((lam-hi)/tau)]`.
 
-    Stays in ``[lo, hi]``, strictly increasing in ``lam`` where ``lo < hi``, and within
-    ``tau log 2`` of the exact clip.
+    Stays in `[lo, hi]`, strictly increasing in `lam` where `lo < hi`, and within
+    `tau log 2` of the exact clip.
     """
     x = lo + tau * (jax.nn.softplus((lam - lo) / tau) - jax.nn.softplus((lam - hi) / tau))
     # rounding can leave x an ulp outside [lo, hi]: clip the value, keep the derivative
@@ -260,12 +260,12 @@ SMOOTH_MAX_STEPS = 200
 
 
 def smooth_water_fill(lo: Any, hi: Any, E: Any, tau: Any, *, throw: bool = False, return_solution: bool = False):
-    """Smooth water-filling: ``x_i = soft_clip(lambda, lo_i, hi_i, tau)`` with ``sum x = E``.
+    """Smooth water-filling: `x_i = soft_clip(lambda, lo_i, hi_i, tau)` with `sum x = E`.
 
-    ``lambda`` solves ``sum_i soft_clip(lambda, lo_i, hi_i, tau) = E`` by Newton's method with
-    backtracking (:func:`landjax.engine.solve`, native backend, implicit differentiation), started
-    at the exact level of :func:`water_fill`. At the ends (``E <= sum lo`` or ``E >= sum hi``) the
-    limit ``lo`` or ``hi`` is returned. With ``return_solution`` the engine's ``Solution`` (converged
+    `lambda` solves `sum_i soft_clip(lambda, lo_i, hi_i, tau) = E` by Newton's method with
+    backtracking (`landjax.engine.solve`, native backend, implicit differentiation), started
+    at the exact level of `water_fill`. At the ends (`E <= sum lo` or `E >= sum hi`) the
+    limit `lo` or `hi` is returned. With `return_solution` the engine's `Solution` (converged
     flag, residual norm, steps) comes back too.
     """
     lo = jnp.asarray(lo)
@@ -301,7 +301,7 @@ def smooth_water_fill(lo: Any, hi: Any, E: Any, tau: Any, *, throw: bool = False
 
 
 def _soft_split(E, C, tau):
-    """``(E1, E2)`` with ``E1 + E2 = E``: smooth ``min(E, C/2)`` and ``max(0, E - C/2)``, both in ``[0, C/2]``."""
+    """`(E1, E2)` with `E1 + E2 = E`: smooth `min(E, C/2)` and `max(0, E - C/2)`, both in `[0, C/2]`."""
     H = C / 2
     E2 = tau * (jax.nn.softplus((E - H) / tau) - jax.nn.softplus(-H / tau))
     E2 = jnp.clip(E2, 0.0, H)
@@ -313,10 +313,10 @@ SMOOTH_WF_RULES: tuple[str, ...] = ("P", "CEA", "CEL", "CE", "Pin", "T", "RTalmu
 
 
 def smooth_six(rule: str) -> Callable:
-    """The smooth version of a water-filling rule: ``f(c, E, tau) -> (x, converged)`` for one problem.
+    """The smooth version of a water-filling rule: `f(c, E, tau) -> (x, converged)` for one problem.
 
-    The six rules of eqs. (1)-(6), and RTalmud (``CEL(h, E1) + CEA(h, E2)`` on the soft split) and
-    AV (mean of smooth CEA and smooth CEL). ``converged`` is the conjunction of the Newton solves'
+    The six rules of eqs. (1)-(6), and RTalmud (`CEL(h, E1) + CEA(h, E2)` on the soft split) and
+    AV (mean of smooth CEA and smooth CEL). `converged` is the conjunction of the Newton solves'
     flags. P is returned unchanged (it is smooth already).
     """
     name = canonical_rule(rule)

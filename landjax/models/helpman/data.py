@@ -1,9 +1,9 @@
 """The productivity draws and the grid of the Redding & Rossi-Hansberg (2017) Helpman economy.
 
-The 900 log-productivity draws ``a.csv`` are read at run time from the replication data folder
-(``$LANDJAX_RRH_DATA``, else ``../shared/data/rrh2017`` beside the repository), never copied into
-landjax. They come in the authors' MATLAB order: column-major on the 30 x 30 grid, so draw ``k``
-sits in row ``k % 30`` and column ``k // 30``; the first 450 draws (columns 0-14) are the West.
+The 900 log-productivity draws `a.csv` are read at run time from the replication data folder
+(`$LANDJAX_RRH_DATA`, else `../shared/data/rrh2017` beside the repository), never copied into
+landjax. They come in the authors' MATLAB order: column-major on the 30 x 30 grid, so draw `k`
+sits in row `k % 30` and column `k // 30`; the first 450 draws (columns 0-14) are the West.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ ENV = "LANDJAX_RRH_DATA"
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path | None:
-    """Folder holding ``a.csv``: ``path``, else ``$LANDJAX_RRH_DATA``, else ``../shared/data/rrh2017``
+    """Folder holding `a.csv`: `path`, else `$LANDJAX_RRH_DATA`, else `../shared/data/rrh2017`
     next to the repository or the working directory (None when none exists)."""
     cands = []
     if path is not None:
@@ -63,11 +63,11 @@ def side_of(n_cells: int) -> int:
 
 @functools.cache
 def geography(side: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(dist, country, row, col)`` of a ``side x side`` grid in column-major cell order.
+    """`(dist, country, row, col)` of a `side x side` grid in column-major cell order.
 
-    ``dist``: shortest paths on the grid graph with neighbours at cost 1 and diagonal neighbours at
-    ``sqrt(2)`` (closed form on an 8-connected grid: ``max(dx, dy) - min(dx, dy) + sqrt(2) min(dx, dy)``);
-    ``country``: 0 West (the first ``side / 2`` columns), 1 East."""
+    `dist`: shortest paths on the grid graph with neighbours at cost 1 and diagonal neighbours at
+    `sqrt(2)` (closed form on an 8-connected grid: `max(dx, dy) - min(dx, dy) + sqrt(2) min(dx, dy)`);
+    `country`: 0 West (the first `side / 2` columns), 1 East."""
     k = np.arange(side * side)
     row, col = k % side, k // side
     dx = np.abs(col[:, None] - col[None, :])

@@ -1,22 +1,22 @@
 """The Helpman (1998) equilibrium as in Redding & Rossi-Hansberg (2017, section 4), in logs.
 
-Cells ``n, i`` of a grid; each belongs to one of two countries; labour moves freely within a
-country and not across. With ``v_i = L_i (w_i / A_i)^(1 - sigma)`` and ``T_ni = d_ni^(1 - sigma)``:
+Cells `n, i` of a grid; each belongs to one of two countries; labour moves freely within a
+country and not across. With `v_i = L_i (w_i / A_i)^(1 - sigma)` and `T_ni = d_ni^(1 - sigma)`:
 
-* trade shares, eq. (19): ``pi_ni = T_ni v_i / D_n``, ``D_n = sum_i T_ni v_i`` (the number of firms
-  ``L_i / (sigma F)`` and the markup cancel);
-* income equals expenditure, eq. (20): ``w_i L_i = sum_n pi_ni w_n L_n``;
-* price index, eq. (18): ``P_n = sigma/(sigma - 1) (L_n / (sigma F pi_nn))^(1/(1 - sigma)) w_n / A_n``;
-* land market, eq. (16): ``r_n H_n = (1 - alpha) v_n L_n`` with income per worker ``v_n = w_n / alpha``
+* trade shares, eq. (19): `pi_ni = T_ni v_i / D_n`, `D_n = sum_i T_ni v_i` (the number of firms
+  `L_i / (sigma F)` and the markup cancel);
+* income equals expenditure, eq. (20): `w_i L_i = sum_n pi_ni w_n L_n`;
+* price index, eq. (18): `P_n = sigma/(sigma - 1) (L_n / (sigma F pi_nn))^(1/(1 - sigma)) w_n / A_n`;
+* land market, eq. (16): `r_n H_n = (1 - alpha) v_n L_n` with income per worker `v_n = w_n / alpha`
   (land rents spent where they are earned);
-* welfare, eq. (21): ``V_n = v_n / (P_n^alpha r_n^(1 - alpha)) = kappa A_n^alpha H_n^(1 - alpha)
-  pi_nn^(-alpha/(sigma - 1)) L_n^(-beta)`` with ``beta = (sigma (1 - alpha) - 1)/(sigma - 1)``;
-  real wages are equalised within each country, ``V_n = V_c``, and ``sum_{n in c} L_n = L_c``.
+* welfare, eq. (21): `V_n = v_n / (P_n^alpha r_n^(1 - alpha)) = kappa A_n^alpha H_n^(1 - alpha)
+  pi_nn^(-alpha/(sigma - 1)) L_n^(-beta)` with `beta = (sigma (1 - alpha) - 1)/(sigma - 1)`;
+  real wages are equalised within each country, `V_n = V_c`, and `sum_{n in c} L_n = L_c`.
 
-The unknowns are ``x = (log w, log L)`` with ``mean(log w) = 0`` (the numeraire). :func:`hat_map`
+The unknowns are `x = (log w, log L)` with `mean(log w) = 0` (the numeraire). `hat_map`
 is the equilibrium map: wages from income = expenditure, populations from welfare equalisation
-(``L_n proportional to (A_n^alpha H^(1 - alpha) pi_nn^(-alpha/(sigma - 1)))^(1/beta)`` within a
-country); its fixed points are the equilibria and :func:`residual` is ``map - x``.
+(`L_n proportional to (A_n^alpha H^(1 - alpha) pi_nn^(-alpha/(sigma - 1)))^(1/beta)` within a
+country); its fixed points are the equilibria and `residual` is `map - x`.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ N_COUNTRIES = 2
 
 
 def beta(p: Any) -> Any:
-    """Elasticity of welfare to population, ``(sigma (1 - alpha) - 1)/(sigma - 1)``, eq. (21)."""
+    """Elasticity of welfare to population, `(sigma (1 - alpha) - 1)/(sigma - 1)`, eq. (21)."""
     return (p.sigma * (1.0 - p.alpha) - 1.0) / (p.sigma - 1.0)
 
 
 def log_productivity(p: Any, o: Any, country: jax.Array) -> jax.Array:
-    """``log A``: the draws, normalised by their geometric mean within each country (option ``productivity``)."""
+    """`log A`: the draws, normalised by their geometric mean within each country (option `productivity`)."""
     a = jnp.asarray(p.a)
     if o.productivity == "raw":
         return a
@@ -44,7 +44,7 @@ def log_productivity(p: Any, o: Any, country: jax.Array) -> jax.Array:
 
 
 def trade_costs(p: Any, dist: jax.Array, country: jax.Array) -> jax.Array:
-    """``d_ni = dist^0.33 x internal (n != i) x border (different countries)``; ``d_nn = 1`` (section 4.1)."""
+    """`d_ni = dist^0.33 x internal (n != i) x border (different countries)`; `d_nn = 1` (section 4.1)."""
     off = dist > 0
     d = jnp.where(off, jnp.where(off, dist, 1.0) ** p.dist_elasticity, 1.0)
     d = d * jnp.where(off, p.internal_cost, 1.0)
@@ -52,13 +52,13 @@ def trade_costs(p: Any, dist: jax.Array, country: jax.Array) -> jax.Array:
 
 
 def labour_by_country(p: Any, country: jax.Array) -> jax.Array:
-    """Each country's labour, ``L_total`` split in proportion to its cells."""
+    """Each country's labour, `L_total` split in proportion to its cells."""
     cells = jax.ops.segment_sum(jnp.ones(country.shape, jnp.float64), country, N_COUNTRIES)
     return p.L_total * cells / jnp.sum(cells)
 
 
 def blocks(x: dict[str, jax.Array], args: Any) -> dict[str, jax.Array]:
-    """Every equilibrium object at ``x = {"log_w", "log_L"}``, eqs. (16)-(21)."""
+    """Every equilibrium object at `x = {"log_w", "log_L"}`, eqs. (16)-(21)."""
     p, o, geo = args
     dist, country = geo
     lA = log_productivity(p, o, country)
@@ -90,7 +90,7 @@ def hat_map(x: dict[str, jax.Array], args: Any) -> dict[str, jax.Array]:
 
 
 def residual(x: dict[str, jax.Array], args: Any) -> dict[str, jax.Array]:
-    """``hat_map(x) - x``: zero exactly at an equilibrium (income = expenditure, welfare equal within
+    """`hat_map(x) - x`: zero exactly at an equilibrium (income = expenditure, welfare equal within
     each country, labour adding up, mean log wage 0)."""
     g = hat_map(x, args)
     return {k: g[k] - x[k] for k in x}

@@ -14,8 +14,8 @@ COUNTRIES = ("West", "East")
 
 
 def cell_levels(x: dict[str, jax.Array], args: Any) -> dict[str, jax.Array]:
-    """Per cell: wage ``w``, population ``L``, domestic trade share ``pi_nn``, price index ``P``
-    (eq. 18), land rent ``r`` (eq. 16) and welfare ``V`` (eq. 21), with every constant kept."""
+    """Per cell: wage `w`, population `L`, domestic trade share `pi_nn`, price index `P`
+    (eq. 18), land rent `r` (eq. 16) and welfare `V` (eq. 21), with every constant kept."""
     p, _, _ = args
     b = blocks(x, args)
     w, L = jnp.exp(x["log_w"]), jnp.exp(x["log_L"])
@@ -34,15 +34,15 @@ def _by_country(values: jax.Array, weights: jax.Array, country: jax.Array) -> ja
 
 
 def country_welfare(x: dict[str, jax.Array], args: Any) -> jax.Array:
-    """Welfare of each country (West, East): the population-weighted mean of ``V_n`` over its cells
-    (``V_n`` is equal across a country's cells at an equilibrium)."""
+    """Welfare of each country (West, East): the population-weighted mean of `V_n` over its cells
+    (`V_n` is equal across a country's cells at an equilibrium)."""
     lv = cell_levels(x, args)
     return _by_country(lv["V"], lv["L"], args[2][1])
 
 
 def welfare_gain_hat(x0: dict[str, jax.Array], args0: Any, x1: dict[str, jax.Array], args1: Any) -> jax.Array:
-    """Welfare gain (percent) of each country from ``x0`` to ``x1``, exact hat algebra eq. (21):
-    ``V_hat_n = pi_hat_nn^(-alpha/(sigma - 1)) L_hat_n^(-beta)``, population-weighted over the country's
+    """Welfare gain (percent) of each country from `x0` to `x1`, exact hat algebra eq. (21):
+    `V_hat_n = pi_hat_nn^(-alpha/(sigma - 1)) L_hat_n^(-beta)`, population-weighted over the country's
     cells (equal across them at an equilibrium). Needs the same alpha, sigma, H and productivities."""
     p = args1[0]
     b0, b1 = blocks(x0, args0), blocks(x1, args1)
@@ -51,7 +51,7 @@ def welfare_gain_hat(x0: dict[str, jax.Array], args0: Any, x1: dict[str, jax.Arr
 
 
 def welfare_gain_levels(x0: dict[str, jax.Array], args0: Any, x1: dict[str, jax.Array], args1: Any) -> jax.Array:
-    """The same gain from the ratio of utility levels ``V(x1) / V(x0)`` (eq. 21 in levels)."""
+    """The same gain from the ratio of utility levels `V(x1) / V(x0)` (eq. 21 in levels)."""
     return 100.0 * (country_welfare(x1, args1) / country_welfare(x0, args0) - 1.0)
 
 

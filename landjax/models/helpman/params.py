@@ -40,5 +40,5 @@ class Params(ParamsBase):
 
 
 def rrh_params(**changes: Any) -> Params:
-    """The paper's parameters with the replication's 900 productivity draws (read from ``a.csv``)."""
+    """The paper's parameters with the replication's 900 productivity draws (read from `a.csv`)."""
     return Params(a=_draws(), **changes)

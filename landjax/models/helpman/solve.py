@@ -43,7 +43,7 @@ def _geo(n_cells: int) -> tuple[jax.Array, jax.Array]:
 
 
 def args_of(p: Params, o: Options) -> tuple[Params, Options, tuple[jax.Array, jax.Array]]:
-    """The engine's ``args``: parameters, options and the grid (distances and countries)."""
+    """The engine's `args`: parameters, options and the grid (distances and countries)."""
     return p, o, _geo(int(jnp.shape(p.a)[-1]))
 
 
@@ -54,8 +54,8 @@ def initial_guess(p: Params) -> dict[str, jax.Array]:
 
 
 def equilibrium(p: Params, o: Options, s: Solver) -> Solution:
-    """The engine's fixed point of :func:`~landjax.models.helpman.equations.hat_map` (implicit
-    differentiation in every parameter, productivity included). ``throw=False``: check the flags."""
+    """The engine's fixed point of `hat_map` (implicit
+    differentiation in every parameter, productivity included). `throw=False`: check the flags."""
     return fixed_point(
         hat_map,
         initial_guess(p),
@@ -74,12 +74,12 @@ def equilibrium(p: Params, o: Options, s: Solver) -> Solution:
 def solve(
     params: Params | None = None, options: Options | None = None, *, solver: Solver | None = None, throw: bool = True
 ) -> Result:
-    """The equilibrium of the Helpman economy (and, with ``options.gains="paper_baseline"``, the
+    """The equilibrium of the Helpman economy (and, with `options.gains="paper_baseline"`, the
     welfare gain of each country against the paper's baseline frictions, eq. (21)).
 
-    **Returns:** a :class:`~landjax.contract.Result` with unknowns ``log_w``, ``log_L`` (900 cells)
-    and outcomes ``welfare`` (utility of each country), ``welfare_gain`` (percent) and
-    ``statistics``. NaN where the solve did not converge (``converged`` false)."""
+    **Returns:** a `Result` with unknowns `log_w`, `log_L` (900 cells)
+    and outcomes `welfare` (utility of each country), `welfare_gain` (percent) and
+    `statistics`. NaN where the solve did not converge (`converged` false)."""
     p = params if params is not None else Params()
     o = options if options is not None else Options()
     s = solver if solver is not None else Solver()
@@ -122,18 +122,18 @@ def solve(
 
 
 def solve_batch(pb: Params, options: Options | None = None, *, solver: Solver | None = None) -> Result:
-    """:func:`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
+    """`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
     return jax.vmap(lambda q: solve(q, options, solver=solver, throw=False))(pb)
 
 
 def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:
-    """:func:`landjax.sweep.run_sweep` for this model (columns: parameters and options)."""
+    """`landjax.sweep.run_sweep` for this model (columns: parameters and options)."""
     return run_sweep(MODEL, grid, params, options, **kw)
 
 
 def cells(result: Result) -> pd.DataFrame:
     """One row per cell of a solved economy: grid position, country, and the levels of
-    :func:`~landjax.models.helpman.outcomes.cell_levels` (wage, population, trade share, price,
+    `cell_levels` (wage, population, trade share, price,
     land rent, welfare)."""
     p, o = result.params, result.options
     n = int(np.shape(p.a)[-1])

@@ -1,20 +1,20 @@
 """The two-city model of land finance and local-government debt of Zhao & Liu (2024), under the
-model contract (:mod:`landjax.contract`). See ``docs/zhao_liu2024.md`` (the model's equations are
+model contract (`landjax.contract`). See `docs/zhao_liu2024.md` (the model's equations are
 numbered there; the paper's own equations are not public).
 
-::
+```python
+from landjax.models import land_debt as ld
+r = ld.solve()                                         # the printed calibration
+r.outcomes["statistics"]["lev_gap"]
+r = ld.solve(options=ld.Options(mobility="mobile"), calibrate=True)
+pc, _ = ld.calibrate(ld.Params())                      # (A_1, xi, k_bar, omega) to the targets
+y = ld.solve_steady_state(pc).value                    # the solver's flat vector
+ld.statistics(y, pc, ld.Options())                     # every statistic, eq. (20)
+```
 
-    from landjax.models import land_debt as ld
-    r = ld.solve()                                         # the printed calibration
-    r.outcomes["statistics"]["lev_gap"]
-    r = ld.solve(options=ld.Options(mobility="mobile"), calibrate=True)
-    pc, _ = ld.calibrate(ld.Params())                      # (A_1, xi, k_bar, omega) to the targets
-    y = ld.solve_steady_state(pc).value                    # the solver's flat vector
-    ld.statistics(y, pc, ld.Options())                     # every statistic, eq. (20)
-
-Modules: :mod:`.params`, :mod:`.options`, :mod:`.equations`, :mod:`.outcomes`, :mod:`.steady`,
-:mod:`.calibrate`, :mod:`.solve`, :mod:`.transition` (perfect-foresight paths). The paper's
-experiments, claims and figures are study code in :mod:`landjax.reproduce.zhao_liu2024_study`.
+Modules: `.params`, `.options`, `.equations`, `.outcomes`, `.steady`,
+`.calibrate`, `.solve`, `.transition` (perfect-foresight paths). The paper's
+experiments, claims and figures are study code in `landjax.reproduce.zhao_liu2024_study`.
 """
 
 from __future__ import annotations

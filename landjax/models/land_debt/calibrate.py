@@ -1,6 +1,6 @@
-"""Calibration of the land-debt model: ``(A_1, xi, k_bar)`` to the GDP-per-capita ratio, public
-capital / GDP and the servicing share of public capital, with ``omega = Y / sum Y`` so that
-``p_j = 1`` at the baseline for every sigma (``docs/zhao_liu2024.md``, "Calibration")."""
+"""Calibration of the land-debt model: `(A_1, xi, k_bar)` to the GDP-per-capita ratio, public
+capital / GDP and the servicing share of public capital, with `omega = Y / sum Y` so that
+`p_j = 1` at the baseline for every sigma (`docs/zhao_liu2024.md`, "Calibration")."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _calib_residual(z, args):
     """Joint root in (ln Y_j, ln K^p_j, ln G^c_j, ln A_1, logit xi[, ln k_bar]) at p_j = 1 (immobile).
 
     With p_j = 1 imposed, the Armington weights that make it hold are omega_j = Y_j / sum Y for
-    every sigma, so the city blocks need no omega. ``args = (params, options, targets)``."""
+    every sigma, so the city blocks need no omega. `args = (params, options, targets)`."""
     p, o, targets = args
     homo = o.variant == "homothetic"
     lnA1, xi = z[6], jax.nn.sigmoid(z[7])
@@ -62,7 +62,7 @@ def calibration_guess(o: Options) -> jax.Array:
 
 
 def targets_array(targets: Any = None) -> jax.Array:
-    """The three targets as an array (default :data:`TARGETS`)."""
+    """The three targets as an array (default `TARGETS`)."""
     t = [TARGETS["gdp_pc_ratio"], TARGETS["pubcap_gdp"], TARGETS["servicing_share"]] if targets is None else targets
     return jnp.asarray(t, dtype=jnp.float64)
 
@@ -74,13 +74,13 @@ def calibrate_joint(
     the three targets), then set
     omega = Y / sum Y so that p_j = 1 at baseline for every sigma.
 
-    The ``homothetic`` variant has k_bar = 0 and calibrates (A_1, xi) to the first two targets.
-    **Returns:** ``(params, solution)``; ``params`` are differentiable in ``p`` and ``targets``; the
-    calibration is done with immobile labour and exogenous attraction whatever ``o`` says (only
-    ``o.variant`` matters). Why a joint root rather than :func:`landjax.engine.calibrate` around a nested
-    steady-state solve: it is one Newton system of 8-9 unknowns, it runs under ``vmap`` (the
+    The `homothetic` variant has k_bar = 0 and calibrates (A_1, xi) to the first two targets.
+    **Returns:** `(params, solution)`; `params` are differentiable in `p` and `targets`; the
+    calibration is done with immobile labour and exogenous attraction whatever `o` says (only
+    `o.variant` matters). Why a joint root rather than `landjax.engine.calibrate` around a nested
+    steady-state solve: it is one Newton system of 8-9 unknowns, it runs under `vmap` (the
     random-draw robustness recalibrates 40 parameter sets in one batched solve), and p_j = 1 makes
-    omega explicit. :func:`calibrate_nested` runs the engine's ``calibrate`` as a cross-check.
+    omega explicit. `calibrate_nested` runs the engine's `calibrate` as a cross-check.
     """
     p, o, _ = check_inputs(p, o, None)
     z0 = calibration_guess(o) if z0 is None else z0
@@ -92,7 +92,7 @@ def calibrate_joint(
 
 
 def params_from_calibration(z: jax.Array, p: Params, o: Options) -> Params:
-    """Calibrated parameters from the joint root's unknowns ``z`` (in range by construction: exp and
+    """Calibrated parameters from the joint root's unknowns `z` (in range by construction: exp and
     logistic maps; a failed calibration carries its unconverged values and is flagged by its solve)."""
     Y = jnp.exp(z[0:2])
     kb = p.k_bar * 0.0 if o.variant == "homothetic" else jnp.exp(z[8])
@@ -102,11 +102,11 @@ def params_from_calibration(z: jax.Array, p: Params, o: Options) -> Params:
 
 
 def calibrate_nested(p: Params, o: Options | None = None, targets: Any = None) -> Any:
-    """Cross-check of :func:`calibrate_joint` with :func:`landjax.engine.calibrate`: (A_1, xi, k_bar)
+    """Cross-check of `calibrate_joint` with `landjax.engine.calibrate`: (A_1, xi, k_bar)
     -> steady-state solve with omega = Y/sum Y (fixed point handled by solving p_j = 1 directly) -> moments.
 
     Slower (a steady-state solve per moment evaluation); kept for tests and users who prefer the
-    engine's calibration report (:meth:`CalibrationResult.to_frame`)."""
+    engine's calibration report (`CalibrationResult.to_frame`)."""
     from landjax.engine import calibrate as engine_calibrate
 
     tg = np.asarray(targets_array(targets))
@@ -143,7 +143,7 @@ def calibrate_nested(p: Params, o: Options | None = None, targets: Any = None) -
 
 
 def baseline(p: Params | None = None, o: Options | None = None) -> tuple[Params, Solution]:
-    """Calibrated baseline parameters and their steady state under options ``o``."""
+    """Calibrated baseline parameters and their steady state under options `o`."""
     p = Params() if p is None else p
     pc, _ = calibrate_joint(p, o)
     return pc, solve_steady_state(pc, o)
@@ -152,7 +152,7 @@ def baseline(p: Params | None = None, o: Options | None = None) -> tuple[Params,
 def calibrate_batch(pb: Params, o: Options | None, targets: Any) -> tuple[Params, jax.Array, np.ndarray]:
     """Recalibrate a batch of parameter sets (leading axis on every leaf) in one batched joint root.
 
-    **Returns:** ``(calibrated params, steady-state unknowns (n, 6), converged flags)``; failed
+    **Returns:** `(calibrated params, steady-state unknowns (n, 6), converged flags)`; failed
     members carry NaN."""
     o = Options() if o is None else o
     z1 = calibration_guess(o)

@@ -1,14 +1,14 @@
 """Steady-state equations of the two-city land-debt model (Zhao & Liu 2024).
 
 The paper's own equations are not public (only its English summary); the functional forms are
-the project's specification of the model, written out and numbered in ``docs/zhao_liu2024.md``
-("The model's equations"), and every function cites those numbers. Cities ``j = 1`` (developed
-east) and ``j = 2`` (central-west); the numeraire is the national composite good; per-city arrays
-have shape ``(2,)``.
+the project's specification of the model, written out and numbered in `docs/zhao_liu2024.md`
+("The model's equations"), and every function cites those numbers. Cities `j = 1` (developed
+east) and `j = 2` (central-west); the numeraire is the national composite good; per-city arrays
+have shape `(2,)`.
 
-Steady-state unknowns (a flat vector ``y`` inside the solver; a dict of named arrays in the
-contract's :func:`residual`): ``lnY`` (2), ``lnKp`` (2), ``lnGc`` (2), then ``logit_N1`` (1) when
-``mobility='mobile'`` and ``s`` (2) when ``attraction='optimal'``.
+Steady-state unknowns (a flat vector `y` inside the solver; a dict of named arrays in the
+contract's `residual`): `lnY` (2), `lnKp` (2), `lnGc` (2), then `logit_N1` (1) when
+`mobility='mobile'` and `s` (2) when `attraction='optimal'`.
 """
 
 from __future__ import annotations
@@ -23,25 +23,25 @@ from landjax.models.land_debt.params import Params
 
 
 def a_k(p: Params):
-    """Capital elasticity ``a_k = 1 - a_n - a_l`` of the production function, eq. (8)."""
+    """Capital elasticity `a_k = 1 - a_n - a_l` of the production function, eq. (8)."""
     return 1.0 - p.a_n - p.a_l
 
 
 def k_bar_eff(p: Params, o: Options):
-    """Land-servicing infrastructure per unit of land ``k_bar``, eq. (14); 0 in the ``homothetic`` variant."""
+    """Land-servicing infrastructure per unit of land `k_bar`, eq. (14); 0 in the `homothetic` variant."""
     return p.k_bar * 0.0 if o.variant == "homothetic" else p.k_bar
 
 
 def rates(p: Params):
-    """Interest rate ``r = 1/beta - 1`` and capital rental ``r^k = r + delta_k`` (risk-neutral savers), eq. (7)."""
+    """Interest rate `r = 1/beta - 1` and capital rental `r^k = r + delta_k` (risk-neutral savers), eq. (7)."""
     r = 1.0 / p.beta - 1.0
     return r, r + p.delta_k
 
 
 def armington(lnY, p: Params):
-    """CES composite ``X`` and prices ``p_j = (omega_j X / Y_j)^(1/sigma)``, eq. (1).
+    """CES composite `X` and prices `p_j = (omega_j X / Y_j)^(1/sigma)`, eq. (1).
 
-    **Returns:** ``(ln X, ln p)``."""
+    **Returns:** `(ln X, ln p)`."""
     sig = p.sigma
     z = jnp.log(p.omega) / sig + (sig - 1.0) / sig * lnY
     lnX = sig / (sig - 1.0) * jax.scipy.special.logsumexp(z, axis=-1, keepdims=True)
@@ -50,23 +50,23 @@ def armington(lnY, p: Params):
 
 
 def land_value_multiple(p: Params):
-    """Land value per unit of GDP ``v_j = V_j / (p_j Y_j)`` in a steady state, eqs. (9)-(11), (17)."""
+    """Land value per unit of GDP `v_j = V_j / (p_j Y_j)` in a steady state, eqs. (9)-(11), (17)."""
     hs = p.chi / (1.0 + p.chi)
     return (1.0 - p.tau) * (p.a_l + hs * p.a_n) / (1.0 - p.beta * (1.0 - p.delta_L))
 
 
 def fiscal_yield(p: Params, s):
-    """Net fiscal yield of GDP ``phi_j = tau_j + delta_L v_j - s_j a_k (1 - tau_j)/(1 - s_j)``, eqs. (12), (17)."""
+    """Net fiscal yield of GDP `phi_j = tau_j + delta_L v_j - s_j a_k (1 - tau_j)/(1 - s_j)`, eqs. (12), (17)."""
     return p.tau + p.delta_L * land_value_multiple(p) - s * a_k(p) * (1.0 - p.tau) / (1.0 - s)
 
 
 def gamma_tilde(p: Params):
-    """Output elasticity of infrastructure once private capital adjusts, ``gamma / (1 - a_k)``, eq. (17)."""
+    """Output elasticity of infrastructure once private capital adjusts, `gamma / (1 - a_k)`, eq. (17)."""
     return p.gamma / (1.0 - a_k(p))
 
 
 def indirect_utility(w, R, p: Params):
-    """Worker utility ``V_j = (1 + chi) ln w_j - chi ln R_j + ln b_j`` (constants dropped), eq. (3)."""
+    """Worker utility `V_j = (1 + chi) ln w_j - chi ln R_j + ln b_j` (constants dropped), eq. (3)."""
     return (1.0 + p.chi) * jnp.log(w) - p.chi * jnp.log(R) + jnp.log(p.b)
 
 
@@ -179,8 +179,8 @@ def ss_blocks(y, p: Params, o: Options) -> dict:
 def steady_state_residual(y, p: Params, o: Options):
     """Steady-state residuals as one vector: production, eq. (8); government budget with a binding
     collateral constraint, eqs. (13), (15); infrastructure first-order condition, eq. (17), per city;
-    location choice ``N_1 = N*_1``, eq. (4), when mobile; the investment-attraction first-order
-    condition, eq. (18), when ``attraction='optimal'``."""
+    location choice `N_1 = N*_1`, eq. (4), when mobile; the investment-attraction first-order
+    condition, eq. (18), when `attraction='optimal'`."""
     q = ss_blocks(y, p, o)
     u = unpack(y, p, o)
     r, rk = rates(p)
@@ -222,7 +222,7 @@ RESIDUAL_BLOCKS = ("production", "budget", "infrastructure_foc", "location", "at
 
 
 def pack(unknowns: dict[str, Any], o: Options) -> jax.Array:
-    """Named unknowns ``{"lnY", "lnKp", "lnGc"[, "logit_N1"][, "s"]}`` -> the solver's flat vector."""
+    """Named unknowns `{"lnY", "lnKp", "lnGc"[, "logit_N1"][, "s"]}` -> the solver's flat vector."""
     parts = [unknowns["lnY"], unknowns["lnKp"], unknowns["lnGc"]]
     if o.mobility == "mobile":
         parts.append(jnp.reshape(unknowns["logit_N1"], (1,)))
@@ -232,7 +232,7 @@ def pack(unknowns: dict[str, Any], o: Options) -> jax.Array:
 
 
 def named(y: jax.Array, o: Options) -> dict[str, jax.Array]:
-    """The solver's flat vector -> named unknowns (inverse of :func:`pack`)."""
+    """The solver's flat vector -> named unknowns (inverse of `pack`)."""
     out = {"lnY": y[0:2], "lnKp": y[2:4], "lnGc": y[4:6]}
     i = 6
     if o.mobility == "mobile":
@@ -244,9 +244,9 @@ def named(y: jax.Array, o: Options) -> dict[str, jax.Array]:
 
 
 def residual(unknowns: dict[str, Any], p: Params, o: Options) -> dict[str, jax.Array]:
-    """The steady-state conditions of :func:`steady_state_residual` by block (zero at a steady state):
-    ``production`` eq. (8), ``budget`` eqs. (13), (15), ``infrastructure_foc`` eq. (17), ``location``
-    eq. (4) (mobile), ``attraction_foc`` eq. (18) (optimal attraction)."""
+    """The steady-state conditions of `steady_state_residual` by block (zero at a steady state):
+    `production` eq. (8), `budget` eqs. (13), (15), `infrastructure_foc` eq. (17), `location`
+    eq. (4) (mobile), `attraction_foc` eq. (18) (optimal attraction)."""
     r = steady_state_residual(pack(unknowns, o), p, o)
     out = {"production": r[0:2], "budget": r[2:4], "infrastructure_foc": r[4:6]}
     i = 6

@@ -42,7 +42,7 @@ class Solver(OptionsBase):
     line_search: bool = option(default=True, choices=(True, False), why="backtracking line search on the Newton step")
 
     def engine_kw(self) -> dict:
-        """Keyword arguments of :func:`landjax.engine.solve`."""
+        """Keyword arguments of `landjax.engine.solve`."""
         return dict(
             backend="native", line_search=self.line_search, tol=self.tol, ftol=self.ftol, max_steps=self.max_steps
         )

@@ -1,5 +1,5 @@
 """Reported statistics of the land-debt model: city gaps, leverage and debt ratios, land-finance and
-infrastructure dependence, aggregate output and welfare (eq. (20) of ``docs/zhao_liu2024.md``), and
+infrastructure dependence, aggregate output and welfare (eq. (20) of `docs/zhao_liu2024.md`), and
 the budget and market-clearing accounts, eq. (19)."""
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from landjax.models.land_debt.params import Params
 
 
 def welfare(V, p: Params, o: Options):
-    """Hukou-weighted welfare ``sum_o N_bar_o W_o``, eqs. (5), (20).
+    """Hukou-weighted welfare `sum_o N_bar_o W_o`, eqs. (5), (20).
 
-    With ``mobility='mobile'``, ``W_o`` is the expected utility of hukou group ``o`` under Frechet
-    location tastes with hukou cost ``mu``, eq. (5). With ``mobility='immobile'`` (mu -> infinity)
-    every group lives in its own city, so ``W_o = V_o`` (the own-city utility, eq. (3)) and
-    welfare does not depend on ``mu`` (neither does the steady state)."""
+    With `mobility='mobile'`, `W_o` is the expected utility of hukou group `o` under Frechet
+    location tastes with hukou cost `mu`, eq. (5). With `mobility='immobile'` (mu -> infinity)
+    every group lives in its own city, so `W_o = V_o` (the own-city utility, eq. (3)) and
+    welfare does not depend on `mu` (neither does the steady state)."""
     if o.mobility == "mobile":
         _, W = location_shares(V, p)
     else:
@@ -29,8 +29,8 @@ def welfare(V, p: Params, o: Options):
 
 
 def statistics(y, p: Params, o: Options) -> dict:
-    """Every reported statistic of a steady state (flat solver vector ``y``), eq. (20); pure JAX,
-    differentiable. ``landjax solve land_debt --json`` reports the subset :data:`KEY_STATS`."""
+    """Every reported statistic of a steady state (flat solver vector `y`), eq. (20); pure JAX,
+    differentiable. `landjax solve land_debt --json` reports the subset `KEY_STATS`."""
     q = ss_blocks(y, p, o)
     hs = p.chi / (1.0 + p.chi)
     lev = q["B"] / q["pY"]
@@ -145,15 +145,15 @@ KEY_STATS = (
 
 
 def steady_state_levels(y, p: Params, o: Options) -> dict[str, jax.Array]:
-    """The steady state in levels: ``Y``, ``Kp``, ``Gc``, ``N`` and ``s`` per city."""
+    """The steady state in levels: `Y`, `Kp`, `Gc`, `N` and `s` per city."""
     q = ss_blocks(y, p, o)
     return {"Y": q["Y"], "Kp": q["Kp"], "Gc": q["Gc"], "N": q["N"], "s": q["s"]}
 
 
 def outcomes(unknowns: dict[str, Any], p: Params, o: Options) -> dict[str, dict[str, jax.Array]]:
-    """The contract's outcomes at named ``unknowns`` (the coordinates of
-    :func:`~landjax.models.land_debt.equations.residual`): ``steady_state`` (levels per city) and
-    ``statistics`` (:data:`KEY_STATS`), the sections of ``landjax solve land_debt --json``."""
+    """The contract's outcomes at named `unknowns` (the coordinates of
+    `residual`): `steady_state` (levels per city) and
+    `statistics` (`KEY_STATS`), the sections of `landjax solve land_debt --json`."""
     y = pack(unknowns, o)
     st = statistics(y, p, o)
     return {"steady_state": steady_state_levels(y, p, o), "statistics": {k: st[k] for k in KEY_STATS}}

@@ -1,6 +1,6 @@
 """Parameters of the two-city land-debt model of Zhao & Liu (2024) (annual; defaults as in
-``docs/zhao_liu2024.md``, section "Parameters"). Equation numbers refer to the model's equations as
-numbered in ``docs/zhao_liu2024.md`` (the paper's own equations are not public)."""
+`docs/zhao_liu2024.md`, section "Parameters"). Equation numbers refer to the model's equations as
+numbered in `docs/zhao_liu2024.md` (the paper's own equations are not public)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ def _txt(a: np.ndarray) -> str:
 
 @model_params
 class Params(ParamsBase):
-    """Parameters (annual); per-city arrays are ``(city 1, city 2)``. Every field is checked on
-    construction and on ``replace`` (finite, right shape, in the allowed range given by
-    :func:`Params.fields_info`); float32 inputs are converted to float64 with a
-    :class:`~landjax.errors.DtypeWarning`.
+    """Parameters (annual); per-city arrays are `(city 1, city 2)`. Every field is checked on
+    construction and on `replace` (finite, right shape, in the allowed range given by
+    `Params.fields_info`); float32 inputs are converted to float64 with a
+    `DtypeWarning`.
     """
 
     beta: Any = param(default=0.96, bounds="(0, 1)", doc="saver discount factor (r = 1/beta - 1)", ref="eq. (7)")
@@ -133,8 +133,8 @@ class Params(ParamsBase):
 
 
 def validate(p: Params) -> None:
-    """Check every field of ``p`` again (construction already does; parameters rebuilt by JAX tree
-    operations skip ``__init__``). Raises :class:`InputError` naming the field and its allowed range;
+    """Check every field of `p` again (construction already does; parameters rebuilt by JAX tree
+    operations skip `__init__`). Raises `InputError` naming the field and its allowed range;
     a no-op for traced parameters."""
     if not isinstance(p, Params):
         raise InputError(f"land_debt: expected land_debt.Params, got {type(p).__name__}")
@@ -142,7 +142,7 @@ def validate(p: Params) -> None:
 
 
 def unchecked_replace(p: Params, **changes: Any) -> Params:
-    """``p.replace(**changes)`` without the range checks (as JAX's own tree rebuilds do): for batches
+    """`p.replace(**changes)` without the range checks (as JAX's own tree rebuilds do): for batches
     whose failed members carry NaN and for the calibration map. Unknown names still raise."""
     names = {f.name for f in dataclasses.fields(p)}
     bad = sorted(set(changes) - names)

@@ -62,20 +62,20 @@ def solve(
     calibrate: bool = False,
     y0: Any = None,
 ) -> Result:
-    """The steady state of the land-debt model, eqs. (1)-(18) of ``docs/zhao_liu2024.md``.
+    """The steady state of the land-debt model, eqs. (1)-(18) of `docs/zhao_liu2024.md`.
 
     **Arguments:**
 
     - `params`, `options`, `solver`: the model's inputs (defaults: the printed calibration).
-    - `throw`: raise :class:`~landjax.errors.ConvergenceError` when the solve (or the calibration)
-      fails; ``False``: return the flags (outcomes NaN).
-    - `calibrate`: first recalibrate ``(A_1, xi, k_bar, omega)`` to :data:`TARGETS` (immobile
-      labour, exogenous attraction), then solve under ``options``.
+    - `throw`: raise `ConvergenceError` when the solve (or the calibration)
+      fails; `False`: return the flags (outcomes NaN).
+    - `calibrate`: first recalibrate `(A_1, xi, k_bar, omega)` to `TARGETS` (immobile
+      labour, exogenous attraction), then solve under `options`.
     - `y0`: a starting point (the solver's flat vector; default
-      :func:`~landjax.models.land_debt.steady.initial_guess`).
+      `initial_guess`).
 
-    **Returns:** a :class:`~landjax.contract.Result` with named unknowns and the outcome sections
-    ``steady_state`` (levels per city) and ``statistics`` (:data:`KEY_STATS`)."""
+    **Returns:** a `Result` with named unknowns and the outcome sections
+    `steady_state` (levels per city) and `statistics` (`KEY_STATS`)."""
     p, o, s = check_inputs(params, options, solver)
     csol: Solution | None = None
     if calibrate:
@@ -140,12 +140,12 @@ def solve(
 
 
 def solve_batch(pb: Params, options: Options | None = None, *, solver: Solver | None = None, **kw: Any) -> Result:
-    """:func:`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
+    """`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
     return jax.vmap(lambda q: solve(q, options, solver=solver, throw=False, **kw))(pb)
 
 
 def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:
-    """:func:`landjax.sweep.run_sweep` for this model (columns: parameters, options, solver settings)."""
+    """`landjax.sweep.run_sweep` for this model (columns: parameters, options, solver settings)."""
     return run_sweep(MODEL, grid, params, options, **kw)
 
 
@@ -155,7 +155,7 @@ def sweep(grid: Any, params: Params | None = None, options: Options | None = Non
 
 
 def guess_for(y_base: Any, o: Options) -> jax.Array:
-    """Extend a baseline (immobile, exogenous) steady state ``y_base[..., :6]`` to the unknowns of ``o``."""
+    """Extend a baseline (immobile, exogenous) steady state `y_base[..., :6]` to the unknowns of `o`."""
     y = [y_base[..., 0:6]]
     lead = y_base.shape[:-1]
     if o.mobility == "mobile":
@@ -171,7 +171,7 @@ def stack_params(ps: list[Params]) -> Params:
 
 
 def batch_statistics(pb: Params, o: Options, y0b: Any, solver: Solver | None = None) -> tuple[dict, Solution]:
-    """Solve a batch of steady states (leading axis on every leaf) with the engine's ``solve_batch``
+    """Solve a batch of steady states (leading axis on every leaf) with the engine's `solve_batch`
     and return every statistic (NaN where a member failed) and the batched solution."""
     s = Solver() if solver is None else solver
     sols = engine_solve_batch(ss_fn, y0b, (pb, o), chunk_size=64, **s.engine_kw())

@@ -27,7 +27,7 @@ def initial_guess(p: Params, o: Options) -> jax.Array:
 
 
 def ss_fn(y: jax.Array, args: tuple[Params, Options]) -> jax.Array:
-    """The engine's residual ``fn(y, args)`` with ``args = (params, options)`` (one function object,
+    """The engine's residual `fn(y, args)` with `args = (params, options)` (one function object,
     so the engine compiles once per options and shapes)."""
     return steady_state_residual(y, args[0], args[1])
 
@@ -46,7 +46,7 @@ def check_inputs(p: Any, o: Any, s: Any) -> tuple[Params, Options, Solver]:
 
 
 def maybe_raise(sol: Solution, throw: bool, what: str) -> Solution:
-    """Raise :class:`ConvergenceError` for a concrete failed solve when ``throw`` (never a silent NaN)."""
+    """Raise `ConvergenceError` for a concrete failed solve when `throw` (never a silent NaN)."""
     if throw and not isinstance(sol.converged, jax.core.Tracer) and not bool(sol.converged):
         raise ConvergenceError(
             f"{what} did not converge: residual norm {float(sol.residual_norm):.3e} after "
@@ -59,10 +59,10 @@ def solve_steady_state(
     p: Params, o: Options | None = None, y0: Any = None, *, solver: Solver | None = None, throw: bool = True
 ) -> Solution:
     """The steady state, eqs. (1)-(18), by the engine's Newton with backtracking (implicit
-    differentiation in ``p``), from ``y0`` (default :func:`initial_guess`).
+    differentiation in `p`), from `y0` (default `initial_guess`).
 
-    **Returns:** an engine :class:`~landjax.engine.Solution` on the flat unknown vector (see
-    :mod:`~landjax.models.land_debt.equations`)."""
+    **Returns:** an engine `Solution` on the flat unknown vector (see
+    `landjax.models.land_debt.equations`)."""
     p, o, s = check_inputs(p, o, solver)
     y0 = initial_guess(p, o) if y0 is None else y0
     sol = engine_solve(ss_fn, y0, (p, o), throw=False, **s.engine_kw())

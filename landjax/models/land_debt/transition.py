@@ -1,16 +1,18 @@
 """Perfect-foresight transitions of the two-city land-debt model (eqs. (6), (8)-(16) of
-``docs/zhao_liu2024.md``; the paper's own equations are not public).
+`docs/zhao_liu2024.md`; the paper's own equations are not public).
 
-Unknowns per period ``t = 0..T-1`` (``n = 11``, period-major ``y = x.reshape(-1)``)::
+Unknowns per period `t = 0..T-1` (`n = 11`, period-major `y = x.reshape(-1)`):
 
-    [ln Y_1t, ln Y_2t, ln K^p_1,t+1, ln K^p_2,t+1, ln G^c_1t, ln G^c_2t,
-     ln q^f_1t, ln q^f_2t, ln P^h_1t, ln P^h_2t, logit N_1,t+1]
+```text
+[ln Y_1t, ln Y_2t, ln K^p_1,t+1, ln K^p_2,t+1, ln G^c_1t, ln G^c_2t,
+ ln q^f_1t, ln q^f_2t, ln P^h_1t, ln P^h_2t, logit N_1,t+1]
+```
 
-The residual of period ``t`` uses only ``x_{t-1}, x_t, x_{t+1}`` (``x_{-1}`` from the old steady
-state, ``x_T`` from the new one), so the stacked Jacobian is block-tridiagonal and
-:class:`landjax.engine.BlockTridiagonal` solves both the Newton steps and the implicit-
-differentiation tangents in ``O(T n^3)``. Under immobile labour the migration row keeps
-``N_1 = N_bar_1`` (one uniform block size for every experiment: 10 unknowns + 1).
+The residual of period `t` uses only `x_{t-1}, x_t, x_{t+1}` (`x_{-1}` from the old steady
+state, `x_T` from the new one), so the stacked Jacobian is block-tridiagonal and
+`landjax.engine.BlockTridiagonal` solves both the Newton steps and the implicit-
+differentiation tangents in `O(T n^3)`. Under immobile labour the migration row keeps
+`N_1 = N_bar_1` (one uniform block size for every experiment: 10 unknowns + 1).
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ N_PER_PERIOD = 11
 class TransitionArgs:
     """Everything the stacked residual needs: new-regime parameters, boundary conditions.
 
-    ``x_old``/``x_new``: period vectors of the old/new steady states (initial conditions K^p_0,
-    N_10 from ``x_old``; terminal q^f_T, P^h_T, Lambda_T, p_T Y_T from ``x_new``); ``B_old``, ``K_old``:
-    predetermined debt B_-1 and private capital K_0; ``L_old``: land before the shock (the land
-    path ramps linearly to ``p.L`` over ``ramp`` years); ``options``: the new regime's options."""
+    `x_old`/`x_new`: period vectors of the old/new steady states (initial conditions K^p_0,
+    N_10 from `x_old`; terminal q^f_T, P^h_T, Lambda_T, p_T Y_T from `x_new`); `B_old`, `K_old`:
+    predetermined debt B_-1 and private capital K_0; `L_old`: land before the shock (the land
+    path ramps linearly to `p.L` over `ramp` years); `options`: the new regime's options."""
 
     p: Any
     x_old: Any
@@ -69,13 +71,13 @@ def ss_to_period(y_ss, p: Params, o: Options):
 
 
 def _rowwise(p: Params) -> Params:
-    """``p`` with every per-city array as a ``(1, 2)`` row, to combine with ``(T, 2)`` paths
+    """`p` with every per-city array as a `(1, 2)` row, to combine with `(T, 2)` paths
     without implicit rank promotion."""
     return unchecked_replace(p, **{k: jnp.asarray(getattr(p, k))[None, :] for k in PER_CITY})
 
 
 def land_path(a: TransitionArgs):
-    """Land L_t for t = -1..T: linear ramp from L_old to p.L over ``ramp`` years (the quota path)."""
+    """Land L_t for t = -1..T: linear ramp from L_old to p.L over `ramp` years (the quota path)."""
     t = jnp.arange(-1, a.T + 1, dtype=jnp.float64)
     frac = jnp.clip((t + 1.0) / a.ramp, 0.0, 1.0)[:, None]
     return a.L_old[None, :] + (a.p.L - a.L_old)[None, :] * frac
@@ -237,7 +239,7 @@ def make_args(
     T: int = 150,
     ramp: int = 10,
 ) -> TransitionArgs:
-    """Boundary conditions from the old and new steady states (options ``o_old``, ``o_new``)."""
+    """Boundary conditions from the old and new steady states (options `o_old`, `o_new`)."""
     o_old = Options() if o_old is None else o_old
     o_new = Options() if o_new is None else o_new
     qo = eq.ss_blocks(y_old, p_old, o_old)
@@ -280,8 +282,8 @@ def solve_transition(
 ):
     """Solve the stacked system by Newton (engine, native backend) with implicit differentiation.
 
-    ``linear_solver='block'`` (default) uses :class:`landjax.engine.BlockTridiagonal`; ``'dense'``
-    materialises the full ``(11 T)^2`` Jacobian (acceptable for T <= 200, used for comparison)."""
+    `linear_solver='block'` (default) uses `landjax.engine.BlockTridiagonal`; `'dense'`
+    materialises the full `(11 T)^2` Jacobian (acceptable for T <= 200, used for comparison)."""
     y0 = initial_path(a) if y0 is None else y0
     opts = dict(
         method="newton",
@@ -308,7 +310,7 @@ def run_transition(
     linear_solver: str = "block",
     throw: bool = True,
 ):
-    """Old steady state -> new steady state -> transition. Returns ``(solution, args, y_old, y_new)``.
+    """Old steady state -> new steady state -> transition. Returns `(solution, args, y_old, y_new)`.
 
     Differentiable end to end (each solve carries implicit differentiation)."""
     o_old = Options() if o_old is None else o_old
@@ -335,8 +337,8 @@ def statistic_after(
     ramp: int = 10,
     linear_solver: str = "block",
 ):
-    """A path statistic in year ``years`` (e.g. the leverage gap after 10 years); pure JAX, so it is
-    differentiable in every array leaf of ``p_old``/``p_new`` through three implicit solves."""
+    """A path statistic in year `years` (e.g. the leverage gap after 10 years); pure JAX, so it is
+    differentiable in every array leaf of `p_old`/`p_new` through three implicit solves."""
     sol, a, _, _ = run_transition(
         p_old, p_new, o_old=o_old, o_new=o_new, T=T, ramp=ramp, linear_solver=linear_solver, throw=False
     )
@@ -344,7 +346,7 @@ def statistic_after(
 
 
 def scipy_root_transition(a: TransitionArgs, y0=None, method: str = "hybr"):
-    """Reference solve of the same stacked residual with ``scipy.optimize.root`` (benchmarks)."""
+    """Reference solve of the same stacked residual with `scipy.optimize.root` (benchmarks)."""
     from scipy.optimize import root
 
     f = jax.jit(lambda y: transition_residual(y, a))

@@ -1,24 +1,24 @@
 """N-city quota-trade spatial general equilibrium of Ma Caoyuan & Ni Xiufeng
 (《建设用地指标跨区域交易的要素配置效应》, eqs. (1)-(21)), solved in exact hats, under the model
-contract (:mod:`landjax.contract`). See ``docs/ma_ni.md``.
+contract (`landjax.contract`). See `docs/ma_ni.md`.
 
-::
+```python
+from landjax.models import quota_trade as M
+r = M.solve(M.Params(), M.Options(), scenario="inter_all_area_both")   # a contract Result
+r.outcomes["statistics"]["gdp_change"]                                 # percent
 
-    from landjax.models import quota_trade as M
-    r = M.solve(M.Params(), M.Options(), scenario="inter_all_area_both")   # a contract Result
-    r.outcomes["statistics"]["gdp_change"]                                 # percent
+# the building blocks
+base = M.build_baseline(None, M.Params())            # levels: L0, m, L, Y, W, tau, G, A, V, ...
+shock = M.compile_scenario(base, M.Scenario.from_name("inter_all_area_both"))
+eq = M.solve_shock(base, shock, M.Params())          # Equilibrium: hats + flags
+M.statistics(base, shock, eq)                        # gdp_change, output_gap_change, welfare_change,
+                                                     # welfare_gap_change (percent)
+```
 
-    # the building blocks
-    base = M.build_baseline(None, M.Params())            # levels: L0, m, L, Y, W, tau, G, A, V, ...
-    shock = M.compile_scenario(base, M.Scenario.from_name("inter_all_area_both"))
-    eq = M.solve_shock(base, shock, M.Params())          # Equilibrium: hats + flags
-    M.statistics(base, shock, eq)                        # gdp_change, output_gap_change, welfare_change,
-                                                         # welfare_gap_change (percent)
-
-Modules: :mod:`.params` (Params, eq. (21)), :mod:`.options` (Options: the ambiguity register;
-Solver), :mod:`.baseline` (levels, eqs. (1)-(17); Shock), :mod:`.equations` (the hat system),
-:mod:`.policy` (scenarios and trades -> Shock, eqs. (18)-(20)), :mod:`.outcomes` (statistics and
-diagnostics), :mod:`.solve` (solve, solve_batch, sweep, MODEL).
+Modules: `.params` (Params, eq. (21)), `.options` (Options: the ambiguity register;
+Solver), `.baseline` (levels, eqs. (1)-(17); Shock), `.equations` (the hat system),
+`.policy` (scenarios and trades -> Shock, eqs. (18)-(20)), `.outcomes` (statistics and
+diagnostics), `.solve` (solve, solve_batch, sweep, MODEL).
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def _shock_of(params: Params, options: Options, data: Any, scenario: Any) -> tup
 def residual(
     unknowns: dict[str, jax.Array], params: Params, options: Options, *, data: Any = None, scenario: Any = "none"
 ) -> dict[str, jax.Array]:
-    """The equilibrium conditions at ``unknowns = {"log_L_hat"}``: eq. (10) with the migration shares
-    of eq. (9), as ``hat_map(x) - x`` (zero exactly at an equilibrium)."""
+    """The equilibrium conditions at `unknowns = {"log_L_hat"}`: eq. (10) with the migration shares
+    of eq. (9), as `hat_map(x) - x` (zero exactly at an equilibrium)."""
     pc, base, shock = _shock_of(params, options, data, scenario)
     return {"log_L_hat": residual_shock(unknowns["log_L_hat"], base, shock, pc)}
 
@@ -79,7 +79,7 @@ def residual(
 def outcomes(
     unknowns: dict[str, jax.Array], params: Params, options: Options, *, data: Any = None, scenario: Any = "none"
 ) -> dict[str, Any]:
-    """The statistics and diagnostics at ``unknowns`` (same coordinates as :func:`residual`)."""
+    """The statistics and diagnostics at `unknowns` (same coordinates as `residual`)."""
     pc, base, shock = _shock_of(params, options, data, scenario)
     eq = equilibrium_at(unknowns["log_L_hat"], base, shock, pc)
     o = options

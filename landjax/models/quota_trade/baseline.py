@@ -19,7 +19,7 @@ REGION_CODES = {"east": 0, "central": 1, "west": 2, "northeast": 3}
 @params_dataclass
 class Baseline:
     """Baseline (2017) levels derived from a dataset, eqs. (1)-(17). Arrays of length N
-    unless noted; ``m`` is (N, N); scalars are 0-d arrays. Money in yuan, land in m2."""
+    unless noted; `m` is (N, N); scalars are 0-d arrays. Money in yuan, land in m2."""
 
     L0: jax.Array  # hukou workforce by origin
     m: jax.Array  # migration shares m_od (rows: origins)
@@ -57,8 +57,8 @@ class Baseline:
 
 @params_dataclass
 class Shock:
-    """A policy shock in hats. ``RY_hat``, ``RH_hat``: land after / before (eqs. (18)-(19));
-    ``f``: F'/G (eq. (17); there is no quota money at the baseline, F = 0); ``c_hat``: optional
+    """A policy shock in hats. `RY_hat`, `RH_hat`: land after / before (eqs. (18)-(19));
+    `f`: F'/G (eq. (17); there is no quota money at the baseline, F = 0); `c_hat`: optional
     (N, N) change in migration costs, eq. (9) (None = 1)."""
 
     RY_hat: jax.Array
@@ -82,11 +82,11 @@ def build_baseline(
 
     **Arguments:**
 
-    - `dataset`: a :class:`landjax.data.china.Dataset`, a dataset name or a directory
+    - `dataset`: a `landjax.data.china.Dataset`, a dataset name or a directory
       (None = the default dataset).
-    - `params`: :class:`Params`; tau, G, Y, A and W are re-derived from the same data when they
+    - `params`: `Params`; tau, G, Y, A and W are re-derived from the same data when they
       change. Differentiable in the parameter leaves.
-    - `labour_split`: ``"data"`` (L^Y, L^H from the data, as the paper) or ``"model"``
+    - `labour_split`: `"data"` (L^Y, L^H from the data, as the paper) or `"model"`
       (L^Y = (1 - sigma eta) L, L^H = sigma eta L, the model's own split; makes the national goods
       market hold exactly in levels).
     - `tenure`: eq. (21): multiply P^ry by ((1 - (1+r)^-70)/(1 - (1+r)^-50)).

@@ -1,13 +1,13 @@
 """The counterfactual equilibrium of Ma & Ni in exact hats (x' / x), eqs. (1)-(17).
 
-Given the unknown ``x = log L-hat`` (residents by destination), each city's goods output follows
+Given the unknown `x = log L-hat` (residents by destination), each city's goods output follows
 from the production function (eq. (1)) with TFP driven by infrastructure spending (eq. (16)),
-which is land revenue plus quota money (eq. (17)): ``Y-hat = K (Y-hat + f)^rho`` with
-``K = L-hat^alpha R^Y-hat^(1-alpha)``, solved for its largest root (:func:`tfp_root`). Wages are
-``w-hat = Y-hat / L-hat`` (eq. (2)), house prices follow from housing supply and demand (eqs.
-(5)-(7), (12)-(14)), real income ``V-hat = w-hat / P^h-hat^eta`` (eq. (8)), migration shares
-``m'_od = m_od (V-hat_d / c-hat_od)^kappa / D_o`` (eq. (9)) and residents ``L'_d = sum_o m'_od L0_o``
-(eq. (10)); the equilibrium is the fixed point of that last map (:func:`hat_map`).
+which is land revenue plus quota money (eq. (17)): `Y-hat = K (Y-hat + f)^rho` with
+`K = L-hat^alpha R^Y-hat^(1-alpha)`, solved for its largest root (`tfp_root`). Wages are
+`w-hat = Y-hat / L-hat` (eq. (2)), house prices follow from housing supply and demand (eqs.
+(5)-(7), (12)-(14)), real income `V-hat = w-hat / P^h-hat^eta` (eq. (8)), migration shares
+`m'_od = m_od (V-hat_d / c-hat_od)^kappa / D_o` (eq. (9)) and residents `L'_d = sum_o m'_od L0_o`
+(eq. (10)); the equilibrium is the fixed point of that last map (`hat_map`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SAFE_DIV_THRESHOLD = 0.0
 
 
 def safe_div(num: Any, den: Any, threshold: float = SAFE_DIV_THRESHOLD, fill: float = 0.0) -> jax.Array:
-    """``num / den`` where ``|den| > threshold``, else ``fill`` (with a zero, finite gradient there).
+    """`num / den` where `|den| > threshold`, else `fill` (with a zero, finite gradient there).
 
     The one guarded division of the model: pools without buyers (eqs. (18)-(19)), balanced
     prices (eq. (20)) and gap ratios whose baseline gap is zero (the statistics).
@@ -96,8 +96,8 @@ def _tfp_root_primal(K, f, rho):
 def tfp_root(K, f, rho):
     """Largest root y of y = K (y + f)^rho with K = L-hat^alpha RY-hat^(1-alpha), eqs. (1), (16), (17).
 
-    Newton from ``y0 = K^(1/(1-rho)) 2^(rho/(1-rho)) + |f|``, monotone from the right. Where no
-    root exists (f below :func:`_tfp_bound`: the quota payment exceeds what land revenue can
+    Newton from `y0 = K^(1/(1-rho)) 2^(rho/(1-rho)) + |f|`, monotone from the right. Where no
+    root exists (f below `_tfp_bound`: the quota payment exceeds what land revenue can
     finance) it returns the tangency point; callers flag
     it. Derivatives by the implicit function theorem on the scalar equation (zero at infeasible
     points)."""
@@ -149,8 +149,8 @@ def _block(x, baseline: Baseline, shock: Shock, params: Params, Mt):
 
 
 def hat_map(x, args):
-    """The equilibrium map x -> log L'-hat of eqs. (9)-(10), x = log L-hat; ``args = (baseline, shock,
-    params, Mt)``."""
+    """The equilibrium map x -> log L'-hat of eqs. (9)-(10), x = log L-hat; `args = (baseline, shock,
+    params, Mt)`."""
     baseline, shock, params, Mt = args
     return jnp.log(_block(x, baseline, shock, params, Mt)["Lnew"])
 
@@ -188,7 +188,7 @@ def _equilibrium(x, sol, baseline, shock, params, Mt) -> Equilibrium:
 
 def check_shock(baseline: Baseline, shock: Shock) -> Shock:
     """Validate a shock against its baseline (InputError naming the field) and return it with every
-    concrete array in float64 (other float dtypes are converted with a ``DtypeWarning``)."""
+    concrete array in float64 (other float dtypes are converted with a `DtypeWarning`)."""
     n = baseline.L0.shape[-1]
     out: dict[str, Any] = {}
     for name in ("RY_hat", "RH_hat", "f", "c_hat"):
@@ -222,15 +222,15 @@ def check_shock(baseline: Baseline, shock: Shock) -> Shock:
 
 
 def residual(x: jax.Array, baseline: Baseline, shock: Shock, params: Params) -> jax.Array:
-    """The equilibrium conditions at ``x = log L-hat``: ``hat_map(x) - x`` (eq. (10) with the
+    """The equilibrium conditions at `x = log L-hat`: `hat_map(x) - x` (eq. (10) with the
     migration shares of eq. (9); zero exactly at an equilibrium)."""
     Mt = _migration_weights(baseline, shock, params.kappa)
     return hat_map(x, (baseline, shock, params, Mt)) - x
 
 
 def equilibrium_at(x: jax.Array, baseline: Baseline, shock: Shock, params: Params, sol: Any = None) -> Equilibrium:
-    """The :class:`Equilibrium` (every hat) implied by ``x = log L-hat``; solver flags from ``sol``
-    (an engine ``Solution``; without it, converged where the residual is below 1e-10)."""
+    """The `Equilibrium` (every hat) implied by `x = log L-hat`; solver flags from `sol`
+    (an engine `Solution`; without it, converged where the residual is below 1e-10)."""
     Mt = _migration_weights(baseline, shock, params.kappa)
     if sol is None:
         r = jnp.max(jnp.abs(hat_map(x, (baseline, shock, params, Mt)) - x))

@@ -1,9 +1,9 @@
 """Options (the readings of the paper's ambiguities) and solver settings of the quota-trade model.
 
-One :class:`Options` gathers what used to be spread over ``Params.closure``, the keyword arguments
-of ``build_baseline`` and ``statistics``, the scenario options and the allocation rule's price and
+One `Options` gathers what used to be spread over `Params.closure`, the keyword arguments
+of `build_baseline` and `statistics`, the scenario options and the allocation rule's price and
 tradable-stock choices. The scenario's market, allocation and land type come from its name
-(``--scenario inter_all_area_both``), see :class:`~landjax.models.quota_trade.policy.Scenario`.
+(`--scenario inter_all_area_both`), see `Scenario`.
 """
 
 from __future__ import annotations

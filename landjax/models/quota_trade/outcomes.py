@@ -33,14 +33,14 @@ def no_change(shock: Shock) -> jax.Array:
 
 
 def _exact_zero(v: jax.Array, same: jax.Array) -> jax.Array:
-    """``v`` with its value set to exactly 0 where ``same`` (rounding noise of the iteration), its
-    derivative kept (the value minus its own stop-gradient has the derivative of ``v``)."""
+    """`v` with its value set to exactly 0 where `same` (rounding noise of the iteration), its
+    derivative kept (the value minus its own stop-gradient has the derivative of `v`)."""
     return jnp.where(same, v - jax.lax.stop_gradient(v), v)
 
 
 def gap_ratio(new: jax.Array, old: jax.Array) -> jax.Array:
-    """``new / old - 1`` for two gaps; NaN (reported as null, flagged undefined) where the baseline
-    gap ``old`` is at most :data:`GAP_THRESHOLD`."""
+    """`new / old - 1` for two gaps; NaN (reported as null, flagged undefined) where the baseline
+    gap `old` is at most `GAP_THRESHOLD`."""
     return safe_div(new, old, GAP_THRESHOLD, fill=jnp.nan) - 1.0
 
 
@@ -57,7 +57,7 @@ def check_statistics_options(gap: str, gdp: str, welfare: str, welfare_gap: str)
 
 def baseline_gaps(baseline: Baseline, gap: str = "williamson", welfare_gap: str = "origin") -> dict[str, jax.Array]:
     """The baseline output gap (of Y/L, weights L) and welfare gap (of W_o, weights L0; or of V_d,
-    weights L, for ``welfare_gap="destination"``)."""
+    weights L, for `welfare_gap="destination"`)."""
     b = baseline
     w0 = S.gap(b.W, b.L0, gap) if welfare_gap == "origin" else S.gap(b.V, b.L, gap)
     return {"output_gap": S.gap(b.Y / b.L, b.L, gap), "welfare_gap": w0}
@@ -75,18 +75,18 @@ def statistics(
 ) -> dict[str, jax.Array]:
     """The four reported statistics in percent (Ma & Ni Tables 1-4).
 
-    - ``gdp_change``: 100 (sum Y' / sum Y - 1), Y from eq. (2); ``gdp="real_housing"`` adds
+    - `gdp_change`: 100 (sum Y' / sum Y - 1), Y from eq. (2); `gdp="real_housing"` adds
       housing at base prices, sum (Y Y-hat + P^h H H-hat) (eq. (7)).
-    - ``output_gap_change``: 100 (Gap(y', L') / Gap(y, L) - 1), y = Y / L, gap measure ``gap``
-      (``williamson`` default; ``cv``, ``var_log``, ``var_log_w``, ``theil``, ``gini``).
-    - ``welfare_change``: 100 (sum lam W W-hat / sum lam W - 1), eq. (11) in levels with
-      W_o = V_o m_oo^(-1/kappa); ``welfare="hats"``: sum lam W-hat; ``"geometric"``: exp(sum lam log W-hat).
-    - ``welfare_gap_change``: the same gap measure of W_o with fixed weights L0;
-      ``welfare_gap="destination"``: of V_d with weights L'.
+    - `output_gap_change`: 100 (Gap(y', L') / Gap(y, L) - 1), y = Y / L, gap measure `gap`
+      (`williamson` default; `cv`, `var_log`, `var_log_w`, `theil`, `gini`).
+    - `welfare_change`: 100 (sum lam W W-hat / sum lam W - 1), eq. (11) in levels with
+      W_o = V_o m_oo^(-1/kappa); `welfare="hats"`: sum lam W-hat; `"geometric"`: exp(sum lam log W-hat).
+    - `welfare_gap_change`: the same gap measure of W_o with fixed weights L0;
+      `welfare_gap="destination"`: of V_d with weights L'.
 
     Values are NaN where the equilibrium did not converge or is infeasible, and the gap changes
-    are NaN where the baseline gap is at most :data:`GAP_THRESHOLD` (undefined: see
-    :func:`diagnostics`, ``output_gap_defined``). A shock that changes nothing gives exactly 0.
+    are NaN where the baseline gap is at most `GAP_THRESHOLD` (undefined: see
+    `diagnostics`, `output_gap_defined`). A shock that changes nothing gives exactly 0.
     """
     check_statistics_options(gap, gdp, welfare, welfare_gap)
     b = baseline
@@ -120,7 +120,7 @@ def diagnostics(
 ) -> dict[str, jax.Array]:
     """Sellers, buyers, quota traded (m2), sum of F (yuan; the central government's residual of
     eq. (20)), share of workers relocated (1/2 sum |L' - L| / sum L), whether the gap changes are
-    defined (the baseline gap exceeds :data:`GAP_THRESHOLD`), and the solver flags."""
+    defined (the baseline gap exceeds `GAP_THRESHOLD`), and the solver flags."""
     b = baseline
     dY = b.RY * (shock.RY_hat - 1.0)
     dH = b.RH * (shock.RH_hat - 1.0)
@@ -149,7 +149,7 @@ def diagnostics(
 
 
 def city_table(baseline: Baseline, shock: Shock, eq: Equilibrium, dataset: Any = None):
-    """City-level levels and hats as a DataFrame (for ``--city-out``)."""
+    """City-level levels and hats as a DataFrame (for `--city-out`)."""
     b = baseline
     df = pd.DataFrame(
         {

@@ -16,7 +16,7 @@ CLOSURES = ("endogenous", "fixed_price")
 
 
 def tenure_factor(r: float = 0.05) -> float:
-    """Eq. (21): ``P^ry_70 / P^ry_50 = (1 - (1+r)^-70) / (1 - (1+r)^-50)``.
+    """Eq. (21): `P^ry_70 / P^ry_50 = (1 - (1+r)^-70) / (1 - (1+r)^-50)`.
 
     **Arguments:**
 
@@ -40,9 +40,9 @@ class Params(ParamsBase):
     """Structural parameters (Ma & Ni section 3(2); defaults as printed).
 
     Every field is checked whatever its type (Python, NumPy or JAX scalar or array; traced values
-    are not checked); float32 values are converted to float64 with a ``DtypeWarning``. ``closure``
-    is kept for one release for old code (``Params(closure=...)``);
-    the contract's place for it is ``Options.closure``.
+    are not checked); float32 values are converted to float64 with a `DtypeWarning`. `closure`
+    is kept for one release for old code (`Params(closure=...)`);
+    the contract's place for it is `Options.closure`.
     """
 
     alpha: float = param(0.67, "(0, 1)", "labour share in goods production", ref="eq. (1)")
@@ -58,7 +58,7 @@ class Params(ParamsBase):
 
 
 def with_closure(params: Params, closure: str) -> Params:
-    """``params`` with the static ``closure`` set (the contract reads it from ``Options.closure``)."""
+    """`params` with the static `closure` set (the contract reads it from `Options.closure`)."""
     if params.closure == closure:
         return params
     return dataclasses.replace(params, closure=closure)

@@ -1,27 +1,27 @@
 """The policy of the quota-trade model: a scenario (or an explicit list of trades) -> a Shock, eqs. (18)-(20).
 
-A :class:`Scenario` names a policy; :func:`compile_scenario` turns it into the model's
-:class:`~landjax.models.quota_trade.Shock` (R-hats, f = F/G, c-hat), differentiably in the transfer
+A `Scenario` names a policy; `compile_scenario` turns it into the model's
+`Shock` (R-hats, f = F/G, c-hat), differentiably in the transfer
 share and in the baseline arrays (sellers and buyers are classified by the sign of tau, a
 piecewise-constant choice). The options (fields of
-:class:`~landjax.models.quota_trade.options.Options` with the same names):
+`Options` with the same names):
 
 | option | values (default first) | paper |
 |---|---|---|
-| ``land`` | ``both`` (separate pools per type), ``productive``, ``residential`` | eq. (18) |
-| ``market`` | ``inter_all``, ``inter_pilot``, ``intra_all``, ``intra_pilot`` | Tables 2-3 |
-| ``allocation`` | ``area`` (equal areas), ``proportion`` (equal % increase) within a pool | eqs. (18)-(19) |
-| ``share`` | 0.15 (share of TS each seller sells; 0.20 in robustness) | eq. (18) |
-| ``ts`` | ``stock`` (TS = R^k), ``surplus`` (TS = -tau R^k) | eq. (18) |
-| ``prices`` | ``given`` (525; 450/750/1050), ``balanced`` (buyer prices scaled so sum F = 0 per pool) | eq. (20) |
-| ``pilot_pool`` | ``nationwide`` (P5 sellers -> buyers in all provinces), ``pilot_only`` | Table 3 |
-| ``migration_cut`` | ``none``, ``intra_pilot``, ``inter_pilot``, ``all`` (c' = ``cost_factor`` c) | eq. (9) |
+| `land` | `both` (separate pools per type), `productive`, `residential` | eq. (18) |
+| `market` | `inter_all`, `inter_pilot`, `intra_all`, `intra_pilot` | Tables 2-3 |
+| `allocation` | `area` (equal areas), `proportion` (equal % increase) within a pool | eqs. (18)-(19) |
+| `share` | 0.15 (share of TS each seller sells; 0.20 in robustness) | eq. (18) |
+| `ts` | `stock` (TS = R^k), `surplus` (TS = -tau R^k) | eq. (18) |
+| `prices` | `given` (525; 450/750/1050), `balanced` (buyer prices scaled so sum F = 0 per pool) | eq. (20) |
+| `pilot_pool` | `nationwide` (P5 sellers -> buyers in all provinces), `pilot_only` | Table 3 |
+| `migration_cut` | `none`, `intra_pilot`, `inter_pilot`, `all` (c' = `cost_factor` c) | eq. (9) |
 
 Sellers are cities with tau^k < 0 and buyers cities with tau^k > 0 inside the scenario's scope; a
 pool trades only if it has at least one seller and one buyer (a single-city municipality cannot
 trade within its province). Parameter changes and the eq. (21) tenure adjustment act
-on the baseline: ``build_baseline(data, Params(alpha=0.83))``, ``build_baseline(data, tenure=True)``.
-Explicit trade lists (the Table 1 kind) go through :func:`trades_to_shock`.
+on the baseline: `build_baseline(data, Params(alpha=0.83))`, `build_baseline(data, tenure=True)`.
+Explicit trade lists (the Table 1 kind) go through `trades_to_shock`.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ MIGRATION_CUTS = ("none", "intra_pilot", "inter_pilot", "all")
 class Scenario:
     """A quota-trade policy (see the module table for options and defaults).
 
-    ``trade=False`` means no quota trade (the ``none`` scenario; a migration cut may still apply).
+    `trade=False` means no quota trade (the `none` scenario; a migration cut may still apply).
     """
 
     land: str = "both"
@@ -104,8 +104,8 @@ class Scenario:
 
     @classmethod
     def from_name(cls, name: str, **options: Any) -> Scenario:
-        """``none`` or ``{intra|inter}_{pilot|all}_{area|proportion}_{productive|residential|both}``,
-        with option overrides given as strings or values (``share=0.2``, ``prices=balanced``, ...)."""
+        """`none` or `{intra|inter}_{pilot|all}_{area|proportion}_{productive|residential|both}`,
+        with option overrides given as strings or values (`share=0.2`, `prices=balanced`, ...)."""
         conv = {"share": float, "cost_factor": float}
         known = {f.name for f in dataclasses.fields(cls)} - {"land", "market", "allocation", "trade"}
         kw = {}
@@ -139,7 +139,7 @@ SCENARIO_OPTIONS = ("share", "ts", "prices", "pilot_pool", "migration_cut", "cos
 
 
 def scenario_of(name: str, options: Any) -> Scenario:
-    """The :class:`Scenario` named ``name`` with the scenario fields of a model ``Options``."""
+    """The `Scenario` named `name` with the scenario fields of a model `Options`."""
     return Scenario.from_name(name, **{k: getattr(options, k) for k in SCENARIO_OPTIONS})
 
 
@@ -160,9 +160,9 @@ def _seg(x, ids, n):
 def land_trades(R, tau, pool, sell_scope, buy_scope, share, *, allocation: str = "area", ts: str = "stock"):
     """Areas sold and bought for one land type, eqs. (18)-(19).
 
-    ``pool`` (int, < N) assigns each city to a pool; ``sell_scope``/``buy_scope`` (bool) say who may
-    sell/buy. Sellers (tau < 0) sell ``share * TS``; each pool's total goes to its buyers (tau > 0)
-    in equal areas or in proportion to their land. Returns ``(sold, bought)`` in m2.
+    `pool` (int, < N) assigns each city to a pool; `sell_scope`/`buy_scope` (bool) say who may
+    sell/buy. Sellers (tau < 0) sell `share * TS`; each pool's total goes to its buyers (tau > 0)
+    in equal areas or in proportion to their land. Returns `(sold, bought)` in m2.
     """
     n = R.shape[0]
     seller = (tau < 0) & sell_scope
@@ -183,7 +183,7 @@ def quota_money(sold, bought, pool, buy_price, sell_price, prices: str = "given"
     """Net quota revenue F_d = r_sell sold_d - r_buy,d bought_d, eq. (20) (yuan). The one place
     eq. (20) is written: the scenarios and the allocation rules both call it.
 
-    ``prices="balanced"`` scales buyer prices within each pool so that the pool's F sums to zero."""
+    `prices="balanced"` scales buyer prices within each pool so that the pool's F sums to zero."""
     n = sold.shape[0]
     r_buy = buy_price
     if prices == "balanced":
@@ -195,8 +195,8 @@ def quota_money(sold, bought, pool, buy_price, sell_price, prices: str = "given"
 def migration_cost_change(baseline: Any, which: str, factor: float = 0.9) -> jax.Array | None:
     """c-hat (N, N) for a migration-cost cut, eq. (9): c' = factor * c on the affected pairs o != d.
 
-    ``intra_pilot``: pairs in the same pilot province; ``inter_pilot``: pairs in different provinces
-    with at least one end in a pilot province; ``all``: every o != d; ``none``: None."""
+    `intra_pilot`: pairs in the same pilot province; `inter_pilot`: pairs in different provinces
+    with at least one end in a pilot province; `all`: every o != d; `none`: None."""
     if which == "none":
         return None
     prov, pilot = baseline.province, baseline.pilot
@@ -218,8 +218,8 @@ def compile_scenario(baseline: Any, scenario: Scenario, params: Any = None, *, s
     """The model Shock of a scenario: R-hats from eqs. (18)-(19), f = F/G with F
     from eq. (20), c-hat from the migration-cost option.
 
-    ``share`` overrides ``scenario.share`` and may be a traced JAX scalar (derivatives of the
-    statistics with respect to the transfer share). ``params`` is accepted for symmetry (the
+    `share` overrides `scenario.share` and may be a traced JAX scalar (derivatives of the
+    statistics with respect to the transfer share). `params` is accepted for symmetry (the
     classification uses the baseline's tau, which already reflects the parameters).
     """
     s = jnp.asarray(scenario.share if share is None else share, dtype=jnp.float64)
@@ -288,10 +288,10 @@ def trades_to_shock(
 ) -> Any:
     """Shock of an explicit list of trades (the Table 1 kind: seller, buyer, area, price).
 
-    ``trades``: DataFrame with columns ``seller``, ``buyer`` (city ids), ``area`` (m2) and optional
-    ``price`` (yuan/m2, paid by the buyer; default its ``buy_price``; the seller receives
-    ``sell_price``, default the dataset's 525, unless ``seller_price`` is a column). ``land``:
-    ``productive``, ``residential`` or ``half`` (each trade split 50/50, Table 1 column 3).
+    `trades`: DataFrame with columns `seller`, `buyer` (city ids), `area` (m2) and optional
+    `price` (yuan/m2, paid by the buyer; default its `buy_price`; the seller receives
+    `sell_price`, default the dataset's 525, unless `seller_price` is a column). `land`:
+    `productive`, `residential` or `half` (each trade split 50/50, Table 1 column 3).
     """
     if land not in ("productive", "residential", "half"):
         raise InputError(f"trades_to_shock: land={land!r}; allowed: productive, residential, half")

@@ -7,25 +7,25 @@ buy shares are linear scores of three 2017 covariates,
     phi^H_sell,d = w7 (R^H_d/L_d) + w8 A_d + w9 V_d      phi^H_buy,d = w10 (R^H_d/L_d) + w11 A_d + w12 V_d
 
 (H = the paper's U, residential land). The paper prints the scores, not how they become shares;
-:class:`RuleOptions` implements by default:
+`RuleOptions` implements by default:
 
-* covariates divided by their cross-city mean (``normalise="mean"``);
-* scores cut at zero, ``s_d = max(0, omega . x_d)``, and only cities of the right side scored;
+* covariates divided by their cross-city mean (`normalise="mean"`);
+* scores cut at zero, `s_d = max(0, omega . x_d)`, and only cities of the right side scored;
 * seller shares proportional to the scores and scaled so that the traded area equals the uniform
-  15 % volume ``0.15 * sum_sellers TS`` ("volume fixed"), with every seller's share at most
-  ``sell_cap = 0.5``; the area a capped seller cannot sell is redistributed to the uncapped ones
-  (water-filling), the only way to meet both conditions at once (``sell_cap_mode="clip"`` gives
-  the literal ``min(0.5, 0.15 s sum R / sum s R)`` instead);
-* buyer shares ``s_d / sum s`` of the pool, optionally at most ``buy_cap`` each (same water-filling);
-* money at the paper's prices, eq. (20) (:func:`~landjax.models.quota_trade.policy.quota_money`,
+  15 % volume `0.15 * sum_sellers TS` ("volume fixed"), with every seller's share at most
+  `sell_cap = 0.5`; the area a capped seller cannot sell is redistributed to the uncapped ones
+  (water-filling), the only way to meet both conditions at once (`sell_cap_mode="clip"` gives
+  the literal `min(0.5, 0.15 s sum R / sum s R)` instead);
+* buyer shares `s_d / sum s` of the pool, optionally at most `buy_cap` each (same water-filling);
+* money at the paper's prices, eq. (20) (`quota_money`,
   the one place it is written), f = F/G.
 
 Everything is differentiable in omega (and in the volume share); every division is guarded
-(:func:`~landjax.models.quota_trade.equations.safe_div`) so that the gradient is finite (zero)
-where a pool has no positive score. :func:`to_shock` goes through the same allocation-to-shock
-step as the scenarios (:func:`~landjax.models.quota_trade.policy.shock_from_trades`). The Table 4
+(`safe_div`) so that the gradient is finite (zero)
+where a pool has no positive score. `to_shock` goes through the same allocation-to-shock
+step as the scenarios (`shock_from_trades`). The Table 4
 searches (random search, gradient search, frontier, sensitivities) are study code:
-:mod:`landjax.reproduce.ma_ni_search`.
+`landjax.reproduce.ma_ni_search`.
 """
 
 from __future__ import annotations
@@ -70,25 +70,26 @@ OMEGA_LABELS: tuple[str, ...] = tuple(
 class RuleOptions:
     """Options of the Table 4 rule (defaults: the reading of section 4(4) above).
 
-    Attributes:
-        volume_share: traded area as a share of the sellers' TS (0.15: the uniform volume; a leaf,
-            so statistics can be differentiated with respect to it).
-        sell_cap: largest share of its own TS one seller may sell (0.5, section 4(4)).
-        buy_cap: largest share of a pool one buyer may receive (``inf``: no cap, as the paper; 0.05
-            e.g. keeps at least 20 buyers).  Without it the optima pile land onto a few buyers.
-        normalise: covariate scaling: ``"mean"`` (divide by the cross-city mean, the default), ``"zscore"``
-            (standardise; negative covariates allowed), ``"none"`` (raw units).
-        sell_cap_mode: ``"redistribute"`` (water-filling: volume held exactly whenever the positive
-            scores can carry it under the cap) or ``"clip"`` (the literal ``min(cap, 0.15 s
-            sum R / sum s R)``: capped area is simply not sold).
-        ts: the sellers' tradable stock TS: ``"stock"`` (TS = R^k, eq. (18)) or ``"surplus"`` (TS = -tau R).
-        prices: ``"given"`` (525 / 450-1050 yuan per m2, eq. (20)) or ``"balanced"`` (buyer prices
-            rescaled so that sum F = 0).
-        shortfall: when the cities with a positive score cannot carry the volume under a cap (few
-            positive scores): ``"uniform"`` (the rest is spread over that side's zero-score cities, so
-            the volume is held; with no positive score the side falls back to the uniform 15 % /
-            equal-area rule) or ``"shrink"`` (the traded volume falls; an optimiser can then use
-            the caps to cut the volume, which the fixed-volume rule does not allow).
+    **Attributes:**
+
+    - `volume_share`: traded area as a share of the sellers' TS (0.15: the uniform volume; a leaf,
+      so statistics can be differentiated with respect to it).
+    - `sell_cap`: largest share of its own TS one seller may sell (0.5, section 4(4)).
+    - `buy_cap`: largest share of a pool one buyer may receive (`inf`: no cap, as the paper; 0.05
+      e.g. keeps at least 20 buyers).  Without it the optima pile land onto a few buyers.
+    - `normalise`: covariate scaling: `"mean"` (divide by the cross-city mean, the default), `"zscore"`
+      (standardise; negative covariates allowed), `"none"` (raw units).
+    - `sell_cap_mode`: `"redistribute"` (water-filling: volume held exactly whenever the positive
+      scores can carry it under the cap) or `"clip"` (the literal `min(cap, 0.15 s
+      sum R / sum s R)`: capped area is simply not sold).
+    - `ts`: the sellers' tradable stock TS: `"stock"` (TS = R^k, eq. (18)) or `"surplus"` (TS = -tau R).
+    - `prices`: `"given"` (525 / 450-1050 yuan per m2, eq. (20)) or `"balanced"` (buyer prices
+      rescaled so that sum F = 0).
+    - `shortfall`: when the cities with a positive score cannot carry the volume under a cap (few
+      positive scores): `"uniform"` (the rest is spread over that side's zero-score cities, so
+      the volume is held; with no positive score the side falls back to the uniform 15 % /
+      equal-area rule) or `"shrink"` (the traded volume falls; an optimiser can then use
+      the caps to cut the volume, which the fixed-volume rule does not allow).
     """
 
     volume_share: float = 0.15
@@ -102,8 +103,8 @@ class RuleOptions:
 
     @classmethod
     def from_options(cls, options: Options, **rule: Any) -> RuleOptions:
-        """Rule options whose ``ts``, ``prices`` and ``volume_share`` come from the model's one
-        :class:`~landjax.models.quota_trade.options.Options` (``ts``, ``prices``, ``share``); ``rule``
+        """Rule options whose `ts`, `prices` and `volume_share` come from the model's one
+        `Options` (`ts`, `prices`, `share`); `rule`
         sets the rule's own fields (caps, normalisation, shortfall)."""
         if not isinstance(options, Options):
             raise InputError(f"RuleOptions.from_options: expected quota_trade Options, got {type(options).__name__}")
@@ -138,9 +139,9 @@ class RuleOptions:
 class Allocation:
     """A quota allocation in the national pool, per city (arrays of length N).
 
-    ``phi_sell_*``: share of its TS the city sells; ``phi_buy_*``: share of the pool it receives;
-    ``sold_*``, ``bought_*``: areas (m2); ``F``: net quota revenue (yuan, eq. 20);
-    ``volume_*``: area traded; ``target_*``: the volume the rule aimed at (volume_share * sum TS).
+    `phi_sell_*`: share of its TS the city sells; `phi_buy_*`: share of the pool it receives;
+    `sold_*`, `bought_*`: areas (m2); `F`: net quota revenue (yuan, eq. 20);
+    `volume_*`: area traded; `target_*`: the volume the rule aimed at (volume_share * sum TS).
     """
 
     phi_sell_Y: jax.Array
@@ -159,15 +160,15 @@ class Allocation:
 
 
 def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap, eligible: jax.Array | None = None) -> jax.Array:
-    """Shares ``phi_d = min(cap, lam * s_d)`` with ``sum_d w_d phi_d = total`` (water-filling).
+    """Shares `phi_d = min(cap, lam * s_d)` with `sum_d w_d phi_d = total` (water-filling).
 
-    ``s >= 0`` are scores, ``w > 0`` weights (areas for sellers, 1 for buyers).  The capped set is
-    found by repeated capping outside the gradient; ``lam`` is then recomputed from it, so the
-    shares are differentiable in ``s``, ``w`` and ``total`` (piecewise, away from ties with the cap).
-    When even capping every positive-score city cannot reach ``total``, all of them are capped
-    and the sum falls short; with ``eligible`` (a mask) the shortfall is then spread uniformly over
-    the eligible zero-score cities (``RuleOptions.shortfall="uniform"``; with no positive score at all
-    this is the uniform rule).  Without ``eligible``, no positive score means all zeros (no trade).
+    `s >= 0` are scores, `w > 0` weights (areas for sellers, 1 for buyers).  The capped set is
+    found by repeated capping outside the gradient; `lam` is then recomputed from it, so the
+    shares are differentiable in `s`, `w` and `total` (piecewise, away from ties with the cap).
+    When even capping every positive-score city cannot reach `total`, all of them are capped
+    and the sum falls short; with `eligible` (a mask) the shortfall is then spread uniformly over
+    the eligible zero-score cities (`RuleOptions.shortfall="uniform"`; with no positive score at all
+    this is the uniform rule).  Without `eligible`, no positive score means all zeros (no trade).
     """
     sw = s * w
     if isinstance(cap, (int, float)) and not np.isfinite(cap):
@@ -202,7 +203,7 @@ def capped_shares(s: jax.Array, w: jax.Array, total: jax.Array, cap, eligible: j
 
 def _top_up(phi, s, w, total, cap, eligible):
     """What the positive scores cannot carry (under the cap, or at all) goes uniformly per unit of
-    ``w`` to the eligible cities with a zero score, each again at most ``cap``."""
+    `w` to the eligible cities with a zero score, each again at most `cap`."""
     short = jnp.maximum(total - jnp.sum(w * phi), 0.0)
     zero = eligible & (s <= 0)
     extra = jnp.minimum(safe_div(short, jnp.sum(jnp.where(zero, w, 0.0))), cap)
@@ -221,7 +222,7 @@ def _field(baseline: Any, *names: str, default=None):
 def covariates(baseline: Any, options: RuleOptions | None = None) -> tuple[jax.Array, jax.Array]:
     """Covariates of the Table 4 rule (section 4(4)): (R^k/L, A, V) per city, for k = Y and H.
 
-    Returns two (N, 3) arrays, normalised as ``options.normalise`` says (baseline 2017 values).
+    Returns two (N, 3) arrays, normalised as `options.normalise` says (baseline 2017 values).
     """
     options = RuleOptions() if options is None else options
     L = jnp.asarray(_field(baseline, "L"))
@@ -277,10 +278,10 @@ def _one_type(w_sell, w_buy, X, R, tau, opts: RuleOptions):
 
 
 def allocate(omega: jax.Array, baseline: Any, options: RuleOptions | None = None) -> Allocation:
-    """The Table 4 allocation (section 4(4), eqs. (18)-(20)) for weights ``omega`` (12,).
+    """The Table 4 allocation (section 4(4), eqs. (18)-(20)) for weights `omega` (12,).
 
-    ``omega[0:3]`` productive sell, ``[3:6]`` productive buy, ``[6:9]`` residential sell,
-    ``[9:12]`` residential buy; within each block the covariates are (R^k/L, A, V).
+    `omega[0:3]` productive sell, `[3:6]` productive buy, `[6:9]` residential sell,
+    `[9:12]` residential buy; within each block the covariates are (R^k/L, A, V).
     """
     options = RuleOptions() if options is None else options
     omega = jnp.asarray(omega, dtype=jnp.float64)
@@ -297,7 +298,7 @@ def allocate(omega: jax.Array, baseline: Any, options: RuleOptions | None = None
 
 def money(baseline: Any, sold: jax.Array, bought: jax.Array, options: RuleOptions | None = None) -> jax.Array:
     """Net quota revenue F_d = r_sell sold_d - r_buy,d bought_d, eq. (20) (yuan), in the national pool
-    (``options.prices="balanced"``: buyer prices scaled so that sum F = 0)."""
+    (`options.prices="balanced"`: buyer prices scaled so that sum F = 0)."""
     options = RuleOptions() if options is None else options
     r_sell = jnp.asarray(_field(baseline, "sell_price", "r_sell", default=525.0), dtype=jnp.float64)
     r_buy = jnp.asarray(_field(baseline, "buy_price", "r_buy"), dtype=jnp.float64)
@@ -306,8 +307,8 @@ def money(baseline: Any, sold: jax.Array, bought: jax.Array, options: RuleOption
 
 
 def uniform_allocation(baseline: Any, rule: str = "area", options: RuleOptions | None = None) -> Allocation:
-    """Reference rules of Tables 2-3 in the national pool: every seller sells ``volume_share`` of
-    its TS; buyers get equal areas (``rule="area"``) or equal percentage increases (``"proportion"``)."""
+    """Reference rules of Tables 2-3 in the national pool: every seller sells `volume_share` of
+    its TS; buyers get equal areas (`rule="area"`) or equal percentage increases (`"proportion"`)."""
     options = RuleOptions() if options is None else options
     if rule not in ("area", "proportion"):
         raise InputError(f"uniform_allocation: rule={rule!r}; allowed: area, proportion")
@@ -330,8 +331,8 @@ def uniform_allocation(baseline: Any, rule: str = "area", options: RuleOptions |
 
 
 def to_shock(allocation: Allocation, baseline: Any, model: Any = None) -> Shock:
-    """The quota-trade model's ``Shock`` for an allocation: R-hats from eqs. (18)-(19), f = F/G
-    (eq. (17)). ``model`` is accepted for old callers and ignored."""
+    """The quota-trade model's `Shock` for an allocation: R-hats from eqs. (18)-(19), f = F/G
+    (eq. (17)). `model` is accepted for old callers and ignored."""
     return shock_from_trades(
         baseline,
         sold_Y=allocation.sold_Y,

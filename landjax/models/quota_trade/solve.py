@@ -1,5 +1,5 @@
-"""Solving the quota-trade model: one shock, one scenario (the contract's ``solve``), batches, sweeps
-and the command-line ``ModelSpec`` (``landjax solve quota_trade``)."""
+"""Solving the quota-trade model: one shock, one scenario (the contract's `solve`), batches, sweeps
+and the command-line `ModelSpec` (`landjax solve quota_trade`)."""
 
 from __future__ import annotations
 
@@ -72,24 +72,24 @@ def solve_shock(
     backend: str | None = None,
     **settings: Any,
 ) -> Equilibrium:
-    """Counterfactual equilibrium of a shock: the fixed point of :func:`hat_map` (eqs. (1)-(17)).
+    """Counterfactual equilibrium of a shock: the fixed point of `hat_map` (eqs. (1)-(17)).
 
-    Anderson acceleration of the damped map on ``x = log L-hat`` (``Solver``; damped Picard with
-    ``method="picard"``) with :func:`landjax.engine.fixed_point`; each step solves the TFP equation
+    Anderson acceleration of the damped map on `x = log L-hat` (`Solver`; damped Picard with
+    `method="picard"`) with `landjax.engine.fixed_point`; each step solves the TFP equation
     city by city for its largest root and does two matrix-vector products (eqs. (9)-(10)).
     Derivatives w.r.t. the shock arrays, the baseline arrays and the parameter leaves come from the
-    implicit function theorem (``tangent="dense"``: LU of I - dg/dx; ``"neumann"`` for large N).
+    implicit function theorem (`tangent="dense"`: LU of I - dg/dx; `"neumann"` for large N).
 
     **Arguments:**
 
     - `baseline`, `shock`, `params`: the economy, the policy and the parameters.
-    - `throw`: raise :class:`NoEquilibriumError` when a city has no TFP root (its quota payment
-      exceeds what land revenue can finance) and :class:`ConvergenceError` when the iteration
-      failed; ``False`` returns the flags (``converged``, ``feasible``, ``feasible_city``).
-    - `solver`: a :class:`Solver`; keyword settings (``damping``, ``tol``, ``ftol``, ``max_steps``,
-      ``method``, ``tangent``, ``memory``) override its fields and are validated the same way.
+    - `throw`: raise `NoEquilibriumError` when a city has no TFP root (its quota payment
+      exceeds what land revenue can finance) and `ConvergenceError` when the iteration
+      failed; `False` returns the flags (`converged`, `feasible`, `feasible_city`).
+    - `solver`: a `Solver`; keyword settings (`damping`, `tol`, `ftol`, `max_steps`,
+      `method`, `tangent`, `memory`) override its fields and are validated the same way.
 
-    **Returns:** an :class:`Equilibrium` (every hat plus the flags).
+    **Returns:** an `Equilibrium` (every hat plus the flags).
     """
     s = _solver_of(solver, settings)
     params = Params() if params is None else params
@@ -217,24 +217,24 @@ def solve(
     scenario: Any = "none",
     **legacy: Any,
 ) -> Any:
-    """One scenario of Ma & Ni solved: the contract's ``solve``.
+    """One scenario of Ma & Ni solved: the contract's `solve`.
 
     **Arguments:**
 
-    - `params`: :class:`Params` (default: the paper's); `options`: :class:`Options`;
-      `solver`: :class:`Solver`.
-    - `data`: a dataset (name, folder or :class:`~landjax.data.china.Dataset`; None: the default).
-    - `scenario`: ``"none"``, a name ``{intra|inter}_{pilot|all}_{area|proportion}_{productive|
-      residential|both}`` or a :class:`Scenario` (its own scenario fields then apply).
-    - `throw`: raise :class:`NoEquilibriumError` / :class:`ConvergenceError` on failure.
+    - `params`: `Params` (default: the paper's); `options`: `Options`;
+      `solver`: `Solver`.
+    - `data`: a dataset (name, folder or `Dataset`; None: the default).
+    - `scenario`: `"none"`, a name `{intra|inter}_{pilot|all}_{area|proportion}_{productive|
+      residential|both}` or a `Scenario` (its own scenario fields then apply).
+    - `throw`: raise `NoEquilibriumError` / `ConvergenceError` on failure.
 
-    **Returns:** a :class:`~landjax.contract.Result`: unknowns ``log_L_hat``, outcomes ``feasible``,
-    ``statistics`` (percent; see :func:`~landjax.models.quota_trade.outcomes.statistics`) and
-    ``diagnostics``; ``converged`` is true when the iteration converged and every city has a TFP root.
+    **Returns:** a `Result`: unknowns `log_L_hat`, outcomes `feasible`,
+    `statistics` (percent; see `statistics`) and
+    `diagnostics`; `converged` is true when the iteration converged and every city has a TFP root.
 
-    The older form ``solve(baseline, shock, params, throw=..., damping=...)`` (an
-    :class:`Equilibrium` for a given shock) is still accepted for one release; it is
-    :func:`solve_shock`.
+    The older form `solve(baseline, shock, params, throw=..., damping=...)` (an
+    `Equilibrium` for a given shock) is still accepted for one release; it is
+    `solve_shock`.
     """
     if isinstance(params, Baseline):
         return solve_shock(params, options, *legacy_args, throw=throw, solver=solver, **legacy)
@@ -262,7 +262,7 @@ def solve_batch(
     data: Any = None,
     scenario: Any = "none",
 ) -> Result:
-    """:func:`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
+    """`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
     o = options if options is not None else Options()
     s = solver if solver is not None else Solver()
     ds, sc = _context(data, scenario, o)
@@ -277,7 +277,7 @@ def solve_batch(
 
 
 def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:
-    """:func:`landjax.sweep.run_sweep` for this model (columns: parameters, options, ``scenario``)."""
+    """`landjax.sweep.run_sweep` for this model (columns: parameters, options, `scenario`)."""
     return run_sweep(MODEL, grid, params, options, **kw)
 
 
@@ -287,7 +287,7 @@ def sweep(grid: Any, params: Params | None = None, options: Options | None = Non
 
 
 def _prepare(ns: Any) -> dict[str, Any]:
-    """Read the dataset, check the scenario name and the ``--city-out`` path before any solve."""
+    """Read the dataset, check the scenario name and the `--city-out` path before any solve."""
     Scenario.from_name(ns.scenario)
     ds = load_dataset(ns.data)
     if ns.city_out:

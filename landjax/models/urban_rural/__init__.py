@@ -2,25 +2,25 @@
 
 The model (paper eqs. (1)-(23)):
 
-* rural residents with Pareto human capital ``h`` farm (eqs. (1)-(2)) or migrate to the city,
-  losing ``phi`` units of capital (eqs. (10)-(12)); the marginal migrant ``hbar`` is indifferent
+* rural residents with Pareto human capital `h` farm (eqs. (1)-(2)) or migrate to the city,
+  losing `phi` units of capital (eqs. (10)-(12)); the marginal migrant `hbar` is indifferent
   (eq. (14));
-* migrants' farmland and unused land are partly converted (``omega_a``, ``omega_0``) into rural
-  (``phi_r``) and urban construction land, urban land splits into production (``sigma_z``) and
-  housing land; migrants get a share ``m`` of the new land's rent as compensation (eq. (12));
-* the government spends stock-land rent (share ``mu``), the rest of the new-land rent and
-  subsidises production land at rate ``tau_n`` on public capital ``g_u`` (eq. (13)).
+* migrants' farmland and unused land are partly converted (`omega_a`, `omega_0`) into rural
+  (`phi_r`) and urban construction land, urban land splits into production (`sigma_z`) and
+  housing land; migrants get a share `m` of the new land's rent as compensation (eq. (12));
+* the government spends stock-land rent (share `mu`), the rest of the new-land rent and
+  subsidises production land at rate `tau_n` on public capital `g_u` (eq. (13)).
 
-Six unknowns ``(hbar, p_n, R_a, R_n, R_u, g_u)`` with ``p_a = 1`` the numeraire and six
-conditions E1-E6 (:mod:`~landjax.models.urban_rural.equations`). The system is solved in logs with
-:func:`landjax.engine.solve` (Newton, implicit differentiation) from an initial guess given by the
-model reduced to one equation in ``hbar``. Every ambiguity of the paper is a named field of
-:class:`Options` (``landjax options urban_rural``); the default of each is the printed equations.
+Six unknowns `(hbar, p_n, R_a, R_n, R_u, g_u)` with `p_a = 1` the numeraire and six
+conditions E1-E6 (`landjax.models.urban_rural.equations`). The system is solved in logs with
+`landjax.engine.solve` (Newton, implicit differentiation) from an initial guess given by the
+model reduced to one equation in `hbar`. Every ambiguity of the paper is a named field of
+`Options` (`landjax options urban_rural`); the default of each is the printed equations.
 
-Files: ``params.py`` (Table 1, validation), ``options.py`` (the ambiguity register, solver
-settings), ``equations.py`` (the residual and the reduced form), ``outcomes.py`` (reported
-statistics), ``solve.py`` (solve, batches, the model spec), ``calibrate.py`` (Table 2),
-``policy.py`` (comparative statics and optimal policy).
+Files: `params.py` (Table 1, validation), `options.py` (the ambiguity register, solver
+settings), `equations.py` (the residual and the reduced form), `outcomes.py` (reported
+statistics), `solve.py` (solve, batches, the model spec), `calibrate.py` (Table 2),
+`policy.py` (comparative statics and optimal policy).
 """
 
 from landjax.models.urban_rural.calibrate import (

@@ -23,13 +23,13 @@ CALIB_UPPER = np.array([0.999, 20.0, 0.999])
 
 
 def targets(o: Options = Options()) -> np.ndarray:
-    """Table 2 targets (Y_ratio, R_ratio, migrant share) under options ``y_target`` and ``share_target``."""
+    """Table 2 targets (Y_ratio, R_ratio, migrant share) under options `y_target` and `share_target`."""
     return np.array([Y_TARGET[o.y_target], R_TARGET, SHARE_TARGET[o.share_target]])
 
 
 def table2_moments(theta: jax.Array, args: tuple[Params, Options]) -> jax.Array:
-    """Table 2's moments at ``theta = (alpha, phi, tau_n)``: the ``moments(theta, args)`` of
-    :func:`landjax.engine.calibrate` with ``args = (params, options)``; NaN without equilibrium."""
+    """Table 2's moments at `theta = (alpha, phi, tau_n)`: the `moments(theta, args)` of
+    `landjax.engine.calibrate` with `args = (params, options)`; NaN without equilibrium."""
     p, o = args
     q = with_values(p, alpha=theta[0], phi=theta[1], tau_n=theta[2])
     x, out = solve_reduced_jax(q, o)
@@ -38,9 +38,9 @@ def table2_moments(theta: jax.Array, args: tuple[Params, Options]) -> jax.Array:
 
 
 def calibrate_table2(o: Options = Options(), p: Params | None = None, theta0=None, max_steps: int = 60):
-    """Calibrate (alpha, phi, tau_n) to Table 2 with :func:`landjax.engine.calibrate`.
+    """Calibrate (alpha, phi, tau_n) to Table 2 with `landjax.engine.calibrate`.
 
-    Returns the engine's ``CalibrationResult``; ``.exact`` says whether all three targets are hit."""
+    Returns the engine's `CalibrationResult`; `.exact` says whether all three targets are hit."""
     from landjax.engine import calibrate
 
     p = p or Params()
@@ -76,12 +76,12 @@ def _reduced_calib_residual(o: Options):
 
 def calibrate_reduced(o: Options = Options(), p: Params | None = None, starts: int = 12, seed: int = 0) -> dict:
     """A second calibration route: least squares on the reduced form (one equation in hbar) over
-    (alpha, phi, tau_n, hbar) with ``scipy.optimize.least_squares`` from several starts. Fast (no
+    (alpha, phi, tau_n, hbar) with `scipy.optimize.least_squares` from several starts. Fast (no
     equilibrium solve inside), used to screen which option sets calibrate exactly;
     every exact answer is then verified with the full six-equation solve.
 
-    Returns ``dict(exact, params (alpha, phi, tau_n), moments, hbar, cost, verified_gap, sorting_ok,
-    message)``."""
+    Returns `dict(exact, params (alpha, phi, tau_n), moments, hbar, cost, verified_gap, sorting_ok,
+    message)`."""
     from scipy.optimize import least_squares
 
     p = p or Params()

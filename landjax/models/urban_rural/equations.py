@@ -1,10 +1,10 @@
 """The equilibrium conditions of the Cheng & Liu (2021) urban-rural model, paper eqs. (1)-(23).
 
-Six unknowns ``x = (hbar, p_n, R_a, R_n, R_u, g_u)`` with ``p_a = 1`` the numeraire: the
-marginal migrant's human capital and five prices. :func:`residual_levels` is the six conditions
-E1-E6; :func:`residual` the same in the log coordinates the solver uses. :func:`reduced` is the
-model reduced to one equation in ``hbar`` (given ``hbar``, E2-E6 pin every price in closed form);
-:func:`initial_guess` brackets its root by a grid scan refined towards the edges of the admissible
+Six unknowns `x = (hbar, p_n, R_a, R_n, R_u, g_u)` with `p_a = 1` the numeraire: the
+marginal migrant's human capital and five prices. `residual_levels` is the six conditions
+E1-E6; `residual` the same in the log coordinates the solver uses. `reduced` is the
+model reduced to one equation in `hbar` (given `hbar`, E2-E6 pin every price in closed form);
+`initial_guess` brackets its root by a grid scan refined towards the edges of the admissible
 region, then bisection, so that the whole solve is jittable and vmappable.
 """
 
@@ -25,14 +25,14 @@ _SCAN_T = (-12.0, 9.0)  # t = log(hbar - h_low) range of the scan
 
 
 def _goods_share(p: Params, o: Options):
-    """Goods expenditure share of urban consumers (option ``theta``)."""
+    """Goods expenditure share of urban consumers (option `theta`)."""
     return p.theta if o.theta == "goods" else 1.0 - p.theta
 
 
 def population(hbar, p: Params, o: Options) -> dict:
     """Closed-form Pareto integrals (section IV) (migrant share, capital of stayers/migrants).
 
-    ``hbar`` is the true threshold on ``h``."""
+    `hbar` is the true threshold on `h`."""
     k, hl = p.k, p.h_low
     s = (hl / hbar) ** k  # share of rural residents who migrate, int_hbar^inf f
     Ebar = k * hl / (k - 1.0)
@@ -86,7 +86,7 @@ def land(s, p: Params, o: Options) -> dict:
 
 
 def _productivity(pop: dict, p: Params, o: Options):
-    """Urban productivity A_n = A_bar (E_u h)^psi L_u^gamma, eq. (4) (option ``Eu``)."""
+    """Urban productivity A_n = A_bar (E_u h)^psi L_u^gamma, eq. (4) (option `Eu`)."""
     H_u = p.N_u * pop["Ebar"] + p.N_r * pop["H_m"]
     L_u = p.N_u + p.N_r * pop["s"]
     H_avg = H_u if o.Eu == "post" else p.N_u * pop["Ebar"] + p.N_r * pop["Hplus"]
@@ -95,7 +95,7 @@ def _productivity(pop: dict, p: Params, o: Options):
 
 
 def state(x, p: Params, o: Options) -> dict:
-    """Every equilibrium object given the six unknowns ``x = (hbar, p_n, R_a, R_n, R_u, g_u)``.
+    """Every equilibrium object given the six unknowns `x = (hbar, p_n, R_a, R_n, R_u, g_u)`.
 
     Individual problems eqs. (1)-(12) in closed form and the aggregates they imply."""
     hbar, p_n, R_a, R_n, R_u, g_u = (x[i] for i in range(6))
@@ -169,7 +169,7 @@ def state(x, p: Params, o: Options) -> dict:
 
 
 def residual_levels(x, p: Params, o: Options = Options()):
-    """The six equilibrium conditions E1-E6 at unknowns ``x`` (levels).
+    """The six equilibrium conditions E1-E6 at unknowns `x` (levels).
 
     E1 eq. (14) as U_m/U_r - 1; E2 eqs. (15),(17); E3 eqs. (16),(18); E4 eq. (19); E5 eq. (22)
     (closure ag/rebate_u) or eq. (23) (closure nonag); E6 eq. (13) as 1 - RHS/(p_n g_u)."""
@@ -191,7 +191,7 @@ def residual_levels(x, p: Params, o: Options = Options()):
 
 
 def to_levels(z, p: Params):
-    """Log coordinates ``z = (log(hbar - h_low), log p_n, log R_a, log R_n, log R_u, log g_u)`` -> levels."""
+    """Log coordinates `z = (log(hbar - h_low), log p_n, log R_a, log R_n, log R_u, log g_u)` -> levels."""
     return jnp.concatenate([jnp.atleast_1d(p.h_low + jnp.exp(z[0])), jnp.exp(z[1:])])
 
 
@@ -221,15 +221,15 @@ def residual(z, p: Params, o: Options = Options()):
 
 
 def residual_engine(z: jax.Array, args: tuple[Params, Options]) -> jax.Array:
-    """:func:`residual` as the engine's ``fn(z, args)`` with ``args = (params, options)`` (the options
+    """`residual` as the engine's `fn(z, args)` with `args = (params, options)` (the options
     are static: one compiled program per option set, reused across calls)."""
     p, o = args
     return residual(z, p, o)
 
 
 def reduced(hbar, p: Params, o: Options = Options()):
-    """The model reduced to one equation: given ``hbar``, E2-E6 pin every price in closed form; returns
-    ``(F, x)`` with ``F = U_m(hbar)/U_r(hbar) - 1`` (E1, eq. 14) and ``x`` the six unknowns."""
+    """The model reduced to one equation: given `hbar`, E2-E6 pin every price in closed form; returns
+    `(F, x)` with `F = U_m(hbar)/U_r(hbar) - 1` (E1, eq. 14) and `x` the six unknowns."""
     th = _goods_share(p, o)
     pop = population(hbar, p, o)
     s = pop["s"]
@@ -290,11 +290,11 @@ def _admissible(F, X):
 def _edge_points(p: Params, o: Options, t, ok):
     """Points clustered towards both edges of the admissible region of the coarse scan.
 
-    Near an edge (where the government budget ``g_u`` of eq. (13) reaches zero, say) the reduced
+    Near an edge (where the government budget `g_u` of eq. (13) reaches zero, say) the reduced
     equation can cross zero between the last admissible grid point and the edge, so a coarse scan
     alone would miss the equilibrium (and report none). Each edge (the last ok -> not-ok and the
     first not-ok -> ok transition of the scan) is located by bisection on admissibility between the
-    two coarse points around it (both edges in one vmapped loop), then ``_EDGE_N`` points are placed
+    two coarse points around it (both edges in one vmapped loop), then `_EDGE_N` points are placed
     between the inner coarse point and the edge at geometrically shrinking distances (down to 1e-13
     of the gap). Where the scan has no such edge the points repeat the inner coarse point."""
     n = t.shape[0]
@@ -323,10 +323,10 @@ def _edge_points(p: Params, o: Options, t, ok):
 
 
 def _bracket_root(p: Params, o: Options):
-    """Root ``t = log(hbar - h_low)`` of the reduced equation by a grid scan and 64 bisection steps.
+    """Root `t = log(hbar - h_low)` of the reduced equation by a grid scan and 64 bisection steps.
 
-    The grid is a coarse scan of ``_SCAN_N`` points over ``_SCAN_T`` merged with points clustered
-    towards both edges of the admissible region (:func:`_edge_points`), so an equilibrium close
+    The grid is a coarse scan of `_SCAN_N` points over `_SCAN_T` merged with points clustered
+    towards both edges of the admissible region (`_edge_points`), so an equilibrium close
     to where the model stops having positive prices is not missed. The root taken is the
     lowest-hbar sign change of F on the merged grid (for Table-1 parameters and every option
     there is exactly one, with F rising through zero); sorting is checked afterwards."""
@@ -360,8 +360,8 @@ def _bracket_root(p: Params, o: Options):
 
 
 def initial_guess(p: Params, o: Options = Options()):
-    """Initial guess for the six-equation solve from the reduced form (:func:`reduced`); pure JAX
-    (vmappable). Returns ``(z0, found)`` in log coordinates."""
+    """Initial guess for the six-equation solve from the reduced form (`reduced`); pure JAX
+    (vmappable). Returns `(z0, found)` in log coordinates."""
     p = jax.lax.stop_gradient(p)
     tm, found = _bracket_root(p, o)
     _, x = reduced(p.h_low + jnp.exp(tm), p, o)
@@ -371,6 +371,6 @@ def initial_guess(p: Params, o: Options = Options()):
 
 
 def reduced_engine(t: jax.Array, args: tuple[Params, Options]) -> jax.Array:
-    """The reduced equation E1 in ``t = log(hbar - h_low)`` as the engine's ``fn(t, args)``."""
+    """The reduced equation E1 in `t = log(hbar - h_low)` as the engine's `fn(t, args)`."""
     p, o = args
     return reduced(p.h_low + jnp.exp(t), p, o)[0]

@@ -87,7 +87,7 @@ OPTION_CHOICES: dict[str, tuple[tuple[str, ...], str]] = {
 
 
 def make_options(**kw: str) -> Options:
-    """``Options`` with named overrides; unknown names raise :class:`InputError` listing valid ones."""
+    """`Options` with named overrides; unknown names raise `InputError` listing valid ones."""
     bad = [k for k in kw if k not in OPTION_CHOICES]
     if bad:
         raise InputError(f"unknown option(s) {', '.join(bad)}; valid options: {', '.join(OPTION_CHOICES)}")

@@ -20,7 +20,7 @@ _GL_W = _GL_W / 2.0
 
 def rural_welfare_integral(a, b, th, hbar, p: Params):
     """int_{h_low}^{hbar} (a h + b)^theta f(h) dh by 64-point Gauss-Legendre in t = log(h / h_low)
-    (the closed form uses 2F1, see :func:`rural_welfare_integral_2f1`)."""
+    (the closed form uses 2F1, see `rural_welfare_integral_2f1`)."""
     T = jnp.log(hbar / p.h_low)
     t = T * jnp.asarray(_GL_X)
     h = p.h_low * jnp.exp(t)
@@ -41,9 +41,9 @@ def rural_welfare_integral_2f1(a, b, th, hbar, p: Params) -> float:
 
 
 def sorting_ratios(x, p: Params, o: Options = Options(), n: int = 64):
-    """U_m(h)/U_r(h) - 1 at equilibrium prices on a grid below and above ``hbar``.
+    """U_m(h)/U_r(h) - 1 at equilibrium prices on a grid below and above `hbar`.
 
-    Below: ``n`` points geometrically spaced on [h_low, hbar (1 - 1e-6)]; above: ``n`` points on
+    Below: `n` points geometrically spaced on [h_low, hbar (1 - 1e-6)]; above: `n` points on
     [hbar (1 + 1e-6), 1000 hbar]. Sorting holds iff every value below is < 0 and every value
     above is > 0 (U_m is linear in h and U_r concave, so the difference is convex and this grid
     check is also exact: a convex function negative at h_low and crossing zero at hbar stays positive)."""
@@ -63,7 +63,7 @@ def sorting_ratios(x, p: Params, o: Options = Options(), n: int = 64):
 
 
 def outcomes(x, p: Params, o: Options = Options()) -> dict:
-    """Moments (Table 2), welfare (Figs. 7-10), outputs (Figs. 11-12) and accounting checks at ``x``
+    """Moments (Table 2), welfare (Figs. 7-10), outputs (Figs. 11-12) and accounting checks at `x`
     (the six unknowns in levels, as a vector or as the named unknowns of a result)."""
     if isinstance(x, Mapping):
         x = levels_vector(x)

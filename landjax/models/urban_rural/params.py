@@ -32,9 +32,9 @@ _NONNEG = "[0, inf)"
 
 @model_params
 class Params(ParamsBase):
-    """Parameters in the paper's symbols (defaults: Table 1; ``A_bar = A_a = 1``).
+    """Parameters in the paper's symbols (defaults: Table 1; `A_bar = A_a = 1`).
 
-    Land stocks are Table 1's normalised areas; ``phi_r`` etc. are shares in [0, 1]."""
+    Land stocks are Table 1's normalised areas; `phi_r` etc. are shares in [0, 1]."""
 
     N_r: float = param(0.524, _POS, "rural population share", ref="Table 1")
     N_u: float = param(0.476, _POS, "urban population share", ref="Table 1")
@@ -69,7 +69,7 @@ PARAM_NAMES = tuple(Params.fields_info())
 
 
 def make_params(**kw: Any) -> Params:
-    """``Params`` with named overrides; unknown names raise :class:`InputError` listing valid ones."""
+    """`Params` with named overrides; unknown names raise `InputError` listing valid ones."""
     bad = [k for k in kw if k not in PARAM_NAMES]
     if bad:
         raise InputError(f"unknown parameter(s) {', '.join(bad)}; valid parameters: {', '.join(PARAM_NAMES)}")
@@ -82,8 +82,8 @@ def v_str(a: np.ndarray) -> str:
 
 
 def check_params(p: Params, o: Any = None) -> None:
-    """The checks that depend on the options (the ranges of every field are checked when ``Params``
-    is built): ``phi > 0`` with ``loss="div"``, and land shares below 1 with ``Omega="one"``.
+    """The checks that depend on the options (the ranges of every field are checked when `Params`
+    is built): `phi > 0` with `loss="div"`, and land shares below 1 with `Omega="one"`.
     Skipped for traced parameters (inside jit/vmap/grad)."""
     from landjax.models.urban_rural.options import Options
 

@@ -33,7 +33,7 @@ def policy_sweep(policy: str, values=None, p: Params | None = None, o: Options =
 
 def classify_shape(y, rel_tol: float = 1e-9) -> str:
     """'up', 'down', 'inverted U', 'U', 'flat' or 'non-monotone' for a sequence on an ordered grid
-    (differences smaller than ``rel_tol`` times the range count as flat)."""
+    (differences smaller than `rel_tol` times the range count as flat)."""
     y = np.asarray(y, dtype=float)
     if len(y) < 3 or not np.all(np.isfinite(y)):
         return "undetermined"
@@ -61,8 +61,8 @@ TARGETS = (*WELFARE, *OUTPUT, *MOMENTS)
 
 
 def policy_selectors(names: tuple[str, ...], target: str) -> tuple[jax.Array, jax.Array]:
-    """One-hot selectors ``(sel, tsel)`` for :func:`policy_value`: ``sel[i, j] = 1`` where policy
-    ``i`` is parameter ``j``; ``tsel[t] = 1`` at the target. They are array leaves (traced), so every
+    """One-hot selectors `(sel, tsel)` for `policy_value`: `sel[i, j] = 1` where policy
+    `i` is parameter `j`; `tsel[t] = 1` at the target. They are array leaves (traced), so every
     choice of policies and target with the same number of policies shares one compiled program."""
     sel = np.zeros((len(names), len(PARAM_NAMES)))
     for i, n_ in enumerate(names):
@@ -73,9 +73,9 @@ def policy_selectors(names: tuple[str, ...], target: str) -> tuple[jax.Array, ja
 
 
 def policy_value(x: Any, args: tuple[Params, Options, jax.Array, jax.Array]) -> Any:
-    """The selected outcome (e.g. TU or Y_n) at policy values ``x``: the ``objective(x, args)`` of
-    :func:`landjax.engine.optimize` with ``args = (params, options, *policy_selectors(names,
-    target))``; NaN where no equilibrium is found (counts as worst in the engine)."""
+    """The selected outcome (e.g. TU or Y_n) at policy values `x`: the `objective(x, args)` of
+    `landjax.engine.optimize` with `args = (params, options, *policy_selectors(names,
+    target))`; NaN where no equilibrium is found (counts as worst in the engine)."""
     p, o, sel, tsel = args
     vals = {}
     for j, n_ in enumerate(PARAM_NAMES):
@@ -101,7 +101,7 @@ def optimal_policy(
     x0=None,
     measure_grad_cost: bool = True,
 ):
-    """Maximise ``target`` over the policies ``names`` with :func:`landjax.engine.optimize`
+    """Maximise `target` over the policies `names` with `landjax.engine.optimize`
     (vmapped screen, then L-BFGS-B with implicit gradients). Bounds default to the paper's ranges."""
     from landjax.engine import optimize
 

@@ -51,17 +51,17 @@ SORTING_NOTE = (
 
 
 def with_values(p: Params, **kw: Any) -> Params:
-    """``p`` with some leaves replaced (works with traced values)."""
+    """`p` with some leaves replaced (works with traced values)."""
     return dataclasses.replace(p, **kw)
 
 
 def solve_reduced_jax(p: Params, o: Options = Options()):
-    """The equilibrium through the one-equation reduction (:func:`.equations.reduced`), solved with
-    :func:`landjax.engine.solve` (scalar Newton, implicit differentiation) from the bracketed root.
+    """The equilibrium through the one-equation reduction (`equations.reduced`), solved with
+    `landjax.engine.solve` (scalar Newton, implicit differentiation) from the bracketed root.
 
-    Same equilibrium as :func:`solve_jax` (tests check 1e-10), with a much smaller program: used
+    Same equilibrium as `solve_jax` (tests check 1e-10), with a much smaller program: used
     inside calibration and policy optimisation, where compile time dominates. Returns
-    ``(x, out)`` like :func:`solve_jax`."""
+    `(x, out)` like `solve_jax`."""
     from landjax.engine import solve
 
     t0, found = _bracket_root(p, o)
@@ -85,10 +85,10 @@ def solve_jax(
     max_steps: int = 50,
 ):
     """Pure-JAX equilibrium: reduced-form initial guess then a 6-D Newton solve (implicit
-    differentiation w.r.t. every leaf of ``p``). Returns ``(x, out, sol, found)``; jittable,
-    vmappable and differentiable. ``out['converged']`` combines the solver flag and the existence
+    differentiation w.r.t. every leaf of `p`). Returns `(x, out, sol, found)`; jittable,
+    vmappable and differentiable. `out['converged']` combines the solver flag and the existence
     of a root of the reduced equation; the sorting check is reported separately in
-    ``out['sorting_ok']`` (it fails for some non-default readings, e.g. ``loss=div``)."""
+    `out['sorting_ok']` (it fails for some non-default readings, e.g. `loss=div`)."""
     from landjax.engine import solve
 
     z0, found = initial_guess(p, o)
@@ -170,10 +170,10 @@ def diagnose_no_equilibrium(p: Params, o: Options) -> str:
 def solve_equilibrium(p: Params | None = None, o: Options | None = None, *, throw: bool = True) -> Equilibrium:
     """Solve one equilibrium and return plain numbers with every check.
 
-    Raises :class:`InputError` for invalid parameters, :class:`NoEquilibriumError` (naming the
-    condition that fails) for parameters without an equilibrium, and (``throw=True``)
-    :class:`ConvergenceError` when Newton does not converge. A solution that violates the sorting
-    condition is returned with ``sorting_ok=False`` and a :class:`SortingWarning` (:func:`solve`
+    Raises `InputError` for invalid parameters, `NoEquilibriumError` (naming the
+    condition that fails) for parameters without an equilibrium, and (`throw=True`)
+    `ConvergenceError` when Newton does not converge. A solution that violates the sorting
+    condition is returned with `sorting_ok=False` and a `SortingWarning` (`solve`
     reports it as no equilibrium). Never returns NaN as a result."""
     p = p or Params()
     o = o or Options()
@@ -230,7 +230,7 @@ def _param_str(p: Params) -> str:
 
 
 def batch_params(p: Params, n: int, **columns) -> Params:
-    """A ``Params`` whose every leaf has leading axis ``n`` (columns override named leaves)."""
+    """A `Params` whose every leaf has leading axis `n` (columns override named leaves)."""
     bad = [k for k in columns if k not in PARAM_NAMES]
     if bad:
         raise InputError(f"unknown parameter(s) {', '.join(bad)}; valid parameters: {', '.join(PARAM_NAMES)}")
@@ -248,10 +248,10 @@ _outcomes_batch = jax.jit(jax.vmap(lambda z, q, o: outcomes(to_levels(z, q), q, 
 
 
 def solve_many(pb: Params, o: Options = Options(), *, chunk_size: int = 256):
-    """Solve a batch of equilibria (every leaf of ``pb`` has a leading batch axis) with
-    :func:`landjax.engine.solve_batch`. Returns a dict of numpy arrays (unknowns, moments, welfare,
+    """Solve a batch of equilibria (every leaf of `pb` has a leading batch axis) with
+    `landjax.engine.solve_batch`. Returns a dict of numpy arrays (unknowns, moments, welfare,
     output, converged, sorting_ok, walras_gap, residual_norm, steps); a failed member is flagged
-    ``converged=False`` (its numbers are NaN and must not be reported as results)."""
+    `converged=False` (its numbers are NaN and must not be reported as results)."""
     from landjax.engine import solve_batch
 
     check_params(pb, o)
@@ -304,16 +304,16 @@ def solve(
 
     **Arguments:**
 
-    - `params`: :class:`Params` (Table 1 by default); `options`: :class:`Options` (the printed
-      equations by default); `solver`: :class:`Solver` settings of the six-equation Newton solve.
-    - `throw`: raise :class:`~landjax.errors.NoEquilibriumError` when no equilibrium exists (the
+    - `params`: `Params` (Table 1 by default); `options`: `Options` (the printed
+      equations by default); `solver`: `Solver` settings of the six-equation Newton solve.
+    - `throw`: raise `NoEquilibriumError` when no equilibrium exists (the
       migration condition (14) has no admissible root, or the solution violates sorting) and
-      :class:`~landjax.errors.ConvergenceError` when Newton fails; with ``False`` the flags say so.
+      `ConvergenceError` when Newton fails; with `False` the flags say so.
 
-    **Returns:** a :class:`~landjax.contract.Result`: unknowns ``hbar, p_n, R_a, R_n, R_u, g_u``;
-    outcomes ``moments`` (Table 2), ``welfare`` (section V.2), ``output``, ``sorting_ok`` and the
-    accounting identities (``walras_gap`` etc.). NaN where there is no equilibrium. Traceable
-    (``jax.vmap``/``jax.grad`` with ``throw=False``); :func:`solve_batch` is the vmapped version.
+    **Returns:** a `Result`: unknowns `hbar, p_n, R_a, R_n, R_u, g_u`;
+    outcomes `moments` (Table 2), `welfare` (section V.2), `output`, `sorting_ok` and the
+    accounting identities (`walras_gap` etc.). NaN where there is no equilibrium. Traceable
+    (`jax.vmap`/`jax.grad` with `throw=False`); `solve_batch` is the vmapped version.
     """
     from landjax.contract import Result
 
@@ -370,15 +370,15 @@ def solve(
 
 
 def solve_batch(pb: Params, options: Options | None = None, *, solver: Solver | None = None) -> Any:
-    """:func:`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call;
-    failed members are flagged (``converged`` false, NaN outcomes) and never change the others."""
+    """`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call;
+    failed members are flagged (`converged` false, NaN outcomes) and never change the others."""
     o = options if options is not None else Options()
     check_params(pb, o)
     return jax.vmap(lambda q: solve(q, o, solver=solver, throw=False))(pb)
 
 
 def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> Any:
-    """:func:`landjax.sweep.run_sweep` for this model (grid columns: parameters and options)."""
+    """`landjax.sweep.run_sweep` for this model (grid columns: parameters and options)."""
     from landjax.sweep import run_sweep
 
     return run_sweep(MODEL, grid, params, options, **kw)
