@@ -204,16 +204,16 @@ CONDITIONS = ("E1", "E2", "E3", "E4", "E5", "E6")
 
 
 def levels_vector(unknowns: Mapping[str, Any]) -> jax.Array:
-    """The named unknowns of a :class:`~landjax.contract.Result` (``{"hbar", "p_n", ...}``, levels)
-    as the vector ``x`` of :func:`residual_levels` (a leading batch axis is kept)."""
+    """The named unknowns of a `Result` (`{"hbar", "p_n", ...}`, levels)
+    as the vector `x` of `residual_levels` (a leading batch axis is kept)."""
     return jnp.stack([jnp.asarray(unknowns[k], dtype=jnp.float64) for k in UNKNOWNS], axis=-1)
 
 
 def residual(z, p: Params, o: Options = Options()):
     """E1-E6 in the log coordinates used by the solver (positivity of every unknown).
 
-    Given the named unknowns of a result (a dict in levels, the coordinates of :func:`outcomes`),
-    returns ``{"E1": ..., "E6": ...}`` instead (the model contract's form)."""
+    Given the named unknowns of a result (a dict in levels, the coordinates of `outcomes`),
+    returns `{"E1": ..., "E6": ...}` instead (the model contract's form)."""
     if isinstance(z, Mapping):
         r = residual_levels(levels_vector(z), p, o)
         return {k: r[i] for i, k in enumerate(CONDITIONS)}
