@@ -38,7 +38,9 @@ COLUMNS = ("key", "quantity", "value", "unit", "source")
 PAPERS = ("zuo2019", "cheng_liu2021", "ma_ni", "zhao_liu2024", "rrh2017")
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """The key part for a name: lower case, runs of other characters as ``_``
+    (``"Development Zone"`` -> ``development_zone``)."""
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
@@ -48,10 +50,10 @@ def _zaoyang_rows() -> pd.DataFrame:
     rows = []
     for r in TABLE5_RULES:
         for _, d in z.iterrows():
-            slug = _slug(str(d["district_pinyin"]))
+            slug_ = slug(str(d["district_pinyin"]))
             rows.append(
                 {
-                    "key": f"table5.{r}.{slug}",
+                    "key": f"table5.{r}.{slug_}",
                     "quantity": f"Table 5 award of rule {r} to {d['district_pinyin']} ({d['name_in_table5']}) (hm2)",
                     "value": float(d[f"paper_{r}"]),
                     "unit": "hm2",
@@ -60,7 +62,7 @@ def _zaoyang_rows() -> pd.DataFrame:
             )
             rows.append(
                 {
-                    "key": f"table5_pct.{r}.{slug}",
+                    "key": f"table5_pct.{r}.{slug_}",
                     "quantity": f"Table 5 satisfaction of rule {r} for {d['district_pinyin']} (%)",
                     "value": float(d[f"paper_{r}_pct"]),
                     "unit": "percent",
@@ -145,4 +147,4 @@ def check(paper: str) -> None:
             raise ValueError(f"{paper}: empty {col}")
 
 
-__all__ = ["COLUMNS", "PAPERS", "published", "value", "values", "quantity", "source", "check"]
+__all__ = ["COLUMNS", "PAPERS", "published", "value", "values", "quantity", "source", "check", "slug"]
