@@ -79,11 +79,11 @@ def _load(paper: str) -> pd.DataFrame:
     df = pd.read_csv(
         HERE / f"{paper}.csv",
         encoding="utf-8",
-        dtype={"key": str, "quantity": str, "unit": str, "source": str},
-        float_precision="round_trip",
+        dtype=str,
         keep_default_na=False,
     )
-    df["value"] = df["value"].astype(float)
+    # Python's float() reads the printed decimal back to the same float the code used
+    df["value"] = [float(v) for v in df["value"]]
     if paper == "zuo2019":
         df = pd.concat([df, _zaoyang_rows()], ignore_index=True)
     return df[list(COLUMNS)]
