@@ -316,3 +316,93 @@ def test_zuo2019_run_lists_and_reports_its_comparison(tmp_path):
     df = pd.read_csv(tmp_path / "zuo2019" / "comparison.csv")
     assert list(df.columns) == SCHEMA and len(df) == 6 * 16 + 6
     assert "comparison.csv" in (tmp_path / "zuo2019" / "report.md").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------------------------
+# the full-run rows (not in the quick goldens), from stand-in results: no solves
+# ----------------------------------------------------------------------------------------------
+
+
+def test_ma_ni_comparison_full_run_rows():
+    from types import SimpleNamespace
+
+    from landjax.reproduce import ma_ni
+
+    default = pd.concat([pd.read_csv(GOLDEN / "ma_ni" / f"{t}.csv") for t in ("table2", "table3")])
+    default["converged"] = True
+    default.loc[default.index[0], "converged"] = False
+    base = SimpleNamespace(tauY=np.array([1.0, -1.0, 1.0, 1.0]), tauH=np.array([-1.0, 1.0]))
+    stats = ("gdp_change", "output_gap_change", "welfare_change", "welfare_gap_change")
+    rob = pd.DataFrame(
+        {
+            "check": "share=0.20",
+            "land": "both",
+            "market": "inter_all",
+            "allocation": "area",
+            "statistic": stats,
+            "converged": [True, False, True, True],
+        }
+    )
+    share20 = {"gdp_change": 0.25, "output_gap_change": 0.01, "welfare_change": 0.5, "welfare_gap_change": 0.0}
+    df = ma_ni._comparison(default, base, rob, share20, [])
+    assert list(df.columns) == SCHEMA and len(df) == 96 + 2 + 3
+    e = _expected("ma_ni")
+    assert df["paper"].iloc[:96].tolist() == [
+        e[ma_ni.paper_key(r.land, r.market, r.allocation, r.statistic)] for r in default.itertuples()
+    ]
+    assert df["ours"].iloc[:96].tolist() == default["ours"].tolist()
+    assert df["converged"].iloc[:3].tolist() == [False, True, True]
+    tau = df.iloc[96:98]
+    assert tau["ours"].tolist() == [0.75, 0.5] and tau["paper"].tolist() == [e["tau_share.tauY"], e["tau_share.tauH"]]
+    s20 = df.iloc[98:]
+    assert s20["ours"].tolist() == [0.25, 0.01, 0.5]
+    assert s20["paper"].tolist() == [e[f"share20_delta.{s}"] for s in stats[:3]]
+    assert s20["converged"].tolist() == [True, False, True]
+    np.testing.assert_array_equal(df["gap"], df["ours"] - df["paper"])
+
+
+def test_ma_ni_table4_comparison_rows():
+    from landjax.reproduce import ma_ni_search as q
+    from landjax.reproduce import ma_ni_table4
+
+    rows = []
+    for k, name in enumerate(q.OBJECTIVES):
+        for meth in ("random", "gradient", "paper"):
+            rows.append({"objective": name, "method": meth, **{s: k + 0.1 * j for j, s in enumerate(q.STATISTICS)}})
+    table = pd.DataFrame(rows)
+    table.loc[(table.method == "gradient") & (table.objective == "max_welfare"), "welfare_change"] = np.nan
+    df = compare.frame(ma_ni_table4.comparison_rows(table, "default"))
+    assert len(df) == 16 and list(df.columns) == SCHEMA
+    e = _expected("ma_ni")
+    assert df["paper"].tolist() == [e[f"table4.{o}.{s}"] for o in q.OBJECTIVES for s in q.STATISTICS]
+    assert df["converged"].sum() == 15
+    assert "max_welfare: welfare change" in df.loc[~df["converged"], "quantity"].iloc[0]
+
+
+def test_cheng_liu_comparison_full_run_rows():
+    from types import SimpleNamespace
+
+    from landjax.models import urban_rural as ur
+    from landjax.reproduce import cheng_liu2021
+
+    base = SimpleNamespace(moments={"Y_ratio": 3.5, "R_ratio": 1.8, "migrant_share": 0.05}, converged=True)
+    eng = SimpleNamespace(moments=np.array([9.0, 2.0, 0.27]), params=np.array([0.3, 3.0, 0.5]), converged=False)
+    exact = SimpleNamespace(params=np.array([0.11, 2.0, -4.5]), converged=True)
+    opt = SimpleNamespace(label=lambda: "rratio=gross")
+    r = {
+        k: SimpleNamespace(x=np.array([v]), converged=True)
+        for k, v in (("m", 0.06), ("omega_a", 0.03), ("omega_0", 0.07))
+    }
+    joint = SimpleNamespace(x=np.array([0.05, 0.04, 0.08]), converged=False)
+    r3 = SimpleNamespace(x=np.array([0.51]), converged=True)
+    df = cheng_liu2021._comparison(base, eng, (opt, exact, None), r3, r, joint, ur.Params())
+    assert list(df.columns) == SCHEMA and len(df) == 3 + 3 + 3 + 3 + 2 + 3 + 3
+    assert not df.duplicated(["quantity", "options"]).any()
+    e = _expected("cheng_liu2021")
+    ex = df[df["options"] == "rratio=gross"]
+    assert ex["ours"].tolist() == [0.11, 2.0, -4.5]
+    assert ex["paper"].tolist() == [e["table1.alpha"], e["table1.phi"], e["table1.tau_n"]]
+    jt = df[df["quantity"].str.endswith("; jointly")]
+    assert jt["ours"].tolist() == [0.05, 0.04, 0.08] and not jt["converged"].any()
+    assert jt["paper"].tolist() == [e[f"table4.{k}.optimal"] for k in ("m", "omega_a", "omega_0")]
+    np.testing.assert_array_equal(df["gap"], df["ours"] - df["paper"])
