@@ -9,7 +9,9 @@ come from the semi-real China table (real city list, population, GDP and employm
 migration, land, prices and wages; see `docs/ma_ni.md`) and, as a check, the synthetic one.
 `quick=True` skips the synthetic dataset, most option variants and the robustness runs.
 
-Every published number used here lives in the `PAPER_*` tables below, with their table numbers.
+`comparison.csv` (quantity, paper, ours, gap, options, converged) holds every published number the
+report compares. Every published number used here comes from `landjax/reproduce/published/ma_ni.csv`
+(with its table numbers); the `PAPER_*` names below are views of it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import pandas as pd
 from landjax._io import ensure_dir, markdown_table, pyplot, savefig
 from landjax.data.china import load_dataset
 from landjax.models import quota_trade as M
+from landjax.reproduce import compare
+from landjax.reproduce import published as pub
 from landjax.scenarios import quota as Q
 
 PAPER_ID = "ma_ni"
@@ -40,84 +44,49 @@ STAT_LABEL = {
 LANDS = ("productive", "residential", "both")
 
 # ------------------------------------------------------------------------------------------------
-# The paper's numbers (percent). Columns of Tables 2-3: (productive, residential, both) x (pilot, all).
+# The paper's numbers (percent) live in ``landjax/reproduce/published/ma_ni.csv``; the PAPER_* names
+# below are views of that table. Columns of Tables 2-3: (productive, residential, both) x (pilot, all).
 # ------------------------------------------------------------------------------------------------
 
 
-def _panel(rows: dict[str, tuple[float, ...]], market_prefix: str) -> dict:
+def _panels(table: str) -> dict:
+    """`{allocation: {(land, market): {statistic: value}}}` of Table 2 or 3 from the published table."""
     out: dict[Any, Any] = {}
-    for stat, vals in rows.items():
-        for j, v in enumerate(vals):
-            land = LANDS[j // 2]
-            market = f"{market_prefix}_{'pilot' if j % 2 == 0 else 'all'}"
-            out.setdefault((land, market), {})[stat] = v
+    df = pub.published(PAPER_ID)
+    for key, v in zip(df["key"], df["value"], strict=True):
+        parts = key.split(".")
+        if parts[0] == table:
+            _, alloc, land, market, stat = parts
+            out.setdefault(alloc, {}).setdefault((land, market), {})[stat] = float(v)
+    return out
+
+
+def _table1() -> dict:
+    out: dict[str, dict[str, float]] = {}
+    for k, v in pub.values(PAPER_ID, "table1").items():
+        col, stat = k.split(".")
+        out.setdefault(col, {})[stat] = v
     return out
 
 
 #: Table 2 (intra-province trade), Panel A (equal area) and Panel B (equal proportion).
-PAPER_TABLE2 = {
-    "area": _panel(
-        {
-            "gdp_change": (0.116, 1.915, 0.126, 2.365, 0.144, 2.551),
-            "output_gap_change": (-0.404, -1.290, -0.341, -1.728, -0.372, -1.745),
-            "welfare_change": (0.363, 2.526, 0.328, 3.129, 0.381, 3.294),
-            "welfare_gap_change": (-0.013, -0.035, -0.011, -0.056, -0.011, -0.057),
-        },
-        "intra",
-    ),
-    "proportion": _panel(
-        {
-            "gdp_change": (0.168, 1.964, 0.140, 2.488, 0.154, 2.659),
-            "output_gap_change": (-0.257, -0.987, -0.278, -1.299, -0.272, -1.211),
-            "welfare_change": (0.314, 2.394, 0.298, 3.063, 0.312, 3.158),
-            "welfare_gap_change": (-0.009, -0.032, -0.008, -0.041, -0.008, -0.038),
-        },
-        "intra",
-    ),
-}
+PAPER_TABLE2 = _panels("table2")
 #: Table 3 (inter-province trade), Panel A (equal area) and Panel B (equal proportion).
-PAPER_TABLE3 = {
-    "area": _panel(
-        {
-            "gdp_change": (0.024, 2.499, 0.078, 2.906, 0.184, 3.178),
-            "output_gap_change": (-0.185, -1.918, -0.245, -1.588, -0.284, -1.624),
-            "welfare_change": (0.315, 3.263, 0.400, 3.547, 0.532, 3.812),
-            "welfare_gap_change": (-0.005, -0.065, -0.006, -0.057, -0.006, -0.058),
-        },
-        "inter",
-    ),
-    "proportion": _panel(
-        {
-            "gdp_change": (0.086, 2.735, 0.213, 3.227, 0.322, 3.456),
-            "output_gap_change": (-0.044, -0.995, -0.032, -0.806, 0.028, -0.651),
-            "welfare_change": (0.312, 3.099, 0.416, 3.504, 0.542, 3.624),
-            "welfare_gap_change": (0.001, -0.041, 0.003, -0.031, 0.006, -0.027),
-        },
-        "inter",
-    ),
-}
+PAPER_TABLE3 = _panels("table3")
 #: Table 1 (2023 intra-province trades in five provinces): productive / residential / half-half.
-PAPER_TABLE1 = {
-    "productive": {
-        "gdp_change": 0.049,
-        "output_gap_change": 0.100,
-        "welfare_change": -0.024,
-        "welfare_gap_change": 0.005,
-    },
-    "residential": {
-        "gdp_change": 0.002,
-        "output_gap_change": 0.000,
-        "welfare_change": -0.007,
-        "welfare_gap_change": 0.000,
-    },
-    "half": {"gdp_change": 0.024, "output_gap_change": 0.041, "welfare_change": -0.009, "welfare_gap_change": 0.002},
-}
+PAPER_TABLE1 = _table1()
 #: Section 5(1) text (appendix table 1 not in the text): share 20 % vs 15 %, inter-province, all
-#: provinces, both land types, equal area: GDP +0.502 pp, welfare +0.455 pp, the output-gap
-#: reduction 0.038 pp smaller, welfare gap "relatively stable".
-PAPER_SHARE20_DELTA = {"gdp_change": 0.502, "output_gap_change": 0.038, "welfare_change": 0.455}
+#: provinces, both land types, equal area: the changes in GDP and welfare (pp) and how much smaller
+#: the output-gap reduction is; the welfare gap is "relatively stable".
+PAPER_SHARE20_DELTA = pub.values(PAPER_ID, "share20_delta")
 #: Section 3(3): shares of cities with tau > 0 in 2017.
-PAPER_TAU_SHARES = {"tauY": 0.8020, "tauH": 0.6675}
+PAPER_TAU_SHARES = pub.values(PAPER_ID, "tau_share")
+
+
+def paper_key(land: str, market: str, allocation: str, stat: str) -> str:
+    """The published-table key of one Table 2/3 number."""
+    table = "table2" if market.startswith("intra") else "table3"
+    return f"{table}.{allocation}.{land}.{market}.{stat}"
 
 
 def paper_value(land: str, market: str, allocation: str, stat: str) -> float:
@@ -267,17 +236,23 @@ VARIANTS: list[tuple[str, dict, dict, dict, dict]] = [
 ]
 QUICK_VARIANTS = ("default", "gap=cv (unweighted)", "pilot_pool=pilot_only")
 
+#: the paper's one-at-a-time parameter values (section 5(2)), in the published table's order
+PAPER_ROBUSTNESS: tuple[tuple[str, float], ...] = tuple(
+    (k.split(".")[0], v) for k, v in pub.values(PAPER_ID, "robustness").items()
+)
 ROBUSTNESS: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any], Any]] = [
     # label, params kw, baseline kw, scenario kw, paper reference
     ("share=0.20", {}, {}, {"share": 0.20}, "section 5(1), appendix table 1"),
-    ("alpha=0.83", {"alpha": 0.83}, {}, {}, "section 5(2), appendix tables 2-3"),
-    ("eta=0.31", {"eta": 0.31}, {}, {}, "section 5(2)"),
-    ("kappa=1.5", {"kappa": 1.5}, {}, {}, "section 5(2)"),
-    ("kappa=4", {"kappa": 4.0}, {}, {}, "section 5(2)"),
-    ("sigma=0.55", {"sigma": 0.55}, {}, {}, "section 5(2)"),
-    ("sigma=0.75", {"sigma": 0.75}, {}, {}, "section 5(2)"),
-    ("rho=0.05", {"rho": 0.05}, {}, {}, "section 5(2)"),
-    ("rho=0.15", {"rho": 0.15}, {}, {}, "section 5(2)"),
+    *(
+        (
+            f"{name}={v:g}",
+            {name: v},
+            {},
+            {},
+            "section 5(2), appendix tables 2-3" if name == "alpha" else "section 5(2)",
+        )
+        for name, v in PAPER_ROBUSTNESS
+    ),
     ("tenure eq.(21) r=0.05", {}, {"tenure": True}, {}, "section 6(2), appendix table 5"),
     ("tenure eq.(21) r=0.04", {}, {"tenure": True, "land_rate": 0.04}, {}, "section 6(2) footnote"),
     ("tenure eq.(21) r=0.06", {}, {"tenure": True, "land_rate": 0.06}, {}, "section 6(2) footnote"),
@@ -457,7 +432,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     files += _figures(d, ds, base, default)
 
     # Table 4 (issue 6's module)
-    t4_md, t4_head = None, []
+    t4_md, t4_head, t4_comp = None, [], []
     try:
         from landjax.reproduce import ma_ni_table4  # noqa: PLC0415
     except ImportError as exc:
@@ -475,12 +450,31 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
             files += list(t4.get("files", []))
             t4_head = list(t4.get("headline", []))
             t4_md = t4.get("markdown", "")
+            t4_comp = list(t4.get("comparison", []))
+
+    # paper vs ours, one schema
+    comp = _comparison(default, base, rob, share20, t4_comp)
+    compare.write(comp, d)
+    files.append(f"{PAPER_ID}/comparison.csv")
 
     # report
     seconds = time.perf_counter() - t_start
     headline = _headline(default, claims, ds)
     report = _report(
-        ds, base, default, sign_agree, claims, rob, options_df, synth, quick, seconds, mean_steps, t4_md, headline
+        ds,
+        base,
+        default,
+        sign_agree,
+        claims,
+        rob,
+        options_df,
+        synth,
+        quick,
+        seconds,
+        mean_steps,
+        t4_md,
+        headline,
+        comp,
     )
     (d / "report.md").write_text(report, encoding="utf-8")
     files.insert(0, f"{PAPER_ID}/report.md")
@@ -489,6 +483,39 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         "files": files,
         "headline": headline + t4_head,
     }
+
+
+def _comparison(default: pd.DataFrame, base, rob: pd.DataFrame, share20: dict | None, t4_rows: list) -> pd.DataFrame:
+    """`comparison.csv`: Tables 2-3 (default options), the section 3(3) tau shares, the section 5(1)
+    share-20 % changes (full run) and Table 4 (our gradient optima, from `ma_ni_table4`)."""
+    rows = [
+        compare.row(
+            PAPER_ID, paper_key(r.land, r.market, r.allocation, r.statistic), r.ours, converged=bool(r.converged)
+        )
+        for r in default.itertuples(index=False)
+    ]
+    for k, tau in (("tauY", base.tauY), ("tauH", base.tauH)):
+        rows.append(
+            compare.row(
+                PAPER_ID,
+                f"tau_share.{k}",
+                float(jnp.mean(tau > 0)),
+                qualifier="calibration target of the dataset's national land prices",
+            )
+        )
+    if share20 is not None:
+        sel = rob[
+            (rob["check"] == "share=0.20")
+            & (rob["land"] == "both")
+            & (rob["market"] == "inter_all")
+            & (rob["allocation"] == "area")
+        ].set_index("statistic")
+        ref = default.set_index(["land", "market", "allocation", "statistic"])
+        for st in PAPER_SHARE20_DELTA:
+            ok = bool(sel.loc[st, "converged"]) and bool(ref.loc[("both", "inter_all", "area", st), "converged"])
+            rows.append(compare.row(PAPER_ID, f"share20_delta.{st}", share20[st], converged=ok))
+    rows += t4_rows
+    return compare.frame(rows)
 
 
 def _headline(default: pd.DataFrame, claims: pd.DataFrame, ds) -> list[str]:
@@ -569,7 +596,7 @@ def _fmt_table(df: pd.DataFrame, market_prefix: str) -> str:
 
 
 def _report(
-    ds, base, default, sign_agree, claims, rob, options_df, synth, quick, seconds, mean_steps, t4_md, headline
+    ds, base, default, sign_agree, claims, rob, options_df, synth, quick, seconds, mean_steps, t4_md, headline, comp
 ) -> str:
     L = []
     L += ["# Ma & Ni: quota trade in an N-city spatial GE — reproduction report", ""]
@@ -590,7 +617,8 @@ def _report(
         f"migration matrix, land supply and its split, land prices, wages, house prices, real-estate employment "
         f"(columns: {', '.join(ds.synthetic_columns)}). National land prices are set so that "
         f"{float(jnp.mean(base.tauY > 0)):.1%} / {float(jnp.mean(base.tauH > 0)):.1%} of cities are short of "
-        "productive / residential land, the paper's 2017 shares (80.20 % / 66.75 %) — a calibration to a "
+        "productive / residential land, the paper's 2017 shares "
+        f"({100 * PAPER_TAU_SHARES['tauY']:.2f} % / {100 * PAPER_TAU_SHARES['tauH']:.2f} %) — a calibration to a "
         "published number, stated here. Sources and licences: `docs/ma_ni.md`.",
         "",
     ]
@@ -615,6 +643,16 @@ def _report(
     ]
     L += ["## Table 2 (intra-province trade): ours vs paper (%)", "", _fmt_table(default, "intra"), ""]
     L += ["## Table 3 (inter-province trade): ours vs paper (%)", "", _fmt_table(default, "inter"), ""]
+    n23 = int(comp["quantity"].str.startswith(("Table 2,", "Table 3,")).sum())
+    L += [
+        "## Paper vs ours (`comparison.csv`)",
+        "",
+        f"`comparison.csv` holds every published number this report compares ({len(comp)} rows): the {n23} "
+        "numbers of Tables 2-3 above (default options) and the following:",
+        "",
+        compare.markdown(comp.iloc[n23:], digits=4),
+        "",
+    ]
     L += [
         "## Sign agreement with the paper by gap measure (out of 24 scenarios)",
         "",
@@ -639,8 +677,10 @@ def _report(
             "## Robustness (inter-province, all provinces, both land types, equal area)",
             "",
             "The appendix tables are not in the paper's text; the only printed robustness numbers are the "
-            "section 5(1) changes for a 20 % share (GDP +0.502 pp, welfare +0.455 pp, output-gap reduction "
-            "0.038 pp smaller). Parameter changes re-derive tau, G and Y from the same data. "
+            "section 5(1) changes for a 20 % share (GDP "
+            f"{PAPER_SHARE20_DELTA['gdp_change']:+.3f} pp, welfare {PAPER_SHARE20_DELTA['welfare_change']:+.3f} pp, "
+            f"output-gap reduction {PAPER_SHARE20_DELTA['output_gap_change']:.3f} pp smaller). "
+            "Parameter changes re-derive tau, G and Y from the same data. "
             "All 12 inter-province scenarios per check are in `robustness.csv`.",
             "",
             markdown_table(r, digits=3),

@@ -26,47 +26,39 @@ import pandas as pd
 from landjax._io import ensure_dir, markdown_table, pyplot, savefig
 from landjax.models import land_debt as ld
 from landjax.models.land_debt import transition as tr
+from landjax.reproduce import compare
+from landjax.reproduce import published as pub
 from landjax.reproduce import zhao_liu2024_study as ex
 
 PAPER_ID = "zhao_liu2024"
 TITLE = "Zhao & Liu (2024): two-region land finance and local debt, experiments, reaction diagrams"
 
-#: numbers printed in the project's specification (its calibration and its prototype); the paper prints none we can read
-SPEC_NUMBERS = {
-    "A_1": 1.353,
-    "xi": 0.934,
-    "k_bar": 1.206,
-    "omega_1": 0.545,
-    "sweep_rel_wage2_sigma_0.5": 0.98,
-    "sweep_rel_wage2_sigma_12": 0.64,
-    "sweep_rel_lev2_sigma_0.5": 1.00,
-    "sweep_rel_lev2_sigma_12": 1.08,
-    "baseline_lev_gap": 0.0127,
-    "national_debt_gdp": 0.44,
-}
+#: numbers printed in the project's specification (its calibration and its prototype); the paper prints
+#: none we can read. A view of ``landjax/reproduce/published/zhao_liu2024.csv``.
+SPEC_NUMBERS = pub.values(PAPER_ID, "spec")
 #: the specification prototype's draws column, by our claim id: (held, total); the prototype's
 #: single row "smaller debt, house-price and income gaps than mobility alone" is our c10a-c10c
 SPEC_PROTOTYPE = {
-    "c01": "0/39",
-    "c02": "39/39",
-    "c03": "39/39",
-    "c04": "39/39",
-    "c05": "39/39",
-    "c06": "39/39",
-    "c07": "39/39",
-    "c08": "39/39",
-    "c09": "39/39",
-    "c10a": "39/39",
-    "c10b": "39/39",
-    "c10c": "39/39",
-    "c11": "39/39",
-    "c12": "17/39",
-    "c13": "14/39",
-    "c14": "38/39",
-    "c15": "0/39",
-    "c16": "39/39",
-    "c17": "39/39",
+    cid: f"{held:.0f}/{pub.value(PAPER_ID, 'prototype_draws_total'):.0f}"
+    for cid, held in pub.values(PAPER_ID, "prototype_draws_held").items()
 }
+#: calibration.csv rows: quantity -> (published key, our number from the calibrated params and baseline)
+_CALIBRATION = (
+    ("A_1", "spec.A_1", lambda pc, base: float(pc.A[0])),
+    ("xi", "spec.xi", lambda pc, base: float(pc.xi)),
+    ("k_bar", "spec.k_bar", lambda pc, base: float(pc.k_bar)),
+    ("omega_1", "spec.omega_1", lambda pc, base: float(pc.omega[0])),
+    ("national local debt / GDP", "spec.national_debt_gdp", lambda pc, base: base["debt_gdp"]),
+    ("baseline leverage gap lev2 - lev1", "spec.baseline_lev_gap", lambda pc, base: base["lev_gap"]),
+)
+#: the sigma-sweep endpoints of the report: quantity -> (published key, sweep row (0: lowest sigma,
+#: -1: highest), column)
+_SWEEP = (
+    ("rel. wage w2/w1, sigma=0.5", "spec.sweep_rel_wage2_sigma_0.5", 0, "mobile_land1:rel_wage2"),
+    ("rel. wage w2/w1, sigma=12", "spec.sweep_rel_wage2_sigma_12", -1, "mobile_land1:rel_wage2"),
+    ("rel. leverage lev2/lev1, sigma=0.5", "spec.sweep_rel_lev2_sigma_0.5", 0, "mobile_land1:rel_lev2"),
+    ("rel. leverage lev2/lev1, sigma=12", "spec.sweep_rel_lev2_sigma_12", -1, "mobile_land1:rel_lev2"),
+)
 
 TRANSITION_EXPERIMENTS = ("immobile_land2", "immobile_land1", "mobile", "mobile_land1")
 
@@ -172,22 +164,7 @@ def run(out: Path, *, quick: bool = False) -> dict:
     y_base = ss.value
     base = {k: float(v) for k, v in ld.statistics(y_base, pc, ex.BASE).items()}
     cal = pd.DataFrame(
-        [
-            {"quantity": "A_1", "spec": SPEC_NUMBERS["A_1"], "ours": float(pc.A[0])},
-            {"quantity": "xi", "spec": SPEC_NUMBERS["xi"], "ours": float(pc.xi)},
-            {"quantity": "k_bar", "spec": SPEC_NUMBERS["k_bar"], "ours": float(pc.k_bar)},
-            {"quantity": "omega_1", "spec": SPEC_NUMBERS["omega_1"], "ours": float(pc.omega[0])},
-            {
-                "quantity": "national local debt / GDP",
-                "spec": SPEC_NUMBERS["national_debt_gdp"],
-                "ours": base["debt_gdp"],
-            },
-            {
-                "quantity": "baseline leverage gap lev2 - lev1",
-                "spec": SPEC_NUMBERS["baseline_lev_gap"],
-                "ours": base["lev_gap"],
-            },
-        ]
+        [{"quantity": q, "spec": SPEC_NUMBERS[k.split(".", 1)[1]], "ours": f(pc, base)} for q, k, f in _CALIBRATION]
     )
     cal["gap"] = cal["ours"] - cal["spec"]
     cal.to_csv(d / "calibration.csv", index=False)
@@ -273,9 +250,14 @@ def run(out: Path, *, quick: bool = False) -> dict:
         timings["gradients"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
 
-    # 8. report
+    # 8. paper (here: the specification) vs ours, one schema
+    comp = _comparison(pc, base, bool(csol.converged) and bool(ss.converged), sw)
+    compare.write(comp, d)
+
+    # 9. report
     files = [
         "report.md",
+        "comparison.csv",
         "claims.csv",
         "experiments.csv",
         "sigma_sweep.csv",
@@ -293,8 +275,9 @@ def run(out: Path, *, quick: bool = False) -> dict:
     failed = claims[claims["holds_baseline"] == False]  # noqa: E712
     sw_lo, sw_hi = sw.iloc[0], sw.iloc[-1]
     headline = [
-        f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec 1.353), "
-        f"xi={float(pc.xi):.4f} (0.934), k_bar={float(pc.k_bar):.4f} (1.206); "
+        f"Calibration reproduces the spec's printed values: A_1={float(pc.A[0]):.4f} (spec "
+        f"{SPEC_NUMBERS['A_1']:.3f}), xi={float(pc.xi):.4f} ({SPEC_NUMBERS['xi']:.3f}), "
+        f"k_bar={float(pc.k_bar):.4f} ({SPEC_NUMBERS['k_bar']:.3f}); "
         f"national debt/GDP {base['debt_gdp']:.3f}.",
         f"{len(held)}/{len(claims)} claims hold at baseline; not holding: "
         + ", ".join(failed["id"].tolist())
@@ -302,14 +285,28 @@ def run(out: Path, *, quick: bool = False) -> dict:
         "in City 1; t_leverage_gap: as in the spec's prototype).",
         f"Sigma sweep (land+labour to City 1): City 2 relative wage {sw_lo['mobile_land1:rel_wage2']:.2f} -> "
         f"{sw_hi['mobile_land1:rel_wage2']:.2f}, relative leverage {sw_lo['mobile_land1:rel_lev2']:.2f} -> "
-        f"{sw_hi['mobile_land1:rel_lev2']:.2f} for sigma 0.5 -> 12 (spec prototype 0.98 -> 0.64, 1.00 -> 1.08).",
+        f"{sw_hi['mobile_land1:rel_lev2']:.2f} for sigma 0.5 -> 12 (spec prototype "
+        f"{SPEC_NUMBERS['sweep_rel_wage2_sigma_0.5']:.2f} -> {SPEC_NUMBERS['sweep_rel_wage2_sigma_12']:.2f}, "
+        f"{SPEC_NUMBERS['sweep_rel_lev2_sigma_0.5']:.2f} -> {SPEC_NUMBERS['sweep_rel_lev2_sigma_12']:.2f}).",
         f"Transitions (T={T}, block-tridiagonal Newton): {int(trans['converged'].sum())}/{len(trans)} converged, "
         f"max {int(trans['newton_steps'].max())} Newton steps, max residual {trans['max_residual'].max():.1e}.",
         f"Robustness: {int(rob['ok'].sum())}/{n_draws} recalibrated random draws solved in every experiment.",
         "The paper's own equations and numbers are not public: only qualitative claims are checked.",
     ]
-    _write_report(d / "report.md", pc, base, cal, exp, sw, tax, claims, trans, grads, timings, rob, n_draws, T, quick)
+    _write_report(
+        d / "report.md", pc, base, cal, exp, sw, tax, claims, trans, grads, timings, rob, n_draws, T, quick, comp
+    )
     return {"title": TITLE, "files": [f"{PAPER_ID}/{f}" for f in files], "headline": headline}
+
+
+def _comparison(pc, base: dict, calibrated: bool, sw: pd.DataFrame) -> pd.DataFrame:
+    """`comparison.csv`: the specification's printed calibration and sigma-sweep numbers beside ours
+    (`converged`: the joint calibration and the baseline steady state, or the sweep point's solve)."""
+    rows = [compare.row(PAPER_ID, k, f(pc, base), converged=calibrated) for _, k, f in _CALIBRATION]
+    for _, k, i, col in _SWEEP:
+        ok = calibrated and bool(sw.iloc[i][col.split(":")[0] + ":converged"])
+        rows.append(compare.row(PAPER_ID, k, sw.iloc[i][col], converged=ok))
+    return compare.frame(rows)
 
 
 def _weaker_than_prototype(claims: pd.DataFrame) -> str:
@@ -325,7 +322,7 @@ def _weaker_than_prototype(claims: pd.DataFrame) -> str:
     return ", ".join(out) if out else "none"
 
 
-def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timings, rob, n_draws, T, quick):
+def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timings, rob, n_draws, T, quick, comp):
     L = [f"# {TITLE}", ""]
     L += [
         "Source: Zhao Fuyang & Liu Ruizhi (2024), 数量经济技术经济研究 2024(4):26-47, English summary (seed 000). "
@@ -349,6 +346,15 @@ def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timin
         "",
     ]
     L += ["## Calibration (joint root: A_1, xi, k_bar with the city blocks at p_j = 1)", "", markdown_table(cal), ""]
+    L += [
+        "## Specification vs ours (`comparison.csv`)",
+        "",
+        "Every printed number this report compares, in the schema every reproduction shares; the `paper` "
+        "column holds the specification's numbers (the paper prints none we can read).",
+        "",
+        compare.markdown(comp),
+        "",
+    ]
     cols = [
         "experiment",
         "converged",
@@ -377,14 +383,8 @@ def _write_report(path, pc, base, cal, exp, sw, tax, claims, trans, grads, timin
         markdown_table(claims[["id", "claim", "holds_baseline", "draws_held", "draws_total", "spec_prototype_draws"]]),
         "",
     ]
-    lo, hi = sw.iloc[0], sw.iloc[-1]
     sweep_cmp = pd.DataFrame(
-        [
-            {"quantity": "rel. wage w2/w1, sigma=0.5", "spec": 0.98, "ours": lo["mobile_land1:rel_wage2"]},
-            {"quantity": "rel. wage w2/w1, sigma=12", "spec": 0.64, "ours": hi["mobile_land1:rel_wage2"]},
-            {"quantity": "rel. leverage lev2/lev1, sigma=0.5", "spec": 1.00, "ours": lo["mobile_land1:rel_lev2"]},
-            {"quantity": "rel. leverage lev2/lev1, sigma=12", "spec": 1.08, "ours": hi["mobile_land1:rel_lev2"]},
-        ]
+        [{"quantity": q, "spec": SPEC_NUMBERS[k.split(".", 1)[1]], "ours": sw.iloc[i][col]} for q, k, i, col in _SWEEP]
     )
     sweep_cmp["gap"] = sweep_cmp["ours"] - sweep_cmp["spec"]
     cross = sw["sigma"][sw["mobile_land1:lev_gap"] < sw["baseline:lev_gap"]]

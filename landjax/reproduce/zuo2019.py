@@ -2,14 +2,18 @@
 digraph beta of each rule (Table 6).
 
 `run(out)` writes `out/zuo2019/`: `table5.csv` (district, rule, claim, award, paper_award,
-diff, ...), `table6.csv` (rule, beta, paper_beta, ranks), `satisfaction.png` (award/claim by
-district for each rule), `table5_diff.png` and `report.md`. `quick` changes nothing (the
-whole run takes a few seconds).
+diff, ...), `table6.csv` (rule, beta, paper_beta, ranks), `comparison.csv` (quantity, paper,
+ours, gap, options, converged: every printed award of Table 5 and beta of Table 6),
+`satisfaction.png` (award/claim by district for each rule), `table5_diff.png` and `report.md`.
+`quick` changes nothing (the whole run takes a few seconds).
 
 Options used (the spec's defaults): rules as printed in eqs. (1)-(6), exact (no temperature);
 claims = Table 4 as printed (summing to 3976.65); estate = 2147.09; beta on the per-district
 dominance digraphs (edge i -> j when rule i gives the district less than rule j), summed over
 the districts (`landjax.allocation.digraph`), awards closer than 1e-6 hm2 counted as ties.
+
+The published numbers come from `landjax.reproduce.published` (`zuo2019.csv` for Table 6 and
+the printed total; Table 5 from `landjax/data/zaoyang.csv`).
 """
 
 from __future__ import annotations
@@ -23,14 +27,20 @@ import pandas as pd
 from landjax._io import ensure_dir, markdown_table, pyplot, savefig, write_csv
 from landjax.allocation import claims as cl
 from landjax.allocation import digraph as dg
-from landjax.data.zaoyang import ESTATE, PAPER_TABLE6, PRINTED_TOTAL_DEMAND, load_zaoyang
+from landjax.data.zaoyang import ESTATE, load_zaoyang
 from landjax.models import claims as mcl
+from landjax.reproduce import compare
+from landjax.reproduce import published as pub
 
 PAPER_ID = "zuo2019"
 TITLE = "Zuo, Hu & Li (2019): claims-problem rules for splitting a quota, Zaoyang (Tables 5-6)"
 #: agreement required of a recomputed award with the printed one (the paper prints 2 decimals)
 TOL = 0.01
 TIE_TOL = 1e-6
+#: Table 6: beta value of each rule, as printed (a view of the published table)
+PAPER_TABLE6 = pub.values(PAPER_ID, "table6")
+#: total demand as printed in the text and Table 4 (the 16 printed claims sum to 3976.65)
+PRINTED_TOTAL_DEMAND = pub.value(PAPER_ID, "table4.total_demand")
 
 
 def compute() -> dict[str, Any]:
@@ -91,6 +101,20 @@ def compute() -> dict[str, Any]:
         "cea_level": float(awards["CEA"].max()),
         "cea_sum_printed": cea_sum_printed,
     }
+
+
+def comparison(res: dict[str, Any]) -> pd.DataFrame:
+    """`comparison.csv`: every printed award of Table 5 and every beta of Table 6 against ours
+    (exact rules: nothing iterates, so `converged` is True)."""
+    rows = []
+    z = res["z"]
+    for r in cl.RULES:
+        for i, name in enumerate(z["district_pinyin"]):
+            key = f"table5.{r}.{pub.slug(str(name))}"
+            rows.append(compare.row(PAPER_ID, key, float(res["awards"][r].iloc[i])))
+    for r, b in zip(res["t6"]["rule"], res["t6"]["beta"], strict=True):
+        rows.append(compare.row(PAPER_ID, f"table6.{r}", float(b)))
+    return compare.frame(rows)
 
 
 def _figures(res: dict[str, Any], d: Path) -> list[Path]:
@@ -189,6 +213,8 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     t5, t6 = res["t5"], res["t6"]
     t5.to_csv(d / "table5.csv", index=False, float_format="%.6f")
     t6.to_csv(d / "table6.csv", index=False, float_format="%.6f")
+    comp = comparison(res)
+    compare.write(comp, d)
     figs = _figures(res, d)
     t_all = all_rules_table(res)
     write_csv(t_all, d / "all_rules.csv")
@@ -279,6 +305,14 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         "No digraph reproduces them; the ordering "
         f"{'agrees' if same_order else 'differs'}: ours {beta_order}; paper {paper_order}.",
         "",
+        "## Paper vs ours (`comparison.csv`)",
+        "",
+        f"`comparison.csv` holds all {len(comp)} printed numbers beside ours: the {len(comp) - len(t6)} awards of "
+        f"Table 5 (largest |gap| {comp['gap'].iloc[: len(comp) - len(t6)].abs().max():.4f} hm2) "
+        "and the six betas of Table 6:",
+        "",
+        compare.markdown(comp.iloc[len(comp) - len(t6) :], digits=4),
+        "",
         "## Beyond the paper: all thirteen rules",
         "",
         "The seven further rules of the reference library (APRO, RA, MO, RTalmud, DT, AV, AA; Thomson 2019, "
@@ -308,12 +342,13 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
         "- `satisfaction.png`: award/claim by district for each rule (our exact rules).",
         "- `table5_diff.png`: our awards minus the printed ones.",
         "",
-        "Files: `table5.csv` (long: district, rule, claim, award, paper_award, diff, ...), `table6.csv`.",
+        "Files: `table5.csv` (long: district, rule, claim, award, paper_award, diff, ...), `table6.csv`, "
+        "`comparison.csv` (quantity, paper, ours, gap, options, converged).",
     ]
     (d / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    files = [f"{PAPER_ID}/{n}" for n in ("report.md", "table5.csv", "table6.csv", "all_rules.csv")] + [
-        f"{PAPER_ID}/{p.name}" for p in figs
-    ]
+    files = [
+        f"{PAPER_ID}/{n}" for n in ("report.md", "table5.csv", "table6.csv", "comparison.csv", "all_rules.csv")
+    ] + [f"{PAPER_ID}/{p.name}" for p in figs]
     return {"title": TITLE, "files": files, "headline": headline}
 
 
