@@ -32,6 +32,8 @@ from landjax.models import quota_trade as qt
 from landjax.models import urban_rural as ur
 
 N_DRAWS = 200
+#: grid of the Helpman draws (a square number of cells)
+HELPMAN_CELLS = 100
 
 #: per model: {field: (lo, hi)} drawn uniformly; ranges lie inside each field's admissible bounds
 RANGES: dict[str, dict[str, tuple[float, float]]] = {
@@ -57,7 +59,7 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
     # Zhao & Liu's preference, technology and policy parameters (Table 1's calibration, +-40%)
     "land_debt": {
         "beta": (0.93, 0.985),
-        "beta_g": (0.8, 0.97),
+        "beta_g": (0.8, 0.92),
         "chi": (0.05, 0.3),
         "a_n": (0.35, 0.6),
         "a_l": (0.05, 0.2),
@@ -74,10 +76,10 @@ RANGES: dict[str, dict[str, tuple[float, float]]] = {
         "xi": (0.85, 0.98),
         "k_bar": (0.8, 1.6),
     },
-    # Redding's trade and preference parameters (the paper's values, widened)
+    # Redding's trade and preference parameters (the paper's values, widened; sigma (1 - alpha) > 1)
     "helpman": {
-        "alpha": (0.6, 0.9),
-        "sigma": (3.0, 8.0),
+        "alpha": (0.55, 0.8),
+        "sigma": (6.0, 10.0),
         "dist_elasticity": (0.1, 0.6),
         "internal_cost": (1.2, 3.0),
         "border_cost": (1.0, 3.0),
@@ -104,15 +106,7 @@ def _draw(model: str, base: Any, n: int, seed: int) -> Any:
         return np.broadcast_to(a, (n, *a.shape)).copy()
 
     fields = {k: leaf(k, getattr(base, k)) for k in type(base).fields_info()}
-    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(base), [fields[k] for k in _leaf_names(base)])
-
-
-def _leaf_names(base: Any) -> list[str]:
-    """The field name of every leaf of ``base`` (each field is one leaf)."""
-    names = list(type(base).fields_info())
-    leaves = jax.tree_util.tree_leaves(base)
-    assert len(leaves) == len(names), "each Params field is one pytree leaf"
-    return names
+    return type(base)(**fields)  # validated: every draw is an admissible parameter set
 
 
 def _member(tree: Any, i: int) -> Any:
@@ -121,7 +115,9 @@ def _member(tree: Any, i: int) -> Any:
 
 def _max_abs(tree: Any) -> np.ndarray:
     """Max-norm of a (batched) pytree over every axis but the first."""
-    leaves = [np.abs(np.asarray(v, dtype=np.float64)).reshape(np.shape(v)[0], -1) for v in jax.tree_util.tree_leaves(tree)]
+    leaves = [
+        np.abs(np.asarray(v, dtype=np.float64)).reshape(np.shape(v)[0], -1) for v in jax.tree_util.tree_leaves(tree)
+    ]
     return np.max(np.concatenate(leaves, axis=1), axis=1)
 
 
@@ -210,7 +206,9 @@ def _run_land_debt(n: int, seed: int) -> None:
 
 def _run_helpman(n: int, seed: int) -> None:
     o = hm.Options()
-    pb = _draw("helpman", hm.Params(), n, seed)
+    # a 10 x 10 grid (the paper's is 30 x 30) with log productivities drawn like the paper's
+    a = np.random.default_rng(seed).normal(0.0, float(np.std(np.asarray(hm.Params().a))), HELPMAN_CELLS)
+    pb = _draw("helpman", hm.Params(a=a), n, seed)
     rb = hm.solve_batch(pb, o)
     res = _max_abs(jax.jit(jax.vmap(lambda u, p: hm.residual(u, p, o)))(rb.unknowns, pb))
     _check("helpman", rb, res, _all_finite(rb.outcomes))
