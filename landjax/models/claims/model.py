@@ -4,18 +4,20 @@ the estate), ``Options`` (the rule, its smooth temperature and the one-sided der
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax.contract import ModelSpec, Result, model_options, model_params, option, param
 from landjax.errors import ConvergenceError, InputError
 from landjax.models.claims.names import ALL_RULES
 from landjax.models.claims.registry import EXACT, SMOOTH_RULES, smooth_rule
 from landjax.sweep import run_sweep
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNITS = (("awards", "hm2"), ("statistics.gini", "index"), ("statistics.satisfaction_min", "share"))
 
