@@ -30,6 +30,8 @@ from typing import Any, cast
 import jax
 import numpy as np
 
+from landjax.engine import _aot
+
 _DYNAMIC_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
 
 #: owner object -> {key: compiled callable}; entries vanish with the owner
@@ -119,4 +121,6 @@ def jit_call(fn: Any, config: Hashable, impl: Callable, *arrays: Any, args: Any 
 
     if static is None:  # unhashable static leaf: cannot cache, trace and compile this once
         return jax.jit(lambda arrs: impl(*arrs, args))(arrays)
-    return cached(fn, config, build)(arrays, dyn, static)
+    runner = cached(fn, config, build)
+    done, out = _aot.call(fn, config, runner, arrays, dyn, static)
+    return out if done else runner(arrays, dyn, static)
