@@ -51,10 +51,9 @@ _FLAGS = (
     "jax_debug_infs",
 )
 _SOURCE_HASH: list[str] = []
-#: in-process: (fn, config, static, avals) -> loaded executable (None: not keepable)
-_LOADED: dict[Hashable, Any] = {}
-_LOADED_MAX = 512
-#: set by tests: how many programs were loaded from disk / stored in this process
+#: in-process: disk key -> (Exported, output tree), or None where it cannot be kept
+_LOADED: dict[str, Any] = {}
+#: how many programs were loaded from disk / stored in this process (read by the tests)
 STATS = {"loaded": 0, "stored": 0}
 
 
@@ -89,11 +88,16 @@ def _keepable(fn: Any) -> bool:
     )
 
 
-def _avals(leaves: list[Any]) -> tuple | None:
+def enabled_for(fn: Any, leaves: Any) -> bool:
+    """Whether a call of an engine verb with ``fn`` on these argument leaves may use a kept program."""
+    if not _keepable(fn) or folder() is None:
+        return False
+    return not any(isinstance(x, jax.core.Tracer) for x in leaves)
+
+
+def _avals(leaves: list[Any]) -> tuple:
     out = []
     for x in leaves:
-        if isinstance(x, jax.core.Tracer):
-            return None
         a = jax.typeof(x)
         out.append((tuple(a.shape), str(a.dtype), bool(getattr(a, "weak_type", False))))
     return tuple(out)
@@ -122,72 +126,54 @@ def _disk_key(fn: Any, config: Hashable, static: Hashable, avals: tuple) -> str 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def call(
-    fn: Any, config: Hashable, jitted: Callable, arrays: tuple, dyn: list[Any], static: Hashable
-) -> tuple[bool, Any]:
-    """Run ``jitted(arrays, dyn, static)`` through a kept executable where possible.
+def traced_call(fn: Any, config: Hashable, body: Callable, dyn_args: tuple, static: Hashable) -> Any:
+    """Inside the trace of a verb's ``jax.jit`` program: ``body(*dyn_args, static)``, taken from the
+    kept program when there is one (it is read from disk, or exported now and stored).
 
-    Returns ``(True, output)`` when a kept (loaded or newly stored) executable ran, else
-    ``(False, None)``: the caller then calls ``jitted`` itself.
+    The traced program then only calls the kept StableHLO module, so a new process neither traces
+    nor lowers the verb's body; any failure traces ``body`` as usual.
     """
-    if not _keepable(fn):
-        return False, None
     base = folder()
-    if base is None:
-        return False, None
-    leaves = jax.tree_util.tree_leaves((arrays, dyn))
-    avals = _avals(leaves)
-    if avals is None:
-        return False, None
-    mem_key = (fn, config, static, avals, str(base))
-    try:
-        compiled = _LOADED.get(mem_key, False)
-    except TypeError:
-        return False, None
-    if compiled is False:
-        compiled = _load_or_store(fn, config, jitted, arrays, dyn, static, avals, base)
-        if len(_LOADED) >= _LOADED_MAX:
-            _LOADED.pop(next(iter(_LOADED)))
-        _LOADED[mem_key] = compiled
-    if compiled is None:
-        return False, None
-    return True, compiled(arrays, dyn)
+    leaves, in_tree = jax.tree_util.tree_flatten(dyn_args)
+    key = _disk_key(fn, config, static, _avals(leaves)) if base is not None else None
+    entry = _LOADED.get(key) if key is not None else None
+    if key is not None and key not in _LOADED:
+        entry = _load_or_store(key, body, in_tree, leaves, static, base)  # type: ignore[arg-type]
+        _LOADED[key] = entry
+    if entry is None:
+        return body(*dyn_args, static)
+    exp, out_tree = entry
+    return jax.tree_util.tree_unflatten(out_tree, exp.call(*leaves))
 
 
-def _load_or_store(
-    fn: Any, config: Hashable, jitted: Any, arrays: tuple, dyn: list[Any], static: Hashable, avals: tuple, base: Path
-) -> Any:
+def _load_or_store(key: str, body: Callable, in_tree: Any, leaves: list[Any], static: Hashable, base: Path) -> Any:
     from jax import export
 
-    key = _disk_key(fn, config, static, avals)
-    if key is None:
-        return None
     path = base / f"{key}.pkl"
-    in_tree = jax.tree_util.tree_structure((arrays, dyn))
     if path.exists():
         try:
             with open(path, "rb") as fh:
                 fields, out_tree = pickle.load(fh)
             exp = export.Exported(**fields, _get_vjp=None)
             STATS["loaded"] += 1
-            return _runner(exp, in_tree, out_tree)
+            return exp, out_tree
         except Exception:  # a damaged or foreign entry: export afresh and replace it
             pass
     out_trees: list[Any] = []
 
-    def flat(*leaves: Any) -> list[Any]:
-        a, d = jax.tree_util.tree_unflatten(in_tree, list(leaves))
-        out, tree = jax.tree_util.tree_flatten(jitted(a, d, static))
+    def flat(*xs: Any) -> list[Any]:
+        out, tree = jax.tree_util.tree_flatten(body(*jax.tree_util.tree_unflatten(in_tree, list(xs)), static))
         out_trees.append(tree)
         return out
 
     try:
-        exp = export.export(jax.jit(flat))(*jax.tree_util.tree_leaves((arrays, dyn)))
+        specs = [jax.ShapeDtypeStruct(x.shape, x.dtype, weak_type=x.aval.weak_type) for x in leaves]
+        exp = export.export(jax.jit(flat))(*specs)
         # the fields of the Exported (its StableHLO module and calling convention), less the
-        # reverse-mode rule (a closure; kept programs only run on concrete inputs)
+        # reverse-mode rule (a closure; kept programs are only called on concrete inputs)
         fields = {f.name: getattr(exp, f.name) for f in dataclasses.fields(exp) if f.name != "_get_vjp"}
         blob = pickle.dumps((fields, out_trees[0]))
-    except Exception:  # not exportable: plain jax.jit
+    except Exception:  # not exportable (e.g. a host callback): trace the body as usual
         return None
     try:
         base.mkdir(parents=True, exist_ok=True)
@@ -198,16 +184,4 @@ def _load_or_store(
         STATS["stored"] += 1
     except OSError:
         pass
-    return _runner(exp, in_tree, out_trees[0])
-
-
-def _runner(exp: Any, in_tree: Any, out_tree: Any) -> Callable:
-    call = jax.jit(exp.call)  # jit's fast dispatch for repeated calls in this process
-
-    def run(arrays: tuple, dyn: list[Any]) -> Any:
-        leaves, tree = jax.tree_util.tree_flatten((arrays, dyn))
-        if tree != in_tree:
-            raise TypeError("landjax AOT: argument structure changed")
-        return jax.tree_util.tree_unflatten(out_tree, call(*leaves))
-
-    return run
+    return exp, out_trees[0]

@@ -113,14 +113,20 @@ def jit_call(fn: Any, config: Hashable, impl: Callable, *arrays: Any, args: Any 
     """
     dyn, static = split_args(args)
 
+    def body(arrs, dyn_leaves, static_spec):
+        return impl(*arrs, merge_args(dyn_leaves, static_spec))
+
     def build() -> Callable:
+        return jax.jit(body, static_argnums=(2,))
+
+    def build_kept() -> Callable:
         def program(arrs, dyn_leaves, static_spec):
-            return impl(*arrs, merge_args(dyn_leaves, static_spec))
+            return _aot.traced_call(fn, config, body, (arrs, dyn_leaves), static_spec)
 
         return jax.jit(program, static_argnums=(2,))
 
     if static is None:  # unhashable static leaf: cannot cache, trace and compile this once
         return jax.jit(lambda arrs: impl(*arrs, args))(arrays)
-    runner = cached(fn, config, build)
-    done, out = _aot.call(fn, config, runner, arrays, dyn, static)
-    return out if done else runner(arrays, dyn, static)
+    if _aot.enabled_for(fn, [*jax.tree_util.tree_leaves(arrays), *dyn]):  # landjax's own function on concrete inputs
+        return cached(fn, ("kept", config), build_kept)(arrays, dyn, static)
+    return cached(fn, config, build)(arrays, dyn, static)
