@@ -39,7 +39,8 @@ def _python(code: str, **env: str) -> dict:
 _LOADED_MODULES = """
 import json, sys
 def loaded():
-    return sorted(m for m in sys.modules if m.split(".")[0] in {heavy} or m.startswith(("landjax.models.", "landjax.reproduce", "landjax.sweep")))
+    ours = ("landjax.models.", "landjax.reproduce", "landjax.sweep")
+    return sorted(m for m in sys.modules if m.split(".")[0] in {heavy} or m.startswith(ours))
 """
 
 

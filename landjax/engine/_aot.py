@@ -39,6 +39,7 @@ from typing import Any
 
 import jax
 import jaxlib
+import numpy as np
 
 #: JAX settings that change what a traced program is (or whether tracing succeeds)
 _FLAGS = (
@@ -57,10 +58,15 @@ _LOADED: dict[str, Any] = {}
 STATS = {"loaded": 0, "stored": 0}
 
 
+def _config(name: str) -> Any:
+    """A JAX setting's current value (``jax.config.<name>``)."""
+    return getattr(jax.config, name)
+
+
 def folder() -> Path | None:
     """``<compilation cache folder>/landjax-aot``, or None when the compilation cache is off."""
-    d = jax.config.jax_compilation_cache_dir
-    if not d or jax.config.jax_disable_jit:
+    d = _config("jax_compilation_cache_dir")
+    if not d or _config("jax_disable_jit"):
         return None
     return Path(d) / "landjax-aot"
 
@@ -114,10 +120,11 @@ def _disk_key(fn: Any, config: Hashable, static: Hashable, avals: tuple) -> str 
             avals,
             jax.__version__,
             jaxlib.__version__,
+            np.__version__,
             dev.platform,
             dev.device_kind,
             len(jax.devices()),
-            tuple((f, str(getattr(jax.config, f))) for f in _FLAGS),
+            tuple((f, str(_config(f))) for f in _FLAGS),
             _source_hash(),
         )
     )
@@ -178,8 +185,8 @@ def _load_or_store(key: str, body: Callable, in_tree: Any, leaves: list[Any], st
     try:
         base.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=base, prefix=".tmp-", suffix=".pkl")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
+        with os.fdopen(fd, "wb") as out:
+            out.write(blob)
         os.replace(tmp, path)
         STATS["stored"] += 1
     except OSError:
