@@ -1,28 +1,33 @@
-"""Compiled programs kept between processes: the warm start of landjax's own solves.
+"""Programs kept between processes: the warm start of landjax's own solves.
 
 JAX's persistent compilation cache (turned on by the command line, see
 :func:`landjax.cli.enable_compilation_cache`) keeps XLA's compiled code, but every new process
 still traces and lowers each program before it can look the code up; for the models' solves that
-is most of a warm ``landjax solve MODEL`` run. This module keeps the *loaded executable* of an
-engine verb's program on disk (``<compilation cache folder>/landjax-aot``) and, in a later
-process, calls it without tracing or lowering. The executable is the very program that
-``jax.jit`` would compile for the call, so the results are bit-identical.
+is a large part of a warm ``landjax solve MODEL`` run. This module keeps the traced program of an
+engine verb (``solve``, ``fixed_point``, ... through :func:`landjax.engine._compile.jit_call`) as
+a ``jax.export`` StableHLO module in ``<compilation cache folder>/landjax-aot``. In a later
+process the verb's ``jax.jit`` program only calls that module: the verb's body is neither traced
+nor lowered again, and XLA's code for it comes from the compilation cache. The kept module is the
+one the verb's body lowers to, called with the same arguments, so the results are bit-identical
+to the traced path (``tests/test_startup.py``); the first process uses it too.
 
 A program is kept only when its identity is stable across processes:
 
 * the function is a module-level function of the ``landjax`` package (no closure, no ``lambda``,
   no bound method, no ``functools.partial``): a user's function is never kept;
-* nothing in the call is being traced (inside a user's ``jit``/``vmap``/``grad`` the program is
-  inlined as usual);
-* the persistent compilation cache is on (``jax_compilation_cache_dir`` set) and ``jax_disable_jit``
-  is off.
+* nothing in the call is being traced (inside a user's ``jit``/``vmap``/``grad`` the verb's
+  program is inlined and traced as usual);
+* the persistent compilation cache is on (``jax_compilation_cache_dir`` set; ``LANDJAX_CACHE_DIR=``
+  empty turns both off) and ``jax_disable_jit`` is off.
 
 The key is a hash of the function's module and name, the verb's static configuration, the static
-part and the shapes/dtypes of the arguments, the versions of jax and jaxlib, the device, the JAX
-settings that change tracing (x64, promotion rules, matmul precision, debug flags) and the content
-of every file of the installed ``landjax`` package (any edit of the code invalidates every entry).
-A configuration whose text is not stable (it shows an object address) is not kept. Any failure
-(an entry that cannot be read, a program that cannot be serialized) falls back to ``jax.jit``.
+part and the shapes/dtypes of the arguments, the versions of jax, jaxlib and numpy, the device,
+the JAX settings that change tracing (x64, promotion rules, matmul precision, debug flags) and the
+content of every file of the installed ``landjax`` package (any edit of the code or its bundled
+data invalidates every entry). A configuration whose text is not stable (it shows an object
+address) is not kept. Any failure (an entry that cannot be read, a program that cannot be
+exported, such as one with a host callback) falls back to tracing the body. Entries are pickles:
+like the compilation cache, the folder must be the user's own.
 """
 
 from __future__ import annotations

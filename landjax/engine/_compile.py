@@ -18,6 +18,10 @@ when one is not, the call still works but compiles every time.
 
 Inside a user's own ``jax.jit``/``vmap``/``grad`` the cached program is simply inlined into the
 user's trace.
+
+When the persistent compilation cache is on, the programs of landjax's own module-level functions
+called on concrete arguments are also kept between processes (:mod:`landjax.engine._aot`), so a
+new process does not trace them again.
 """
 
 from __future__ import annotations
