@@ -26,6 +26,8 @@ sys.path.insert(0, str(HERE))
 from _machine import machine_line  # noqa: E402
 
 ROOT = HERE.parent
+#: text from this line on in the fragment is written by hand (profile, before/after) and kept on a rerun
+NOTES_MARK = "<!-- notes -->"
 OUT = HERE / "results"
 CASES = {
     "claims": ["claims"],
@@ -84,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {header}.",
         f"Command: `python benchmarks/engine_startup.py --warm {a.warm}` (each run a fresh "
         "`python -m landjax solve MODEL --json`; cold: an empty `LANDJAX_CACHE_DIR`; warm: the same folder "
-        "afterwards). CPU = user + sys of the child. Load: 1-minute load average after the run; with a load "
-        "above the 2 cores, wall time is several times the CPU time.",
+        "afterwards, minimum of the warm runs). CPU = user + sys of the child. Load: 1-minute load average "
+        "after each run (when other jobs take the cores, wall time exceeds CPU time).",
         "",
         "| case | cold wall (s) | cold CPU (s) | warm wall, min (s) | warm CPU, min (s) | warm / cold (CPU) | load |",
         "|---|---|---|---|---|---|---|",
@@ -100,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
             f"| {case} | {cw} | {cc} | {warm.wall_s.min():.2f} | {warm.cpu_s.min():.2f} | {ratio} | "
             f"{g.load_1min.min():.1f}-{g.load_1min.max():.1f} |"
         )
-    (OUT / "engine_startup.md").write_text("\n".join(lines) + "\n")
+    md = OUT / "engine_startup.md"
+    old = md.read_text() if md.exists() else ""
+    notes = old[old.index(NOTES_MARK) :] if NOTES_MARK in old else ""  # hand-written notes are kept
+    md.write_text("\n".join(lines) + "\n" + ("\n" + notes if notes else ""))
     print(f"wrote {OUT / 'engine_startup.md'}", file=sys.stderr)
     return 0
 
