@@ -18,6 +18,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SCRIPTS = [
     "engine_overhead",
+    "engine_startup",
     "engine_batch",
     "claims_throughput",
     "urban_rural",

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax.contract import ModelSpec, parse_param, parse_value
 from landjax.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FIRST_COLUMNS = ("converged", "residual_norm", "steps")
 
@@ -141,6 +143,8 @@ def run_sweep(
 
     **Returns:** a DataFrame, one row per grid row in grid order.
     """
+    import pandas as pd
+
     if spec.solve_batch is None:
         raise InputError(f"model {spec.name} has no batched solve; sweeps are not available")
     if not isinstance(chunk_size, int) or chunk_size < 1:

@@ -18,6 +18,10 @@ when one is not, the call still works but compiles every time.
 
 Inside a user's own `jax.jit`/`vmap`/`grad` the cached program is simply inlined into the
 user's trace.
+
+When the persistent compilation cache is on, the programs of landjax's own module-level functions
+called on concrete arguments are also kept between processes (`landjax.engine._aot`), so a
+new process does not trace them again.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from typing import Any, cast
 
 import jax
 import numpy as np
+
+from landjax.engine import _aot
 
 _DYNAMIC_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
 
@@ -111,12 +117,20 @@ def jit_call(fn: Any, config: Hashable, impl: Callable, *arrays: Any, args: Any 
     """
     dyn, static = split_args(args)
 
+    def body(arrs, dyn_leaves, static_spec):
+        return impl(*arrs, merge_args(dyn_leaves, static_spec))
+
     def build() -> Callable:
+        return jax.jit(body, static_argnums=(2,))
+
+    def build_kept() -> Callable:
         def program(arrs, dyn_leaves, static_spec):
-            return impl(*arrs, merge_args(dyn_leaves, static_spec))
+            return _aot.traced_call(fn, config, body, (arrs, dyn_leaves), static_spec)
 
         return jax.jit(program, static_argnums=(2,))
 
     if static is None:  # unhashable static leaf: cannot cache, trace and compile this once
         return jax.jit(lambda arrs: impl(*arrs, args))(arrays)
+    if _aot.enabled_for(fn, [*jax.tree_util.tree_leaves(arrays), *dyn]):  # landjax's own function on concrete inputs
+        return cached(fn, ("kept", config), build_kept)(arrays, dyn, static)
     return cached(fn, config, build)(arrays, dyn, static)

@@ -14,17 +14,19 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax.engine._compile import jit_call
 from landjax.engine._native import levenberg_marquardt
 from landjax.engine.solve import solve
 from landjax.errors import IdentificationWarning, InputError, as_float64
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +67,8 @@ class CalibrationResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per target: target, model, gap (model - target), relative gap."""
+        import pandas as pd
+
         names = list(self.moment_names) or [f"m{i}" for i in range(len(self.targets))]
         return pd.DataFrame(
             {

@@ -13,16 +13,18 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax._io import progress
 from landjax.engine._compile import cached, merge_args, split_args
 from landjax.errors import InputError, as_float64
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclasses.dataclass(frozen=True)
@@ -349,6 +351,8 @@ def optimize(
 
     **Returns:** an `OptimizeResult` (`x`: the best point evaluated).
     """
+    import pandas as pd
+
     lo = as_float64(lower, "optimize: lower").reshape(-1)
     hi = as_float64(upper, "optimize: upper").reshape(-1)
     if lo.shape != hi.shape:

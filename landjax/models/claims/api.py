@@ -13,14 +13,14 @@ float64 therefore work, and awards keep full precision.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax._io import progress as _progress
 from landjax.errors import ConvergenceError, InputError
@@ -28,6 +28,9 @@ from landjax.models.claims.extended import SUBSET_MAX_N, aa_condition
 from landjax.models.claims.names import canonical_rule, rule_list
 from landjax.models.claims.reference import aa_exact
 from landjax.models.claims.registry import EXACT, SMOOTH_RULES, smooth_rule
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: AA problems whose inclusion-exclusion cancellation factor exceeds this are recomputed exactly
 AA_CONDITION_MAX = 1e3
@@ -265,12 +268,21 @@ def allocate(
     **Returns:** the awards (float64), summing to `estate`.
     """
     name = canonical_rule(rule)
-    names = list(claims.index) if isinstance(claims, pd.Series) else None
+    series = _is_series(claims)
+    names = list(claims.index) if series else None
     c, E = validate_problem(claims, estate, problem=problem, names=names)
     x = allocate_batch(c[None, :], np.array([E]), name, temperature=temperature, side=side, validate=False)[0]
-    if isinstance(claims, pd.Series):
+    if series:
+        import pandas as pd
+
         return pd.Series(x, index=claims.index, name=name)
     return x
+
+
+def _is_series(x: Any) -> bool:
+    """`isinstance(x, pandas.Series)` without importing pandas (a Series exists only if it is imported)."""
+    pd = sys.modules.get("pandas")
+    return pd is not None and isinstance(x, pd.Series)
 
 
 def allocate_all(
@@ -281,6 +293,8 @@ def allocate_all(
     The index is the Series index of `claims` if it has one, else `0..n-1`. `rules="all"`
     gives the thirteen rules.
     """
+    import pandas as pd
+
     names = list(claims.index) if isinstance(claims, pd.Series) else None
     c, E = validate_problem(claims, estate, names=names)
     cols = {r: allocate(c, E, r, temperature=temperature) for r in rule_list(rules)}
@@ -312,6 +326,8 @@ def allocate_frame(
     **Returns:** a DataFrame with columns `problem, name, claim, estate, rule, award`: for each rule
     (in the order asked), every input row in input order.
     """
+    import pandas as pd
+
     rules = rule_list(rule)
     missing = [c for c in ("name", "claim") if c not in df.columns]
     if missing:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from landjax.errors import ConvergenceError, InputError
 from landjax.models.claims.api import allocate_batch, validate_problem
 from landjax.models.claims.names import rule_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: property key -> (name, definition)
 PROPERTIES: dict[str, tuple[str, str]] = {
@@ -491,6 +493,8 @@ def axioms_table(
     and `known`: the published result where there is one (`KNOWN`; `None` otherwise).
     Pivot with `df.pivot(index="rule", columns="property", values="holds")`.
     """
+    import pandas as pd
+
     rows = []
     for r in rule_list(rules):
         for ch in check_rule(r, properties, problem=problem, draws=draws, sizes=sizes, seed=seed):

@@ -11,14 +11,16 @@ gets all).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from landjax.errors import InputError
 from landjax.models.claims.api import allocate, validate_problem
 from landjax.models.claims.names import rule_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def lorenz_points(x: Any) -> np.ndarray:
@@ -61,6 +63,9 @@ def lorenz_table(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -
     """Lorenz dominance between every pair of rules on one problem: a square DataFrame (rows,
     columns: rules) with `lorenz_compare(row rule, column rule)` (`+1`, `-1`, `0`, or
     `None` where the curves cross)."""
+
+    import pandas as pd
+
     c, E = validate_problem(claims, estate)
     names = rule_list(rules)
     aw = {r: allocate(c, E, r) for r in names}
@@ -75,6 +80,8 @@ def lorenz_frame(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -
     """Lorenz curves and Gini indices of the rules on one problem: columns `rule, k,
     share_claimants, share_awards, gini` (`k = 0..n`), plus a row set `rule = "claims"` for the
     claims themselves."""
+    import pandas as pd
+
     c, E = validate_problem(claims, estate)
     n = c.size
     rows = []
@@ -89,6 +96,9 @@ def lorenz_frame(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -
 
 def gini_table(claims: Any, estate: Any, rules: str | Sequence[str] = "all") -> pd.DataFrame:
     """Gini index of the awards of each rule (and of the claims): columns `rule, gini`."""
+
+    import pandas as pd
+
     c, E = validate_problem(claims, estate)
     rows = [{"rule": "claims", "gini": gini(c)}]
     rows += [{"rule": r, "gini": gini(allocate(c, E, r))} for r in rule_list(rules)]

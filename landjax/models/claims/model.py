@@ -4,12 +4,11 @@ the estate), `Options` (the rule, its smooth temperature and the one-sided deriv
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax.contract import ModelSpec, Result, model_options, model_params, option, param
 from landjax.errors import ConvergenceError, InputError
@@ -19,6 +18,9 @@ from landjax.models.claims.names import ALL_RULES
 from landjax.models.claims.reference import aa_exact
 from landjax.models.claims.registry import EXACT, SMOOTH_RULES, smooth_rule
 from landjax.sweep import run_sweep
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: a division is accepted when its awards add up to the estate within this, relative to the
 #: largest claim (the rules are exact; only rounding separates them from the estate)

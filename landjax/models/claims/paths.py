@@ -5,16 +5,18 @@ coordinates plotted against `E` are the *schedules of awards*), as DataFrames an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from landjax._io import pyplot
 from landjax.errors import InputError
 from landjax.models.claims.api import allocate_batch, validate_problem
 from landjax.models.claims.lorenz import lorenz_frame
 from landjax.models.claims.names import RULE_NAMES, rule_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def estate_grid(total: float, points: int = 201) -> np.ndarray:
@@ -37,6 +39,8 @@ def awards_path(
     **Returns:** a long DataFrame with columns `rule, estate, name, claim, award` (`name` the
     claimant's label, default its position).
     """
+    import pandas as pd
+
     c, _ = validate_problem(claims, 0.0)
     if names is None:
         names = list(claims.index) if isinstance(claims, pd.Series) else list(range(c.size))

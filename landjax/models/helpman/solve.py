@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax.contract import ModelSpec, Result
 from landjax.engine import Solution, fixed_point
@@ -26,6 +25,9 @@ from landjax.models.helpman.outcomes import (
 )
 from landjax.models.helpman.params import Params
 from landjax.sweep import run_sweep
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNITS = (
     ("welfare.West", "utility"),
@@ -135,6 +137,8 @@ def cells(result: Result) -> pd.DataFrame:
     """One row per cell of a solved economy: grid position, country, and the levels of
     `cell_levels` (wage, population, trade share, price,
     land rent, welfare)."""
+    import pandas as pd
+
     p, o = result.params, result.options
     n = int(np.shape(p.a)[-1])
     _, country, row, col = geography(side_of(n))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax.contract import CliFlag, ModelSpec, Result
 from landjax.engine import Solution
@@ -21,6 +20,9 @@ from landjax.models.land_debt.outcomes import KEY_STATS, outcomes, statistics
 from landjax.models.land_debt.params import Params, validate
 from landjax.models.land_debt.steady import check_inputs, initial_guess, ss_fn
 from landjax.sweep import run_sweep
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _UNIT = {
     "X": "composite good",

@@ -7,7 +7,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax import stats as S
 from landjax.errors import InputError
@@ -150,6 +149,9 @@ def diagnostics(
 
 def city_table(baseline: Baseline, shock: Shock, eq: Equilibrium, dataset: Any = None):
     """City-level levels and hats as a DataFrame (for `--city-out`)."""
+
+    import pandas as pd
+
     b = baseline
     df = pd.DataFrame(
         {

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pandas as pd
 
 from landjax._io import check_output_file, write_csv
 from landjax.contract import CliFlag, ModelSpec, Result
@@ -31,6 +30,9 @@ from landjax.models.quota_trade.outcomes import STATISTICS, city_table, diagnost
 from landjax.models.quota_trade.params import Params, param_values, with_closure
 from landjax.models.quota_trade.policy import Scenario, compile_scenario, scenario_of
 from landjax.sweep import run_sweep
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNITS = tuple((f"statistics.{k}", "percent") for k in STATISTICS) + (
     ("diagnostics.quota_traded_productive_m2", "m2"),
