@@ -399,3 +399,30 @@ def test_cli_smooth_temperature(tmp_path):
         _cli(["--claims", str(f), "--estate", "200", "--rule", "CEA", "--temperature", "-1", "--out", str(out2)]) == 2
     )
     assert not out2.exists()
+
+
+def test_contract_solve_recomputes_an_ill_conditioned_aa_division_exactly():
+    """An AA problem whose inclusion-exclusion sum cancels (claims over four orders of magnitude)
+    was reported converged with awards 0.3 off the estate; `solve` and `solve_batch` now give
+    the exact division, and inside a user's jit the member is flagged (status 5)."""
+    import jax
+
+    from landjax.models import claims as cl
+    from landjax.models.claims.reference import aa_exact
+
+    c = np.array([1.0, 1.21, 9329.269, 3.212, 20.588])
+    E = 4837.130336577116
+    cs = c / 8192.0
+    assert float(cl.aa_condition(cs, E / 8192.0)) > cl.AA_CONDITION_MAX  # the case is ill-conditioned
+    o = cl.Options(rule="AA")
+    r = cl.solve(cl.Params(claims=c, estate=E), o)
+    assert r.ok
+    np.testing.assert_allclose(np.asarray(r.unknowns["awards"]), aa_exact(c, E), rtol=1e-12)
+    assert abs(float(np.sum(r.unknowns["awards"])) - E) < 1e-9 * c.max()
+    pb = cl.Params(claims=np.stack([c, c]), estate=np.array([E, E]))
+    rb = cl.solve_batch(pb, o)
+    np.testing.assert_allclose(np.asarray(rb.unknowns["awards"])[1], aa_exact(c, E), rtol=1e-12)
+    assert bool(np.all(rb.converged))
+    traced = jax.jit(lambda q: cl.solve(q, o, throw=False))(cl.Params(claims=c, estate=E))
+    assert not bool(traced.converged) and int(traced.code) == 5
+    assert "ill-conditioned" in traced.message
