@@ -114,7 +114,7 @@ def test_clip_mode_is_the_literal_formula():
 
 
 def test_balanced_prices_clear_money():
-    a = q.allocate(jnp.full(12, 0.5), B, q.RuleOptions(prices="balanced"))
+    a = q.allocate(jnp.full(12, 0.5), B, q.RuleOptions.from_options(q.Options(prices="balanced")))
     assert abs(float(jnp.sum(a.F))) < 1e-6 * float(jnp.sum(jnp.abs(a.F)))
 
 
@@ -157,7 +157,7 @@ def test_allocation_gradients_match_finite_differences(opts):
         q.RuleOptions(),
         q.RuleOptions(buy_cap=0.1, sell_cap=0.3, shortfall="shrink"),
         q.RuleOptions(sell_cap_mode="clip", normalise="zscore"),
-        q.RuleOptions(normalise="none", ts="surplus", prices="balanced"),
+        q.RuleOptions.from_options(q.Options(ts="surplus", prices="balanced"), normalise="none"),
     ],
     ids=["default", "caps-shrink", "clip-zscore", "raw-surplus-balanced"],
 )

@@ -332,6 +332,15 @@ def test_rule_options_from_the_one_options_and_checked_whatever_the_type():
     assert (r.ts, r.prices, float(r.volume_share), float(r.sell_cap)) == ("surplus", "balanced", 0.2, 0.4)
     with pytest.raises(InputError, match="comes from Options"):
         RuleOptions.from_options(M.Options(), ts="stock")
+    # one options idiom: ts and prices are the model's Options, not settings of the rule
+    import dataclasses
+
+    assert {"ts", "prices"}.isdisjoint(f.name for f in dataclasses.fields(RuleOptions))
+    assert (RuleOptions().ts, RuleOptions().prices) == (M.Options().ts, M.Options().prices)
+    with pytest.raises(TypeError):
+        RuleOptions(ts="surplus")  # type: ignore[call-arg]
+    with pytest.raises(InputError, match="RuleOptions.model"):
+        RuleOptions(model="surplus")  # type: ignore[arg-type]
     for bad in (np.float64(-0.1), jnp.asarray(0.0), np.float64("nan")):
         with pytest.raises(InputError, match="volume_share"):
             RuleOptions(volume_share=bad)

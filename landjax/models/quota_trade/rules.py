@@ -82,9 +82,10 @@ class RuleOptions:
     - `sell_cap_mode`: `"redistribute"` (water-filling: volume held exactly whenever the positive
       scores can carry it under the cap) or `"clip"` (the literal `min(cap, 0.15 s
       sum R / sum s R)`: capped area is simply not sold).
-    - `ts`: the sellers' tradable stock TS: `"stock"` (TS = R^k, eq. (18)) or `"surplus"` (TS = -tau R).
-    - `prices`: `"given"` (525 / 450-1050 yuan per m2, eq. (20)) or `"balanced"` (buyer prices
-      rescaled so that sum F = 0).
+    - `model`: the model's one `Options`; the rule reads the sellers' tradable stock `ts`
+      (`"stock"`: TS = R^k, eq. (18); `"surplus"`: TS = -tau R) and the `prices` of eq. (20)
+      (`"given"`: 525 / 450-1050 yuan per m2; `"balanced"`: buyer prices rescaled so that
+      sum F = 0) from it (`RuleOptions.ts` and `.prices` are views of these, not settings).
     - `shortfall`: when the cities with a positive score cannot carry the volume under a cap (few
       positive scores): `"uniform"` (the rest is spread over that side's zero-score cities, so
       the volume is held; with no positive score the side falls back to the uniform 15 % /
@@ -97,9 +98,18 @@ class RuleOptions:
     buy_cap: float = float("inf")
     normalise: str = static_field(default="mean")
     sell_cap_mode: str = static_field(default="redistribute")
-    ts: str = static_field(default="stock")
-    prices: str = static_field(default="given")
     shortfall: str = static_field(default="uniform")
+    model: Options = static_field(default=Options())
+
+    @property
+    def ts(self) -> str:
+        """The sellers' tradable stock, from the model's `Options.ts` (eq. (18))."""
+        return self.model.ts
+
+    @property
+    def prices(self) -> str:
+        """The quota prices of eq. (20), from the model's `Options.prices`."""
+        return self.model.prices
 
     @classmethod
     def from_options(cls, options: Options, **rule: Any) -> RuleOptions:
@@ -111,16 +121,16 @@ class RuleOptions:
         for k in ("ts", "prices", "volume_share"):
             if k in rule:
                 raise InputError(f"RuleOptions.from_options: {k} comes from Options; do not pass it")
-        return cls(volume_share=options.share, ts=options.ts, prices=options.prices, **rule)
+        return cls(volume_share=options.share, model=options, **rule)
 
     def __post_init__(self):
         checks = {
             "normalise": ("mean", "zscore", "none"),
             "sell_cap_mode": ("redistribute", "clip"),
-            "ts": ("stock", "surplus"),
-            "prices": ("given", "balanced"),
             "shortfall": ("uniform", "shrink"),
         }
+        if not isinstance(self.model, Options):
+            raise InputError(f"RuleOptions.model: expected quota_trade Options, got {type(self.model).__name__}")
         for name, allowed in checks.items():
             if getattr(self, name) not in allowed:
                 raise InputError(f"RuleOptions.{name}={getattr(self, name)!r}; allowed: {', '.join(allowed)}")
