@@ -9,7 +9,7 @@ OUT    ?= results
 WORKERS ?= 2
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: run test test-fast lint docs notebooks setup bench clean
+.PHONY: run test test-long test-fast lint docs notebooks setup bench clean
 
 setup: $(STAMP)
 
@@ -27,10 +27,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory docs
-	$(BIN)/python -m pytest -n $(WORKERS) --durations=25
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal --durations=25 -m "not long"
+
+# the checks too long for make test (each marked long)
+test-long: $(STAMP)
+	$(BIN)/python -m pytest -n $(WORKERS) -m long
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow"
+	$(BIN)/python -m pytest -n $(WORKERS) -m "not slow and not long"
 
 lint: $(STAMP)
 	$(BIN)/ruff check landjax tests benchmarks notebooks

@@ -11,7 +11,8 @@ one batch. Every member must then be one of two things:
 - **flagged**: `converged` is false and the status code says why (never a number presented as an
   answer with a failed check).
 
-`make test` runs `N_DRAWS` (>= 200) draws per model; the slow test runs ten times more.
+`make test` runs `N_DRAWS` (>= 200) draws per model; the long test (`make test-long`) runs ten
+times more.
 """
 
 from __future__ import annotations
@@ -229,6 +230,7 @@ def test_random_draws_converge_or_are_flagged(model):
 
 
 @pytest.mark.slow
+@pytest.mark.long  # about 40 min of CPU: `make test-long`, not `make test`
 @pytest.mark.parametrize("model", sorted(RUNNERS))
 def test_random_draws_converge_or_are_flagged_many(model):
     RUNNERS[model](10 * N_DRAWS, seed=12)
