@@ -28,7 +28,7 @@ HEAVY = ("pandas", "matplotlib", "scipy", "optax", "jaxopt", "optimistix", "equi
 
 def _python(code: str, **env: str) -> dict:
     """Run ``code`` in a fresh interpreter (this checkout first on the path); it prints one JSON line."""
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "LANDJAX_PROGRESS": "0", **env}
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), "LANDJAX_PROGRESS": "0", "LANDJAX_KEEP_PROGRAMS": "1", **env}
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=full_env, cwd=ROOT
     )
@@ -135,7 +135,14 @@ def test_kept_programs_are_bit_identical_to_the_traced_ones_in_a_new_process(tmp
     assert third["solve"] == plain["solve"] and third["fixed_point"] == plain["fixed_point"]
 
 
-def test_a_users_function_or_a_traced_call_is_never_kept():
+def test_kept_programs_are_off_unless_asked_for(monkeypatch):
+    monkeypatch.delenv("LANDJAX_KEEP_PROGRAMS", raising=False)
+    assert _aot.folder() is None
+    assert not _aot.enabled_for(armington_excess, [jnp.zeros(2)])
+
+
+def test_a_users_function_or_a_traced_call_is_never_kept(monkeypatch):
+    monkeypatch.setenv("LANDJAX_KEEP_PROGRAMS", "1")
     n = 3
     par = Armington(Q=jnp.ones(n), a=jnp.ones(n), sigma=jnp.asarray(2.5), d=1.2 - 0.2 * jnp.eye(n))
     y0 = jnp.zeros(n - 1)
@@ -149,7 +156,7 @@ def test_a_users_function_or_a_traced_call_is_never_kept():
     traced = jax.jit(lambda p: engine.solve(armington_excess, y0, p, tol=1e-12, ftol=1e-10).value)(par)
     assert _aot.STATS == before
     assert not _aot.enabled_for(users_residual, [y0])
-    assert _aot.enabled_for(armington_excess, [y0])  # the compilation cache is on in the tests
+    assert _aot.enabled_for(armington_excess, [y0])  # the compilation cache is on in the tests, kept programs asked for
     seen: list[bool] = []
     jax.jit(lambda x: seen.append(_aot.enabled_for(armington_excess, [x])) or x)(y0)
     assert seen == [False]

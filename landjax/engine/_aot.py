@@ -68,8 +68,16 @@ def _config(name: str) -> Any:
     return getattr(jax.config, name)
 
 
+#: kept programs are opt-in: set `LANDJAX_KEEP_PROGRAMS=1` (a full test run with them on once
+#: crashed a worker inside JAX's persistent-cache write of a program that calls a kept module)
+ENV = "LANDJAX_KEEP_PROGRAMS"
+
+
 def folder() -> Path | None:
-    """`<compilation cache folder>/landjax-aot`, or None when the compilation cache is off."""
+    """`<compilation cache folder>/landjax-aot`, or None when the compilation cache is off or
+    kept programs are not asked for (`LANDJAX_KEEP_PROGRAMS=1` turns them on)."""
+    if os.environ.get(ENV, "").strip().lower() not in ("1", "true", "yes"):
+        return None
     d = _config("jax_compilation_cache_dir")
     if not d or _config("jax_disable_jit"):
         return None
