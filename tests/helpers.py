@@ -68,6 +68,20 @@ def refresh_notebooks(names: list[str] | None = None) -> None:
         print(f"stored {path.relative_to(REPO)} with outputs")
 
 
+#: random draws of the urban_rural policy and calibrated parameters over their whole economic
+#: range (Table 1, section V), used by the root-search and random-draw tests
+UR_RANGES = {
+    "m": (0.0, 1.0),
+    "phi_r": (0.0, 1.0),
+    "mu": (0.0, 1.0),
+    "omega_a": (0.0, 0.05),
+    "omega_0": (0.0, 0.05),
+    "alpha": (0.05, 0.6),
+    "phi": (0.0, 5.0),
+    "tau_n": (0.0, 0.95),
+}
+
+
 if __name__ == "__main__":
     import sys
 

@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import UR_RANGES
 
 from landjax.contract import Result
 from landjax.models import claims as cl
@@ -38,17 +39,7 @@ HELPMAN_CELLS = 100
 
 #: per model: {field: (lo, hi)} drawn uniformly; ranges lie inside each field's admissible bounds
 RANGES: dict[str, dict[str, tuple[float, float]]] = {
-    # the eight policy and calibrated parameters over their whole economic range (Table 1, section V)
-    "urban_rural": {
-        "m": (0.0, 1.0),
-        "phi_r": (0.0, 1.0),
-        "mu": (0.0, 1.0),
-        "omega_a": (0.0, 0.05),
-        "omega_0": (0.0, 0.05),
-        "alpha": (0.05, 0.6),
-        "phi": (0.0, 5.0),
-        "tau_n": (0.0, 0.95),
-    },
+    "urban_rural": UR_RANGES,
     # the structural elasticities of Ma & Ni (Table 1's calibration, widened)
     "quota_trade": {
         "alpha": (0.5, 0.85),

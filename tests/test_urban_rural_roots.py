@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import UR_RANGES
 
 from landjax.models import urban_rural as ur
 
@@ -27,16 +28,7 @@ EDGE_CASE = dict(
     mu=0.561784432424576,
 )
 
-RANGES = {
-    "m": (0.0, 1.0),
-    "phi_r": (0.0, 1.0),
-    "mu": (0.0, 1.0),
-    "omega_a": (0.0, 0.05),
-    "omega_0": (0.0, 0.05),
-    "alpha": (0.05, 0.6),
-    "phi": (0.0, 5.0),
-    "tau_n": (0.0, 0.95),
-}
+RANGES = UR_RANGES
 
 
 def _fine_scan_has_root(p: ur.Params, o: ur.Options, n: int) -> np.ndarray:
