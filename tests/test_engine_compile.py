@@ -57,9 +57,11 @@ def test_what_recompiles_a_new_static_option_a_new_shape_a_new_closure():
     with count_compiles() as events:
         solve(lambda y, a: armington_residual(y, a), jnp.zeros(2), par)  # a new closure object
     assert len(events) >= 1
-    big = Armington(Q=jnp.ones(4), a=jnp.full(4, 0.25), sigma=jnp.asarray(4.0), d=jnp.ones((4, 4)))
+    # a new shape (11 regions: a size no other test solves, so no earlier test in this process
+    # has compiled it already)
+    big = Armington(Q=jnp.ones(11), a=jnp.full(11, 1 / 11), sigma=jnp.asarray(4.0), d=jnp.ones((11, 11)))
     with count_compiles() as events:
-        solve(armington_residual, jnp.zeros(3), big)  # a new shape
+        solve(armington_residual, jnp.zeros(10), big)
     assert len(events) >= 1
 
 
@@ -78,6 +80,28 @@ def test_python_float_leaves_are_traced_not_static():
         sol = solve(fn, jnp.zeros(1), {"target": 10.0})
     assert events == []
     assert float(sol.value[0]) == pytest.approx(2.0, abs=1e-10)
+
+
+def test_python_numpy_and_weak_jax_scalars_share_one_program():
+    # JAX keys its programs on the weak type: a Python float and an array would compile twice
+    fn = lambda y, a: y**3 + y - a["target"]  # noqa: E731
+    solve(fn, jnp.zeros(1), {"target": 2.0})
+    with count_compiles() as events:
+        s1 = solve(fn, jnp.zeros(1), {"target": np.float64(10.0)})
+        s2 = solve(fn, jnp.zeros(1), {"target": jnp.asarray(30.0)})  # weakly typed
+        s3 = solve(fn, jnp.zeros(1), {"target": jnp.asarray(68.0, dtype=jnp.float64)})
+    assert events == [], f"{len(events)} compilation(s) for the same structure with another scalar type"
+    assert [round(float(s.value[0]), 8) for s in (s1, s2, s3)] == [2.0, 3.0, 4.0]
+
+
+def test_model_params_store_python_floats_strongly_typed():
+    from landjax.models import urban_rural
+
+    p = urban_rural.Params()
+    leaves = [v for v in jax.tree_util.tree_leaves(p) if isinstance(v, float)]
+    assert leaves and all(type(v) is np.float64 for v in leaves)  # still floats, but strong in JAX
+    q = p.replace(alpha=float(p.alpha) * 0.99)
+    assert type(q.alpha) is np.float64 and float(q.alpha) == pytest.approx(float(p.alpha) * 0.99)
 
 
 def test_failed_plain_solve_raises_convergence_error_with_residual_and_steps():

@@ -12,7 +12,10 @@ A plain Python call of an engine verb (`solve`, `fixed_point`, `solve_batch`, `c
   (this part is `jax.jit`'s own cache).
 
 Leaves of `args` that are arrays (JAX, NumPy) or Python `float`/`complex` numbers are traced:
-changing their *values* never recompiles. Every other leaf (`int`, `bool`, `str`, ...) is
+changing their *values* never recompiles. Python numbers and weakly typed JAX arrays (what
+`jnp.asarray(0.5)` gives) are passed as strongly typed arrays of JAX's default dtype, so
+`0.5`, `np.float64(0.5)` and `jnp.asarray(0.5)` share one program (JAX itself would compile a
+second program for the weak type). Every other leaf (`int`, `bool`, `str`, ...) is
 static: part of the key, so a new value compiles a new program. Static leaves must be hashable;
 when one is not, the call still works but compiles every time.
 
@@ -37,6 +40,16 @@ import numpy as np
 from landjax.engine import _aot
 
 _DYNAMIC_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
+
+
+def strong(leaf: Any) -> Any:
+    """`leaf` as a strongly typed array when it is a Python number or a weakly typed concrete
+    JAX array (one program for `0.5` and `np.float64(0.5)`); any other leaf unchanged."""
+    if isinstance(leaf, float | complex) and not isinstance(leaf, bool):
+        return np.asarray(leaf, dtype=jax.dtypes.canonicalize_dtype(np.result_type(leaf)))
+    if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer) and leaf.weak_type:
+        return jax.lax.convert_element_type(leaf, leaf.dtype)
+    return leaf
 
 #: owner object -> {key: compiled callable}; entries vanish with the owner
 _WEAK: weakref.WeakKeyDictionary[Any, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
@@ -88,7 +101,7 @@ def split_args(args: Any) -> tuple[list[Any], Hashable | None]:
     dyn, fixed = [], []
     for i, leaf in enumerate(leaves):
         if isinstance(leaf, _DYNAMIC_TYPES) and not isinstance(leaf, bool):
-            dyn.append(leaf)
+            dyn.append(strong(leaf))
         else:
             fixed.append((i, leaf))
     static = (treedef, len(leaves), tuple(fixed))
@@ -116,6 +129,7 @@ def jit_call(fn: Any, config: Hashable, impl: Callable, *arrays: Any, args: Any 
     traced and static leaves (see the module docstring).
     """
     dyn, static = split_args(args)
+    arrays = tuple(jax.tree_util.tree_map(strong, a) for a in arrays)
 
     def body(arrs, dyn_leaves, static_spec):
         return impl(*arrs, merge_args(dyn_leaves, static_spec))
