@@ -225,12 +225,23 @@ def model_params(cls: type[T]) -> type[T]:
         validate_params(self)
         if user_post_init is not None:
             user_post_init(self)
+        _strong_floats(self)
 
     cls.__post_init__ = __post_init__  # type: ignore[attr-defined]
     cls.replace = _replace  # type: ignore[attr-defined]
     cls.to_dict = _params_to_dict  # type: ignore[attr-defined]
     cls.fields_info = classmethod(_fields_info)  # type: ignore[attr-defined]
     return params_dataclass(cls)
+
+
+def _strong_floats(p: Any) -> None:
+    """Store Python `float` leaves as `np.float64` (a `float` subclass, same value): JAX traces a
+    Python float as a weakly typed scalar and an array as a strongly typed one, so without this
+    `Params(alpha=0.5)` and the same parameters coming out of a solve or a batch would compile two
+    programs of every jitted function they reach."""
+    for f in dataclasses.fields(p):
+        if not f.metadata.get("static", False) and type(getattr(p, f.name)) is float:
+            object.__setattr__(p, f.name, np.float64(getattr(p, f.name)))
 
 
 def validate_params(p: Any) -> None:
