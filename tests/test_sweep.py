@@ -22,22 +22,14 @@ def _cli(*args: str) -> int:
     return subprocess.run([sys.executable, "-m", "landjax", *args], env=env, cwd=ROOT).returncode
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    d = tmp_path_factory.mktemp("sweep")
+def test_one_process_shards_and_two_processes_give_the_same_results(tmp_path):
+    # one test (not a module fixture shared by several): under pytest-xdist a module fixture is
+    # rebuilt on every worker that runs one of its tests, and these runs start five processes
+    d = tmp_path
     (d / "grid.csv").write_text(GRID)
     g = str(d / "grid.csv")
-    codes = {"one": _cli("sweep", "urban_rural", "--grid", g, "--out", str(d / "one"))}
-    codes["shard0"] = _cli("sweep", "urban_rural", "--grid", g, "--out", str(d / "sh"), "--shard", "0/2")
-    codes["shard1"] = _cli("sweep", "urban_rural", "--grid", g, "--out", str(d / "sh"), "--shard", "1/2")
-    codes["merge"] = _cli("sweep-merge", str(d / "sh"))
-    codes["procs"] = _cli("sweep", "urban_rural", "--grid", g, "--out", str(d / "pr"), "--processes", "2")
-    return d, codes
-
-
-def test_one_process_layout_and_failed_row_flagged(runs):
-    d, codes = runs
-    assert codes["one"] == 1  # one row has no equilibrium
+    os.environ["LANDJAX_PROGRESS"] = "0"
+    assert _cli("sweep", "urban_rural", "--grid", g, "--out", str(d / "one")) == 1  # one row has no equilibrium
     df = pd.read_csv(d / "one" / "results.csv")
     assert list(df.columns[:6]) == ["m", "tau_n", "closure", "converged", "residual_norm", "steps"]
     assert "welfare.TU" in df.columns and "moments.Y_ratio" in df.columns
@@ -49,12 +41,15 @@ def test_one_process_layout_and_failed_row_flagged(runs):
     r = ur.solve(ur.Params(m=0.3, tau_n=0.81)).to_dict()
     assert df.loc[1, "welfare.TU"] == r["welfare"]["TU"]
 
-
-def test_shards_and_processes_equal_one_process(runs):
-    d, codes = runs
-    assert codes["shard0"] == 0 and codes["shard1"] == 1 and codes["merge"] == 1 and codes["procs"] == 1
+    # shards (here in this process, through the same entry point as the command line) and merge
+    assert main(["sweep", "urban_rural", "--grid", g, "--out", str(d / "sh"), "--shard", "0/2"]) == 0
+    assert main(["sweep", "urban_rural", "--grid", g, "--out", str(d / "sh"), "--shard", "1/2"]) == 1
+    assert main(["sweep-merge", str(d / "sh")]) == 1
     one = (d / "one" / "results.csv").read_bytes()
     assert (d / "sh" / "results.csv").read_bytes() == one
+
+    # two processes under jax.distributed (spawned, localhost coordinator, gloo collectives)
+    assert _cli("sweep", "urban_rural", "--grid", g, "--out", str(d / "pr"), "--processes", "2") == 1
     assert (d / "pr" / "results.csv").read_bytes() == one
     assert sorted(p.name for p in (d / "pr").iterdir()) == ["results.csv"]
 
