@@ -51,6 +51,7 @@ def strong(leaf: Any) -> Any:
         return jax.lax.convert_element_type(leaf, leaf.dtype)
     return leaf
 
+
 #: owner object -> {key: compiled callable}; entries vanish with the owner
 _WEAK: weakref.WeakKeyDictionary[Any, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
 #: owners that cannot be weakly referenced (kept alive; bounded)
