@@ -21,38 +21,13 @@ persistent compilation cache (`LANDJAX_CACHE_DIR`; see `enable_compilation_cache
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from landjax._cache import enable_compilation_cache
 from landjax._cli_common import MODELS, PAPERS, build_inputs, model_spec, parse_pairs
-
-
-def enable_compilation_cache() -> str | None:
-    """Turn on JAX's persistent compilation cache for this process (the CLI does it at start-up).
-
-    The folder is `$LANDJAX_CACHE_DIR` if set (an empty value disables the cache), else
-    `$XDG_CACHE_HOME/landjax/jax` (default `~/.cache/landjax/jax`). Returns the folder or None.
-    """
-    path = os.environ.get("LANDJAX_CACHE_DIR")
-    if path is None:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        path = os.path.join(base, "landjax", "jax")
-    if not path:
-        return None
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError:
-        return None
-    import jax
-
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    return path
-
 
 # ------------------------------------------------------------------------------------------------
 # landjax solve MODEL

@@ -7,13 +7,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("LANDJAX_PROGRESS", "0")
-# compiled programs are shared between the test processes (and kept for the next run)
-# one folder per pytest-xdist worker: concurrent writes of one entry by two workers can abort the
-# process inside JAX's cache writer (seen once on 2 workers)
-os.environ.setdefault(
-    "LANDJAX_CACHE_DIR",
-    str(Path(__file__).resolve().parents[1] / ".venv" / "jax-cache" / os.environ.get("PYTEST_XDIST_WORKER", "main")),
-)
+# compiled programs are shared between the test processes (both pytest-xdist workers, the CLI and
+# notebook subprocesses they start) and kept for the next run; enable_compilation_cache turns on
+# JAX's file lock, so concurrent reads and writes of one entry are safe
+os.environ.setdefault("LANDJAX_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".venv" / "jax-cache" / "shared"))
 
 import jax  # noqa: E402
 

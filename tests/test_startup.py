@@ -180,3 +180,28 @@ def test_the_key_names_everything_that_changes_the_program():
         pass
 
     assert _aot._disk_key(armington_excess, ("solve", Opaque()), None, avals) is None
+
+
+def test_cache_entries_are_written_whole_and_shared_between_processes(tmp_path):
+    """Several processes may share the persistent cache (xdist workers, `sweep --processes K`):
+    each entry is written to a temporary name and moved into place, and a second process reads it."""
+    code = """
+    import json, os
+    import jax, jax.numpy as jnp
+    jax.config.update("jax_enable_x64", True)
+    from jax._src import compilation_cache as cc
+    from landjax.cli import enable_compilation_cache
+    enable_compilation_cache()
+    hits = []
+    jax.monitoring.register_event_listener(lambda name, **kw: hits.append(name))
+    y = jax.jit(lambda x: jnp.sin(x) * 3.0 + x ** 2)(jnp.arange(7.0))
+    print(json.dumps({"cache": type(cc._cache).__name__, "y": float(y.sum()),
+                      "hit": "/jax/compilation_cache/cache_hits" in hits}))
+    """
+    first = _python(code, LANDJAX_CACHE_DIR=str(tmp_path), LANDJAX_KEEP_PROGRAMS="0")
+    entries = sorted(p.name for p in tmp_path.iterdir())
+    assert first["cache"] == "AtomicFileCache" and not first["hit"]
+    assert any(n.endswith("-cache") for n in entries)
+    assert not [n for n in entries if n.endswith(".tmp")], entries
+    second = _python(code, LANDJAX_CACHE_DIR=str(tmp_path), LANDJAX_KEEP_PROGRAMS="0")
+    assert second["hit"] and second["y"] == first["y"]
