@@ -70,11 +70,3 @@ def region_of(code: int) -> str:
 def buy_price_of(code: int) -> float:
     """Quota buyer price (yuan/m2) of a province (Ma & Ni section 3(1))."""
     return BUY_PRICE_HIGH.get(code, BUY_PRICE_OTHER)
-
-
-def code_of_name(name: str) -> int:
-    """Province code from an English or Chinese province name."""
-    for code, (en, zh, *_rest) in PROVINCES.items():
-        if name in (en, zh):
-            return code
-    raise KeyError(name)

@@ -14,7 +14,11 @@ Dense, BlockTridiagonal               # landjax.engine.linalg (linear solvers)
 """
 
 from landjax.engine._solution import MESSAGES, Solution
+from landjax.engine.batch import solve_batch
+from landjax.engine.calibrate import CalibrationResult, calibrate
+from landjax.engine.gradcheck import GradcheckResult, gradcheck
 from landjax.engine.linalg import BlockTridiagonal, Dense
+from landjax.engine.optimize import OptimizeResult, optimize
 from landjax.engine.solve import FIXED_POINT_METHODS, ROOT_METHODS, fixed_point, solve
 
 __all__ = [
@@ -26,29 +30,11 @@ __all__ = [
     "FIXED_POINT_METHODS",
     "solve",
     "fixed_point",
+    "solve_batch",
+    "calibrate",
+    "CalibrationResult",
+    "optimize",
+    "OptimizeResult",
+    "gradcheck",
+    "GradcheckResult",
 ]
-
-try:  # the remaining verbs are added module by module
-    from landjax.engine.batch import solve_batch  # noqa: F401
-
-    __all__.append("solve_batch")
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from landjax.engine.calibrate import CalibrationResult, calibrate  # noqa: F401
-
-    __all__ += ["calibrate", "CalibrationResult"]
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from landjax.engine.optimize import OptimizeResult, optimize  # noqa: F401
-
-    __all__ += ["optimize", "OptimizeResult"]
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from landjax.engine.gradcheck import GradcheckResult, gradcheck  # noqa: F401
-
-    __all__ += ["gradcheck", "GradcheckResult"]
-except ImportError:  # pragma: no cover
-    pass

@@ -86,10 +86,6 @@ CALIB_OPTION_SETS = [
 ]
 
 
-def _opt_label(o) -> str:
-    return o.label()
-
-
 def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     from landjax.models import urban_rural as ur
 

@@ -1,5 +1,5 @@
 """Reproduction of Ma & Ni (quota-trade spatial GE): Tables 2-3, robustness, qualitative claims,
-and Table 4 through `landjax.reproduce.ma_ni_table4` when present.
+and Table 4 through `landjax.reproduce.ma_ni_table4`.
 
 `run(out, quick=False)` writes `out/ma_ni/`: `report.md`, `table2.csv`, `table3.csv`
 (land, market, allocation, statistic, ours, paper, gap), `gap_measures.csv` (output and welfare
@@ -431,26 +431,23 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
     # figures
     files += _figures(d, ds, base, default)
 
-    # Table 4 (issue 6's module)
+    # Table 4 (the optimal allocation study, landjax.reproduce.ma_ni_table4)
+    from landjax.reproduce import ma_ni_table4
+
     t4_md, t4_head, t4_comp = None, [], []
     try:
-        from landjax.reproduce import ma_ni_table4  # noqa: PLC0415
-    except ImportError as exc:
-        t4_md = f"Table 4 was not run: `landjax.reproduce.ma_ni_table4` is not available ({exc})."
-    else:
-        try:
-            t4 = ma_ni_table4.run_table4(d, quick=quick)
-        except Exception:  # recorded in the report and the headline, not hidden
-            import traceback
+        t4 = ma_ni_table4.run_table4(d, quick=quick)
+    except Exception:  # recorded in the report and the headline, not hidden
+        import traceback
 
-            tb = traceback.format_exc()
-            t4_md = "Table 4 FAILED (`landjax.reproduce.ma_ni_table4.run_table4`):\n\n```\n" + tb + "```"
-            t4_head = ["Table 4 FAILED: " + tb.strip().splitlines()[-1]]
-        else:
-            files += list(t4.get("files", []))
-            t4_head = list(t4.get("headline", []))
-            t4_md = t4.get("markdown", "")
-            t4_comp = list(t4.get("comparison", []))
+        tb = traceback.format_exc()
+        t4_md = "Table 4 FAILED (`landjax.reproduce.ma_ni_table4.run_table4`):\n\n```\n" + tb + "```"
+        t4_head = ["Table 4 FAILED: " + tb.strip().splitlines()[-1]]
+    else:
+        files += list(t4.get("files", []))
+        t4_head = list(t4.get("headline", []))
+        t4_md = t4.get("markdown", "")
+        t4_comp = list(t4.get("comparison", []))
 
     # paper vs ours, one schema
     comp = _comparison(default, base, rob, share20, t4_comp)
