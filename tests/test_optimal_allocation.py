@@ -136,6 +136,9 @@ def test_infeasible_draws_are_counted_and_excluded():
 
 
 @pytest.mark.slow
+# make test-long: in make test, golden ma_ni runs the same quick Table 4 on the bundled data and
+# compares every table it writes (table4*.csv: columns, rows, numbers); this is the synthetic twin
+@pytest.mark.long
 def test_reproduce_table4_quick(problem, tmp_path):
     from landjax.reproduce.ma_ni_table4 import run_table4
 

@@ -81,6 +81,6 @@ def test_no_missed_equilibria_2000_draws():
     _check_draws(2000, seed=7, fine=241 * 40)
 
 
-@pytest.mark.slow
+@pytest.mark.long  # 138 s of compute (20,000 x 9,640 scan points): make test-long; 2,000 draws run in make test
 def test_no_missed_equilibria_20000_draws():
     _check_draws(20000, seed=8, fine=241 * 40)
