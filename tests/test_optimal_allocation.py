@@ -160,9 +160,14 @@ def test_reproduce_table4_quick(problem, tmp_path):
     assert "Table 4" in out["markdown"] and out["headline"]
 
 
+class BudgetExceeded(AssertionError):
+    """The counted search spent more solve-equivalents than its budget (the known defect below)."""
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
+    raises=BudgetExceeded,  # any other failure (a crash, a NaN, a missing report line) fails the test
     reason="known defect (issue 14): the counted search of the full-mode path reports 204 "
     "solve-equivalents against a budget of 60 (its fixed start-up work is not charged to the budget)",
 )
@@ -188,8 +193,10 @@ def test_reproduce_table4_full_mode_path(problem, tmp_path, monkeypatch):
     out = m.run_table4(tmp_path / "ma_ni", quick=False, problem=problem)
     t = pd.read_csv(tmp_path / "ma_ni" / "table4.csv")
     g = t[t.method == "gradient"]
-    assert len(g) == 4 and np.all(np.isfinite(g.iloc[:, 2:].to_numpy())) and (g.equilibrium_solves <= 60.0).all()
+    assert len(g) == 4 and np.all(np.isfinite(g.iloc[:, 2:].to_numpy()))
     assert "weak Wolfe" in out["markdown"]
+    if not (g.equilibrium_solves <= 60.0).all():
+        raise BudgetExceeded(f"solve-equivalents {list(g.equilibrium_solves)} > budget 60")
 
 
 def test_counted_gradient_matches_finite_differences(problem):
