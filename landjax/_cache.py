@@ -25,13 +25,13 @@ def _install_atomic_file_cache() -> None:
     JAX then lists the whole folder on every write.)
     """
     from jax._src import compilation_cache as cc
-    from jax._src.lru_cache import LRUCache
+    from jax._src.lru_cache import _CACHE_SUFFIX, LRUCache
 
     class AtomicFileCache(LRUCache):
         def put(self, key: str, value: bytes) -> None:
             if not key:
                 raise ValueError("key cannot be empty")
-            final = Path(self.path) / f"{key}-cache"
+            final = Path(self.path) / f"{key}{_CACHE_SUFFIX}"
             if final.exists():
                 return
             tmp = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")

@@ -8,8 +8,8 @@ import pytest
 
 os.environ.setdefault("LANDJAX_PROGRESS", "0")
 # compiled programs are shared between the test processes (both pytest-xdist workers, the CLI and
-# notebook subprocesses they start) and kept for the next run; enable_compilation_cache turns on
-# JAX's file lock, so concurrent reads and writes of one entry are safe
+# notebook subprocesses they start) and kept for the next run; enable_compilation_cache makes each
+# write atomic (temporary name, then a move), so a reader never sees a half-written entry
 os.environ.setdefault("LANDJAX_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".venv" / "jax-cache" / "shared"))
 
 import jax  # noqa: E402

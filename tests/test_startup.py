@@ -186,7 +186,7 @@ def test_cache_entries_are_written_whole_and_shared_between_processes(tmp_path):
     """Several processes may share the persistent cache (xdist workers, `sweep --processes K`):
     each entry is written to a temporary name and moved into place, and a second process reads it."""
     code = """
-    import json, os
+    import json
     import jax, jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
     from jax._src import compilation_cache as cc

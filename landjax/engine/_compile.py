@@ -45,7 +45,7 @@ _DYNAMIC_TYPES = (jax.Array, np.ndarray, np.generic, float, complex)
 def strong(leaf: Any) -> Any:
     """`leaf` as a strongly typed array when it is a Python number or a weakly typed concrete
     JAX array (one program for `0.5` and `np.float64(0.5)`); any other leaf unchanged."""
-    if isinstance(leaf, float | complex) and not isinstance(leaf, bool):
+    if isinstance(leaf, float | complex):  # np.float64 too (a float subclass); bool is not one
         return np.asarray(leaf, dtype=jax.dtypes.canonicalize_dtype(np.result_type(leaf)))
     if isinstance(leaf, jax.Array) and not isinstance(leaf, jax.core.Tracer) and leaf.weak_type:
         return jax.lax.convert_element_type(leaf, leaf.dtype)
