@@ -344,3 +344,38 @@ def test_rule_options_from_the_one_options_and_checked_whatever_the_type():
     for bad in (np.float64(-0.1), jnp.asarray(0.0), np.float64("nan")):
         with pytest.raises(InputError, match="volume_share"):
             RuleOptions(volume_share=bad)
+
+
+def test_scenario_settings_live_in_the_one_options():
+    import dataclasses
+
+    from landjax.models.quota_trade.policy import SCENARIO_OPTIONS
+
+    # the Scenario is the policy; share, ts, prices, ... are fields of Options only
+    fields = {f.name for f in dataclasses.fields(M.Scenario)}
+    assert fields == {"land", "market", "allocation", "trade", "options"}
+    assert set(SCENARIO_OPTIONS) <= {i.name for i in M.Options.registry()}
+    o = M.Options(share=0.2, prices="balanced")
+    sc = M.Scenario.from_name("inter_all_area_both", options=o)
+    assert (sc.share, sc.prices, sc.ts) == (0.2, "balanced", "stock")  # read-only views
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sc.share = 0.3  # type: ignore[misc]
+    assert sc.with_options(share=0.3).share == 0.3 and sc.share == 0.2
+    # the old keyword form still works for one release, with a warning, and means the same
+    with pytest.warns(DeprecationWarning, match="fields of the quota_trade Options"):
+        old = M.Scenario(share=0.2, prices="balanced")
+    assert old == M.Scenario(options=o) and old.describe() == sc.describe()
+    # a scenario name with the solve's Options, a Scenario with its own: the same shock
+    base = M.build_baseline(None, M.Params())
+    by_name = M.compile_scenario(base, M.scenario_of("inter_all_area_both", o))
+    by_obj = M.compile_scenario(base, sc)
+    import jax
+
+    for a, b in zip(jax.tree_util.tree_leaves(by_name), jax.tree_util.tree_leaves(by_obj), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # an unset Scenario takes the solve's Options; a contradiction is refused, naming the field
+    assert M.Scenario.from_name("inter_all_area_both").bound_to(o).share == 0.2
+    with pytest.raises(InputError, match="share=0.2 and the Options say share=0.3"):
+        sc.bound_to(M.Options(share=0.3))
+    with pytest.raises(InputError, match="Scenario.options"):
+        M.Scenario(options="balanced")  # type: ignore[arg-type]

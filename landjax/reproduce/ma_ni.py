@@ -16,7 +16,6 @@ report compares. Every published number used here comes from `landjax/reproduce/
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -118,7 +117,7 @@ def tables23(base, params=M.Params(), scenario_kw: dict | None = None, **stat_op
     rows = []
     for sc in Q.table_scenarios():
         if scenario_kw:
-            sc = dataclasses.replace(sc, **scenario_kw)
+            sc = sc.with_options(**scenario_kw)
         r = evaluate(base, sc, params, **stat_opts)
         for s in STATS:
             rows.append(
@@ -320,7 +319,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
             p = M.Params(**pk)
             b = M.build_baseline(ds, p, **bk) if (pk or bk) else base
             for sc in inter:
-                r = evaluate(b, dataclasses.replace(sc, **sk), p)
+                r = evaluate(b, sc.with_options(**sk), p)
                 for s in STATS:
                     key = (sc.land, sc.market, sc.allocation, s)
                     paper = np.nan
@@ -344,7 +343,7 @@ def run(out: Path, *, quick: bool = False) -> dict[str, Any]:
                     )
         sc = Q.Scenario.from_name("inter_all_area_both")
         for label, cut in COST_CUTS:
-            r = evaluate(base, dataclasses.replace(sc, migration_cut=cut), M.Params())
+            r = evaluate(base, sc.with_options(migration_cut=cut), M.Params())
             for s in STATS:
                 key = (sc.land, sc.market, sc.allocation, s)
                 rob_rows.append(

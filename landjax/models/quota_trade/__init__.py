@@ -63,7 +63,7 @@ from landjax.models.quota_trade.solve import MODEL, economy, solve, solve_batch,
 
 
 def _shock_of(params: Params, options: Options, data: Any, scenario: Any) -> tuple[Params, Baseline, Shock]:
-    sc = scenario if isinstance(scenario, Scenario) else scenario_of(str(scenario), options)
+    sc = scenario.bound_to(options) if isinstance(scenario, Scenario) else scenario_of(str(scenario), options)
     return economy(params, options, load_dataset(data), sc)
 
 

@@ -3,19 +3,20 @@
 A `Scenario` names a policy; `compile_scenario` turns it into the model's
 `Shock` (R-hats, f = F/G, c-hat), differentiably in the transfer
 share and in the baseline arrays (sellers and buyers are classified by the sign of tau, a
-piecewise-constant choice). The options (fields of
-`Options` with the same names):
+piecewise-constant choice). The policy is the scenario's `land`, `market` and `allocation`; the
+settings below it are fields of the model's `Options` (`Scenario(..., options=Options(share=0.2))`,
+or the `Options` given to `solve`):
 
-| option | values (default first) | paper |
+| field | values (default first) | paper |
 |---|---|---|
 | `land` | `both` (separate pools per type), `productive`, `residential` | eq. (18) |
 | `market` | `inter_all`, `inter_pilot`, `intra_all`, `intra_pilot` | Tables 2-3 |
 | `allocation` | `area` (equal areas), `proportion` (equal % increase) within a pool | eqs. (18)-(19) |
-| `share` | 0.15 (share of TS each seller sells; 0.20 in robustness) | eq. (18) |
-| `ts` | `stock` (TS = R^k), `surplus` (TS = -tau R^k) | eq. (18) |
-| `prices` | `given` (525; 450/750/1050), `balanced` (buyer prices scaled so sum F = 0 per pool) | eq. (20) |
-| `pilot_pool` | `nationwide` (P5 sellers -> buyers in all provinces), `pilot_only` | Table 3 |
-| `migration_cut` | `none`, `intra_pilot`, `inter_pilot`, `all` (c' = `cost_factor` c) | eq. (9) |
+| `Options.share` | 0.15 (share of TS each seller sells; 0.20 in robustness) | eq. (18) |
+| `Options.ts` | `stock` (TS = R^k), `surplus` (TS = -tau R^k) | eq. (18) |
+| `Options.prices` | `given` (525; 450/750/1050), `balanced` (buyer prices scaled so sum F = 0 per pool) | eq. (20) |
+| `Options.pilot_pool` | `nationwide` (P5 sellers -> buyers in all provinces), `pilot_only` | Table 3 |
+| `Options.migration_cut` | `none`, `intra_pilot`, `inter_pilot`, `all` (c' = `cost_factor` c) | eq. (9) |
 
 Sellers are cities with tau^k < 0 and buyers cities with tau^k > 0 inside the scenario's scope; a
 pool trades only if it has at least one seller and one buyer (a single-city municipality cannot
@@ -27,7 +28,7 @@ Explicit trade lists (the Table 1 kind) go through `trades_to_shock`.
 from __future__ import annotations
 
 import dataclasses
-import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,7 @@ import numpy as np
 from landjax.errors import InputError
 from landjax.models.quota_trade.baseline import Shock
 from landjax.models.quota_trade.equations import safe_div
+from landjax.models.quota_trade.options import Options
 
 LANDS = ("both", "productive", "residential")
 MARKETS = ("inter_all", "inter_pilot", "intra_all", "intra_pilot")
@@ -48,50 +50,111 @@ PILOT_POOLS = ("nationwide", "pilot_only")
 MIGRATION_CUTS = ("none", "intra_pilot", "inter_pilot", "all")
 
 
-@dataclasses.dataclass(frozen=True)
-class Scenario:
-    """A quota-trade policy (see the module table for options and defaults).
+SCENARIO_OPTIONS = ("share", "ts", "prices", "pilot_pool", "migration_cut", "cost_factor")
 
-    `trade=False` means no quota trade (the `none` scenario; a migration cut may still apply).
+
+@dataclasses.dataclass(frozen=True, init=False)
+class Scenario:
+    """A quota-trade policy: who trades with whom (`market`), which land (`land`), how a pool's
+    quota is shared among its buyers (`allocation`), or no trade at all (`trade=False`, the `none`
+    scenario; a migration cut may still apply).
+
+    The settings of eqs. (9), (18) and (20) (`share`, `ts`, `prices`, `pilot_pool`,
+    `migration_cut`, `cost_factor`) are fields of the model's one `Options`, not of the scenario:
+    `Scenario(..., options=Options(share=0.2))`, or leave `options` unset and the `Options` given
+    to `solve` apply. `scenario.share` and the other five names are read-only views of those
+    options. `Scenario(share=0.2)` (the old form) still works for one release with a
+    `DeprecationWarning`.
     """
 
-    land: str = "both"
-    market: str = "inter_all"
-    allocation: str = "area"
-    share: float = 0.15
-    ts: str = "stock"
-    prices: str = "given"
-    pilot_pool: str = "nationwide"
-    migration_cut: str = "none"
-    cost_factor: float = 0.9
-    trade: bool = True
+    land: str
+    market: str
+    allocation: str
+    trade: bool
+    #: the model `Options` whose scenario settings apply; `None`: the `Options` of the solve
+    #: (defaults when the scenario is compiled on its own)
+    options: Options | None
 
-    def __post_init__(self):
-        for name, allowed in (
-            ("land", LANDS),
-            ("market", MARKETS),
-            ("allocation", ALLOCATIONS),
-            ("ts", TS_DEFS),
-            ("prices", PRICES),
-            ("pilot_pool", PILOT_POOLS),
-            ("migration_cut", MIGRATION_CUTS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise InputError(f"Scenario.{name}={getattr(self, name)!r}; allowed: {', '.join(allowed)}")
-        for name in ("share", "cost_factor"):
-            v = getattr(self, name)
-            if isinstance(v, jax.core.Tracer):
-                continue
-            if isinstance(v, (bool, str)) or not isinstance(v, (int, float, np.integer, np.floating, jax.Array)):
-                raise InputError(f"Scenario.{name}={v!r}: expected a number")
-        if not isinstance(self.share, jax.core.Tracer) and not (0.0 <= float(self.share) < 1.0):
-            raise InputError(
-                f"Scenario.share={self.share} must lie in [0, 1): share of the tradable stock sold, eq. (18)"
+    def __init__(
+        self,
+        land: str = "both",
+        market: str = "inter_all",
+        allocation: str = "area",
+        trade: bool = True,
+        options: Options | None = None,
+        **legacy: Any,
+    ) -> None:
+        if legacy:
+            options = _with_settings(options, legacy)  # bad names and values: InputError first
+            warnings.warn(
+                f"Scenario({', '.join(f'{k}=...' for k in legacy)}) is deprecated: these are fields of the "
+                "quota_trade Options; pass Scenario(..., options=Options(...)) or set them on the Options of solve",
+                DeprecationWarning,
+                stacklevel=2,
             )
-        if not (math.isfinite(float(self.cost_factor)) and 0.0 < float(self.cost_factor)):
-            raise InputError(f"Scenario.cost_factor={self.cost_factor} must be a finite positive number")
-        if not isinstance(self.trade, (bool, np.bool_)):
-            raise InputError(f"Scenario.trade={self.trade!r}: expected true or false")
+        if options is not None and not isinstance(options, Options):
+            raise InputError(f"Scenario.options={options!r}: expected a quota_trade Options")
+        for name, value, allowed in (
+            ("land", land, LANDS),
+            ("market", market, MARKETS),
+            ("allocation", allocation, ALLOCATIONS),
+        ):
+            if value not in allowed:
+                raise InputError(f"Scenario.{name}={value!r}; allowed: {', '.join(allowed)}")
+        if not isinstance(trade, (bool, np.bool_)):
+            raise InputError(f"Scenario.trade={trade!r}: expected true or false")
+        for name, value in (("land", land), ("market", market), ("allocation", allocation)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "options", options)
+        object.__setattr__(self, "trade", bool(trade))
+
+    # read-only views of the scenario settings of the model Options
+    @property
+    def settings(self) -> Options:
+        """The `Options` whose scenario settings apply (`Options()` when none were given)."""
+        return self.options if self.options is not None else Options()
+
+    @property
+    def share(self) -> float:
+        return self.settings.share
+
+    @property
+    def ts(self) -> str:
+        return self.settings.ts
+
+    @property
+    def prices(self) -> str:
+        return self.settings.prices
+
+    @property
+    def pilot_pool(self) -> str:
+        return self.settings.pilot_pool
+
+    @property
+    def migration_cut(self) -> str:
+        return self.settings.migration_cut
+
+    @property
+    def cost_factor(self) -> float:
+        return self.settings.cost_factor
+
+    def with_options(self, **settings: Any) -> Scenario:
+        """The same policy with scenario settings changed (`share=0.2`, `prices="balanced"`, ...)."""
+        return dataclasses.replace(self, options=_with_settings(self.options, settings))
+
+    def bound_to(self, options: Options) -> Scenario:
+        """The scenario as solved with the model `options`: its own settings where it has them
+        (refusing a contradiction with a non-default setting of `options`), else those of `options`."""
+        if self.options is None:
+            return dataclasses.replace(self, options=options)
+        mine, theirs, default = self.options, options, Options()
+        for k in SCENARIO_OPTIONS:
+            a, b = getattr(mine, k), getattr(theirs, k)
+            if a != b and b != getattr(default, k):
+                raise InputError(
+                    f"the Scenario says {k}={a!r} and the Options say {k}={b!r}; set it in one place (Options)"
+                )
+        return self
 
     @property
     def name(self) -> str:
@@ -100,26 +163,28 @@ class Scenario:
         return f"{self.market.split('_')[0]}_{self.market.split('_')[1]}_{self.allocation}_{self.land}"
 
     def describe(self) -> dict:
-        return {"name": self.name, **dataclasses.asdict(self)}
+        """Name, policy and scenario settings (the `scenario` entry of the JSON report)."""
+        o = self.settings
+        return {
+            "name": self.name,
+            "land": self.land,
+            "market": self.market,
+            "allocation": self.allocation,
+            **{k: getattr(o, k) for k in SCENARIO_OPTIONS},
+            "trade": self.trade,
+        }
 
     @classmethod
-    def from_name(cls, name: str, **options: Any) -> Scenario:
-        """`none` or `{intra|inter}_{pilot|all}_{area|proportion}_{productive|residential|both}`,
-        with option overrides given as strings or values (`share=0.2`, `prices=balanced`, ...)."""
-        conv = {"share": float, "cost_factor": float}
-        known = {f.name for f in dataclasses.fields(cls)} - {"land", "market", "allocation", "trade"}
-        kw = {}
-        for k, v in options.items():
-            if k not in known:
-                raise InputError(f"unknown scenario option {k!r}; known: {', '.join(sorted(known))}")
-            if k in conv and isinstance(v, str):
-                try:
-                    v = conv[k](v)
-                except ValueError:
-                    raise InputError(f"scenario option {k}={v!r}: not a number") from None
-            kw[k] = v
+    def from_name(cls, name: str, options: Options | None = None, **settings: Any) -> Scenario:
+        """`none` or `{intra|inter}_{pilot|all}_{area|proportion}_{productive|residential|both}`.
+
+        `options`: the model `Options` whose scenario settings apply (see the class). Keyword
+        settings (`share=0.2`, `prices="balanced"`, as values or command-line text) are applied
+        on top of them."""
+        if settings:
+            options = _with_settings(options, settings)
         if name == "none":
-            return cls(trade=False, **kw)
+            return cls(trade=False, options=options)
         parts = name.split("_")
         if (
             len(parts) != 4
@@ -132,15 +197,25 @@ class Scenario:
                 f"scenario {name!r}: expected 'none' or {{intra|inter}}_{{pilot|all}}_{{area|proportion}}_"
                 "{productive|residential|both}, e.g. inter_all_area_both"
             )
-        return cls(land=parts[3], market=f"{parts[0]}_{parts[1]}", allocation=parts[2], **kw)
+        return cls(land=parts[3], market=f"{parts[0]}_{parts[1]}", allocation=parts[2], options=options)
 
 
-SCENARIO_OPTIONS = ("share", "ts", "prices", "pilot_pool", "migration_cut", "cost_factor")
+def _with_settings(options: Options | None, settings: dict[str, Any]) -> Options:
+    """`options` (default `Options()`) with scenario settings applied; text values parsed strictly."""
+    unknown = sorted(set(settings) - set(SCENARIO_OPTIONS))
+    if unknown:
+        raise InputError(f"unknown scenario option {unknown[0]!r}; known: {', '.join(sorted(SCENARIO_OPTIONS))}")
+    base = options if options is not None else Options()
+    text = {k: v for k, v in settings.items() if isinstance(v, str)}
+    values = {k: v for k, v in settings.items() if not isinstance(v, str)}
+    if text:
+        base = Options.from_strings(text, base)
+    return base.replace(**values) if values else base
 
 
 def scenario_of(name: str, options: Any) -> Scenario:
-    """The `Scenario` named `name` with the scenario fields of a model `Options`."""
-    return Scenario.from_name(name, **{k: getattr(options, k) for k in SCENARIO_OPTIONS})
+    """The `Scenario` named `name` with the scenario settings of a model `Options`."""
+    return Scenario.from_name(name, options=options)
 
 
 def table_scenarios() -> list[Scenario]:
@@ -218,9 +293,11 @@ def compile_scenario(baseline: Any, scenario: Scenario, params: Any = None, *, s
     """The model Shock of a scenario: R-hats from eqs. (18)-(19), f = F/G with F
     from eq. (20), c-hat from the migration-cost option.
 
-    `share` overrides `scenario.share` and may be a traced JAX scalar (derivatives of the
-    statistics with respect to the transfer share). `params` is accepted for symmetry (the
-    classification uses the baseline's tau, which already reflects the parameters).
+    The settings (`share`, `ts`, `prices`, `pilot_pool`, `migration_cut`, `cost_factor`) are those
+    of `scenario.options` (`Options()` when unset). `share` overrides `Options.share` and may be a
+    traced JAX scalar (derivatives of the statistics with respect to the transfer share).
+    `params` is accepted for symmetry (the classification uses the baseline's tau, which already
+    reflects the parameters).
     """
     s = jnp.asarray(scenario.share if share is None else share, dtype=jnp.float64)
     b = baseline

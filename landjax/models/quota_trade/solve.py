@@ -156,7 +156,7 @@ def _note(eq: Equilibrium) -> str:
 
 def _context(data: Any, scenario: Any, options: Options) -> tuple[Dataset, Scenario]:
     ds = load_dataset(data)
-    sc = scenario if isinstance(scenario, Scenario) else scenario_of(str(scenario), options)
+    sc = scenario.bound_to(options) if isinstance(scenario, Scenario) else scenario_of(str(scenario), options)
     return ds, sc
 
 
@@ -227,7 +227,9 @@ def solve(
       `solver`: `Solver`.
     - `data`: a dataset (name, folder or `Dataset`; None: the default).
     - `scenario`: `"none"`, a name `{intra|inter}_{pilot|all}_{area|proportion}_{productive|
-      residential|both}` or a `Scenario` (its own scenario fields then apply).
+      residential|both}` or a `Scenario`; the scenario settings (`share`, `ts`, `prices`,
+      `pilot_pool`, `migration_cut`, `cost_factor`) come from `options`, or from the Scenario's own
+      `options` where it has them (a contradiction with a non-default `options` value is refused).
     - `throw`: raise `NoEquilibriumError` / `ConvergenceError` on failure.
 
     **Returns:** a `Result`: unknowns `log_L_hat`, outcomes `feasible`,
