@@ -386,6 +386,27 @@ def test_optimize_bfgs_gets_past_kinks_where_lbfgsb_stalls():
     assert not bfgs.converged and "gradient norm" in bfgs.message  # a kink, not a stationary point
 
 
+def test_optimize_lbfgsb_returns_its_best_point_and_restarts_when_stalled():
+    # at a kink the line search of L-BFGS-B fails and jaxopt takes the step anyway, sometimes uphill:
+    # the point returned is the best one evaluated (not the last iterate), and a run that stops
+    # improving starts again there with empty memory (max_restarts), else it ends as "stalled"
+    def f(x, _):  # minimum 3 * 0.1 * 0.3^2 = 0.027 at x = 0.3 (a kink in every coordinate)
+        return jnp.sum(jnp.abs(x - 0.3)) + 0.1 * jnp.sum(x**2)
+
+    common = dict(n_screen=8, n_starts=1, max_iter=200, progress_bar=False, measure_grad_cost=False)
+    lo, hi = -2.0 * jnp.ones(3), 2.0 * jnp.ones(3)
+    r0 = optimize(f, lo, hi, method="lbfgsb", max_restarts=0, **common)
+    h = r0.history["value"].to_numpy()
+    assert np.any(np.diff(h) > 0)  # it did step uphill
+    assert r0.value == h.min()
+    np.testing.assert_allclose(float(f(jnp.asarray(r0.x), None)), r0.value, rtol=1e-12)
+    assert r0.starts["reason"].iloc[0].startswith("stalled") and r0.starts["restarts"].iloc[0] == 0
+    r = optimize(f, lo, hi, method="lbfgsb", max_restarts=5, **common)
+    assert r.starts["restarts"].iloc[0] == 5 and r.value <= r0.value
+    assert abs(r.value - 0.027) < 1e-6 and np.max(np.abs(r.x - 0.3)) < 1e-5
+    assert not r.converged and "projected gradient norm" in r.message  # a kink: reported, not hidden
+
+
 def test_optimize_bfgs_converges_on_a_smooth_function_and_may_leave_the_box():
     def rosen(x, _):
         return jnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)

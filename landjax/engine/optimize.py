@@ -97,17 +97,27 @@ class _Run:
 class _LBFGSBRun(_Run):
     """One L-BFGS-B run (`jaxopt.LBFGSB`, box-constrained)."""
 
-    def __init__(self, init, update, x0, max_iter, tol):
+    #: iterations in a row without any decrease of the best value before the memory is reset there
+    STALL = 3
+
+    def __init__(self, init, update, x0, max_iter, tol, max_restarts=0):
         super().__init__(max_iter, tol)
         self.init, self.update = init, update
         self.x: Any = jnp.asarray(x0)
         self.state: Any = None
         self.most_per_iter = 1
+        self.max_restarts = max_restarts
+        self.stalled = 0
+        # evaluations and iterations before the latest restart (jaxopt's counter starts again)
+        self.offset, self.base_iter = 0, 0
 
     def _record(self):
-        self.best_x, self.best_f = np.asarray(self.x), float(self.state.value)
-        self.best_g = np.asarray(self.state.grad)
-        self.rows.append((self.iterations, self.best_f, self.best_x))
+        # jaxopt's L-BFGS-B takes its step even when the line search failed (at a kink the value can
+        # rise), so the last iterate is not always the best: keep the best finite point seen
+        x, f = np.asarray(self.x), float(self.state.value)
+        self.rows.append((self.iterations, f, x))
+        if self.best_x is None or (np.isfinite(f) and not f >= self.best_f):
+            self.best_x, self.best_f, self.best_g = x, f, np.asarray(self.state.grad)
 
     def advance(self, eval_limit, can_afford):
         if self.state is None:
@@ -131,13 +141,31 @@ class _LBFGSBRun(_Run):
             # the next iteration is assumed to cost as much as the dearest one so far
             elif not can_afford(self.most_per_iter):
                 self.done, self.reason = True, "budget exhausted"
+            elif self.stalled >= self.STALL:
+                # a failed line search leaves L-BFGS-B cycling (at a kink, or with curvature pairs
+                # from the other side of one): start again at the best point with empty memory
+                if self.restarts >= self.max_restarts:
+                    self.done, self.reason = True, f"stalled ({self.restarts} restarts)"
+                elif not can_afford(1):
+                    self.done, self.reason = True, "budget exhausted"
+                else:
+                    self.restarts += 1
+                    self.stalled = 0
+                    self.x = jnp.asarray(self.best_x)
+                    self.state = self.init(self.x)
+                    self.offset, self.base_iter = self.n_evals, self.iterations
+                    self.n_evals += 1
+                    self._record()
             else:
                 before = self.n_evals
+                best = self.best_f
                 self.x, self.state = self.update(self.x, self.state)
                 self.iterations += 1
-                self.n_evals = max(int(self.state.num_grad_eval), self.iterations + 1)
+                self.n_evals = self.offset + max(int(self.state.num_grad_eval), self.iterations - self.base_iter + 1)
                 self.most_per_iter = max(self.most_per_iter, self.n_evals - before)
                 self._record()
+                improved = self.best_f < best
+                self.stalled = 0 if improved else self.stalled + 1
 
 
 class _BFGSRun(_Run):
@@ -331,7 +359,9 @@ def optimize(
       objectives defined everywhere (the result may lie outside the box).
     - `max_iter`, `tol`: iteration cap per start and tolerance (projected-gradient norm for
       `"lbfgsb"`, gradient norm for `"bfgs"`).
-    - `max_restarts`: `"bfgs"` only: resets of the inverse Hessian after failed line searches.
+    - `max_restarts`: resets of the quasi-Newton memory: for `"bfgs"` after a failed line search,
+      for `"lbfgsb"` after three iterations in a row without a better value (restarted at the
+      best point).
     - `probe_evals`, `n_keep`: successive halving. Every start first gets at most `probe_evals`
       value-and-gradient evaluations (an iteration begun is finished); the `n_keep` starts with
       the best values so far then continue, best first. Under a budget each continuing start
@@ -416,7 +446,7 @@ def optimize(
         def update(x, state):
             return progs["update"](x, state, lo, hi, dyn, static)
 
-        runs: list[_Run] = [_LBFGSBRun(init, update, xs, max_iter, tol) for xs, _ in candidates]
+        runs: list[_Run] = [_LBFGSBRun(init, update, xs, max_iter, tol, max_restarts) for xs, _ in candidates]
     else:
         runs = [_BFGSRun(vg, xs, max_iter, tol, max_restarts) for xs, _ in candidates]
 
