@@ -52,6 +52,34 @@ def text_outputs(nb: Any) -> list[list[str]]:
     return cells
 
 
+#: a number as printed: sign, digits, optional fraction and exponent (words such as `x1` are not numbers)
+_NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
+
+
+def _printed_ulp(token: str) -> float:
+    """One unit in the last printed digit of a decimal number (0 for an integer: compared exactly)."""
+    mant, _, exp = token.lower().partition("e")
+    if "." not in mant and not exp:
+        return 0.0
+    decimals = len(mant.split(".")[1]) if "." in mant else 0
+    return 10.0 ** (int(exp or 0) - decimals)
+
+
+def text_difference(a: str, b: str, rtol: float = 1e-9, atol: float = 1e-12) -> str | None:
+    """Where two printed outputs differ, or None when they agree: the words must be identical and
+    the numbers equal to `rtol`/`atol` or to one unit in their last printed digit (floating-point
+    round-off differs between CPUs; integers such as step counts must match exactly)."""
+    wa, wb = _NUMBER.split(a), _NUMBER.split(b)
+    if wa != wb:
+        return f"text differs: {a!r} vs {b!r}"
+    for x, y in zip(_NUMBER.findall(a), _NUMBER.findall(b), strict=True):
+        fx, fy = float(x), float(y)
+        tol = max(atol, rtol * max(abs(fx), abs(fy)), max(_printed_ulp(x), _printed_ulp(y)) * 1.000001)
+        if abs(fx - fy) > tol:
+            return f"number {x} vs {y} (tolerance {tol:.3g}) in {a!r}"
+    return None
+
+
 def refresh_notebooks(names: list[str] | None = None) -> None:
     """Execute the notebooks and store them with their outputs (``make notebooks``)."""
     import nbformat
