@@ -706,6 +706,23 @@ def loads_strict(text: str) -> Any:
 # ------------------------------------------------------------------------------------------------
 
 
+def batched(solve: Callable[..., Result], name: str = "") -> Callable[..., Result]:
+    """The `solve_batch(pb, options=None, *, solver=None, **context)` of a model whose batch is a
+    plain `jax.vmap` of `solve` over the leading axis of every parameter leaf (failed members are
+    flagged by their own `converged`/`code`, never raised, and never change the others)."""
+
+    def solve_batch(pb: Any, options: Any = None, *, solver: Any = None, **context: Any) -> Result:
+        return jax.vmap(lambda q: solve(q, options, solver=solver, throw=False, **context))(pb)
+
+    solve_batch.__doc__ = (
+        f"`solve` of the {name or 'model'} for a batch of parameters (every leaf with a leading batch axis),"
+        " one vmapped call; failed members are flagged (`converged` false), never raised."
+    )
+    solve_batch.__module__ = solve.__module__
+    solve_batch.__qualname__ = "solve_batch"
+    return solve_batch
+
+
 @dataclasses.dataclass(frozen=True)
 class CliFlag:
     """A model-specific command-line flag of `landjax solve MODEL` (e.g. `--data DIR`)."""

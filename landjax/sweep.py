@@ -15,7 +15,7 @@ its numbers NaN), never dropped.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import jax.numpy as jnp
@@ -214,3 +214,24 @@ def _hashable(v: Any) -> Any:
     if isinstance(v, (list, np.ndarray)) or hasattr(v, "shape"):
         return tuple(np.asarray(v).reshape(-1).tolist())
     return v
+
+
+def sweep_for(spec: ModelSpec, doc: str = "") -> Callable[..., pd.DataFrame]:
+    """The `sweep(grid, params=None, options=None, **kw)` function of a model: `run_sweep(spec, ...)`.
+
+    Every model exports the function this returns as its `sweep` (one definition instead of one
+    wrapper per model); `doc` names the model's grid columns in the docstring.
+    """
+
+    def sweep(grid: Any, params: Any = None, options: Any = None, **kw: Any) -> pd.DataFrame:
+        return run_sweep(spec, grid, params, options, **kw)
+
+    cols = doc or "columns: parameters, options, solver settings"
+    sweep.__doc__ = (
+        f"Solve the {spec.name} model at every row of `grid` ({cols});"
+        " `landjax.sweep.run_sweep` with this model's spec (keywords `solver`, `chunk_size`, `progress` and the"
+        " model's context). **Returns:** a DataFrame, one row per grid row in grid order."
+    )
+    sweep.__module__ = spec.solve.__module__
+    sweep.__qualname__ = "sweep"
+    return sweep

@@ -4,7 +4,7 @@ the estate), `Options` (the rule, its smooth temperature and the one-sided deriv
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -17,10 +17,7 @@ from landjax.models.claims.extended import aa_condition
 from landjax.models.claims.names import ALL_RULES
 from landjax.models.claims.reference import aa_exact
 from landjax.models.claims.registry import EXACT, SMOOTH_RULES, smooth_rule
-from landjax.sweep import run_sweep
-
-if TYPE_CHECKING:
-    import pandas as pd
+from landjax.sweep import sweep_for
 
 #: a division is accepted when its awards add up to the estate within this, relative to the
 #: largest claim (the rules are exact; only rounding separates them from the estate)
@@ -194,11 +191,6 @@ def solve_batch(pb: Params, options: Options | None = None, *, solver: Any = Non
     return rb
 
 
-def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:
-    """`landjax.sweep.run_sweep` for the claims model (columns: `estate`, `rule`, ...)."""
-    return run_sweep(MODEL, grid, params, options, **kw)
-
-
 MODEL = ModelSpec(
     name="claims",
     title="Claims-problem rules for splitting a quota (Zuo, Hu & Li 2019; Thomson 2019)",
@@ -209,3 +201,5 @@ MODEL = ModelSpec(
     solve_batch=solve_batch,
     doc="landjax solve claims --set claims=596.11,553.01 --set estate=800 --option rule=RA",
 )
+
+sweep = sweep_for(MODEL, "columns: `estate`, `rule`, ... and the claims")

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, Result
+from landjax.contract import ModelSpec, Result, batched
 from landjax.engine import Solution, fixed_point
 from landjax.errors import ConvergenceError
 from landjax.models.helpman.data import geography, side_of
@@ -24,7 +24,7 @@ from landjax.models.helpman.outcomes import (
     welfare_gain_levels,
 )
 from landjax.models.helpman.params import Params
-from landjax.sweep import run_sweep
+from landjax.sweep import sweep_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,16 +123,6 @@ def solve(
     return result
 
 
-def solve_batch(pb: Params, options: Options | None = None, *, solver: Solver | None = None) -> Result:
-    """`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
-    return jax.vmap(lambda q: solve(q, options, solver=solver, throw=False))(pb)
-
-
-def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:
-    """`landjax.sweep.run_sweep` for this model (columns: parameters and options)."""
-    return run_sweep(MODEL, grid, params, options, **kw)
-
-
 def cells(result: Result) -> pd.DataFrame:
     """One row per cell of a solved economy: grid position, country, and the levels of
     `cell_levels` (wage, population, trade share, price,
@@ -149,6 +139,9 @@ def cells(result: Result) -> pd.DataFrame:
     return df
 
 
+solve_batch = batched(solve, "helpman")
+
+
 MODEL = ModelSpec(
     name="helpman",
     title="Helpman (1998) economy of Redding & Rossi-Hansberg (2017) on a 30 x 30 grid",
@@ -158,3 +151,5 @@ MODEL = ModelSpec(
     solve=solve,
     solve_batch=solve_batch,
 )
+
+sweep = sweep_for(MODEL, "columns: parameters, options, solver settings")

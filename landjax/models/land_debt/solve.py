@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import CliFlag, ModelSpec, Result
+from landjax.contract import CliFlag, ModelSpec, Result, batched
 from landjax.engine import Solution
 from landjax.engine import solve as engine_solve
 from landjax.engine import solve_batch as engine_solve_batch
@@ -19,10 +19,7 @@ from landjax.models.land_debt.options import Options, Solver
 from landjax.models.land_debt.outcomes import KEY_STATS, outcomes, statistics
 from landjax.models.land_debt.params import Params, validate
 from landjax.models.land_debt.steady import check_inputs, initial_guess, ss_fn
-from landjax.sweep import run_sweep
-
-if TYPE_CHECKING:
-    import pandas as pd
+from landjax.sweep import sweep_for
 
 _UNIT = {
     "X": "composite good",
@@ -141,16 +138,6 @@ def solve(
     return result
 
 
-def solve_batch(pb: Params, options: Options | None = None, *, solver: Solver | None = None, **kw: Any) -> Result:
-    """`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
-    return jax.vmap(lambda q: solve(q, options, solver=solver, throw=False, **kw))(pb)
-
-
-def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:
-    """`landjax.sweep.run_sweep` for this model (columns: parameters, options, solver settings)."""
-    return run_sweep(MODEL, grid, params, options, **kw)
-
-
 # ------------------------------------------------------------------------------------------------
 # helpers for studies on the flat unknown vector (experiments, draws, transitions)
 # ------------------------------------------------------------------------------------------------
@@ -186,6 +173,9 @@ def _prepare(ns: Any) -> dict[str, Any]:
     return {"calibrate": bool(getattr(ns, "calibrate", False))}
 
 
+solve_batch = batched(solve, "land_debt")
+
+
 MODEL = ModelSpec(
     name="land_debt",
     title="Zhao & Liu (2024) two-city model of land finance and local-government debt (steady state)",
@@ -203,3 +193,5 @@ MODEL = ModelSpec(
     ),
     prepare=_prepare,
 )
+
+sweep = sweep_for(MODEL, "columns: parameters, options, solver settings")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,10 +29,7 @@ from landjax.models.quota_trade.options import Options, Solver
 from landjax.models.quota_trade.outcomes import STATISTICS, city_table, diagnostics, statistics
 from landjax.models.quota_trade.params import Params, param_values, with_closure
 from landjax.models.quota_trade.policy import Scenario, compile_scenario, scenario_of
-from landjax.sweep import run_sweep
-
-if TYPE_CHECKING:
-    import pandas as pd
+from landjax.sweep import sweep_for
 
 UNITS = tuple((f"statistics.{k}", "percent") for k in STATISTICS) + (
     ("diagnostics.quota_traded_productive_m2", "m2"),
@@ -280,11 +277,6 @@ def solve_batch(
     return jax.vmap(one)(pb)
 
 
-def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> pd.DataFrame:
-    """`landjax.sweep.run_sweep` for this model (columns: parameters, options, `scenario`)."""
-    return run_sweep(MODEL, grid, params, options, **kw)
-
-
 # ------------------------------------------------------------------------------------------------
 # the command line: landjax solve quota_trade --data DIR --scenario NAME --city-out FILE.csv
 # ------------------------------------------------------------------------------------------------
@@ -334,3 +326,5 @@ MODEL = ModelSpec(
     write_outputs=_write_outputs,
     context_columns=("scenario",),
 )
+
+sweep = sweep_for(MODEL, "columns: parameters, options, solver settings, `scenario`")

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from landjax.contract import ModelSpec, Result
 from landjax.errors import ConvergenceError, InputError, NoEquilibriumError
 from landjax.models.urban_rural.equations import (
     _bracket_root,
@@ -33,6 +34,7 @@ from landjax.models.urban_rural.params import (
     Params,
     check_params,
 )
+from landjax.sweep import sweep_for
 
 #: policy -> range used in the paper's figures (section V.1)
 POLICY_RANGES = {"m": (0.0, 1.0), "phi_r": (0.0, 1.0), "omega_a": (0.0, 0.1), "omega_0": (0.0, 0.1)}
@@ -315,8 +317,6 @@ def solve(
     accounting identities (`walras_gap` etc.). NaN where there is no equilibrium. Traceable
     (`jax.vmap`/`jax.grad` with `throw=False`); `solve_batch` is the vmapped version.
     """
-    from landjax.contract import Result
-
     p = params if params is not None else Params()
     o = options if options is not None else Options()
     s = solver if solver is not None else Solver()
@@ -377,25 +377,15 @@ def solve_batch(pb: Params, options: Options | None = None, *, solver: Solver | 
     return jax.vmap(lambda q: solve(q, o, solver=solver, throw=False))(pb)
 
 
-def sweep(grid: Any, params: Params | None = None, options: Options | None = None, **kw: Any) -> Any:
-    """`landjax.sweep.run_sweep` for this model (grid columns: parameters and options)."""
-    from landjax.sweep import run_sweep
-
-    return run_sweep(MODEL, grid, params, options, **kw)
-
-
-def _make_spec() -> Any:
-    from landjax.contract import ModelSpec
-
-    return ModelSpec(
-        name="urban_rural",
-        title="Cheng & Liu (2021) urban-rural spatial equilibrium with land conversion and land finance",
-        Params=Params,
-        Options=Options,
-        Solver=Solver,
-        solve=solve,
-        solve_batch=solve_batch,
-    )
+MODEL = ModelSpec(
+    name="urban_rural",
+    title="Cheng & Liu (2021) urban-rural spatial equilibrium with land conversion and land finance",
+    Params=Params,
+    Options=Options,
+    Solver=Solver,
+    solve=solve,
+    solve_batch=solve_batch,
+)
 
 
-MODEL = _make_spec()
+sweep = sweep_for(MODEL, "columns: parameters, options, solver settings")
