@@ -696,7 +696,9 @@ def counted_search(
     """Gradient search for one Table 4 objective with every unit of work counted (no timing).
 
     1. Screen `n_screen` points of [-1, 1]^12 (`screen="uniform"`: the engine's seeded uniform
-       draws; `"sobol"`: a scrambled Sobol sequence), vmapped in batches of `batch`.
+       draws; `"sobol"`: a scrambled Sobol sequence), vmapped in batches of `batch`; the screen is
+       charged to the budget, and a batch that would take the count over it is not screened (the
+       first batch always is).
     2. BFGS with a weak Wolfe line search (the engine's nonsmooth BFGS, Lewis & Overton 2013) from
        the best `n_starts` screened points, `probe_evals` value-and-gradient evaluations each;
        the best `n_keep` continue, with equal shares of the budget left.
@@ -734,13 +736,21 @@ def counted_search(
         return used() + k * dearest[0] <= budget
 
     X = _screen_points(n_screen, seed, screen) if n_screen else np.zeros((0, 12))
-    vals = []
+    vals: list[np.ndarray] = []
+    dearest_batch = 0.0
     for s0 in range(0, len(X), batch):
+        # the screen is charged to the budget too: a batch is screened only if the count after it
+        # stays within the budget, assuming it costs as much as the dearest batch so far
+        if vals and used() + dearest_batch > budget:
+            break
         sel = X[s0 : s0 + batch]
         pad = np.concatenate([sel, np.repeat(sel[-1:], batch - len(sel), axis=0)])
+        before = cp.work.solve_equivalents
         v = cp.values(pad, n_real=len(sel))
+        dearest_batch = max(dearest_batch, cp.work.solve_equivalents - before)
         vals.append(v[: len(sel)])
     S = np.concatenate(vals) if vals else np.zeros((0, 4))
+    X = X[: len(S)]
     score = np.where(np.all(np.isfinite(S), axis=1), S @ c, np.inf)
     order = np.argsort(score, kind="stable")[:n_starts]
     runs = [_BFGSRun(vg, X[j], max_iter, tol, 30) for j in order if np.isfinite(score[j])]

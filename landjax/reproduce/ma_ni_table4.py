@@ -115,7 +115,17 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
     for name, (key, _sense) in q.OBJECTIVES.items():
         t0 = time.perf_counter()
         if cfg["engine"]:
-            res = q.counted_search(cp, name, budget=cfg["budget"])
+            res = q.counted_search(
+                cp,
+                name,
+                budget=cfg["budget"],
+                n_screen=cfg["n_screen"],
+                n_starts=cfg["n_starts"],
+                probe_evals=cfg["probe_evals"],
+                n_keep=cfg["n_keep"],
+                max_iter=cfg["max_iter"],
+                batch=cfg["batch"],
+            )
             x, solves = np.asarray(res.x), float(res.solve_equivalents)
         else:
             res = q.counted_search(
