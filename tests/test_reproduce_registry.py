@@ -34,3 +34,16 @@ def test_run_all_records_failures_and_writes_index(tmp_path, monkeypatch):
     # the CLI exits non-zero when a paper failed
     assert main(["reproduce", "all", "--out", str(tmp_path / "cli")]) == 1
     assert (tmp_path / "cli" / "index.md").exists()
+
+
+def test_rrh2017_maps_draw_a_single_field(tmp_path):
+    # full mode draws the gradient map with one panel (plt.subplots then returns one Axes, which
+    # once broke `make run` after every quick-mode check had passed)
+    import pandas as pd
+
+    from landjax.reproduce import rrh2017
+
+    df = pd.DataFrame({"row": [0, 0, 1, 1], "col": [0, 1, 0, 1], "dgain": [0.1, 0.2, 0.3, 0.4], "L": 1.0})
+    rrh2017._maps(tmp_path / "one.png", df, {"dgain": "gradient"}, "one panel")
+    rrh2017._maps(tmp_path / "two.png", df, {"dgain": "gradient", "L": "population"}, "two panels")
+    assert (tmp_path / "one.png").stat().st_size > 0 and (tmp_path / "two.png").stat().st_size > 0

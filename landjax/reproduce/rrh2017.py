@@ -72,9 +72,10 @@ def gain_function(o: hm.Options, s: hm.Solver, change: str):
 
 def _maps(path: Path, df: pd.DataFrame, fields: dict[str, str], title: str) -> None:
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(fields), figsize=(4.2 * len(fields), 4))
+    # squeeze=False: a list of axes even for one field (the gradient map of full mode)
+    fig, axes = plt.subplots(1, len(fields), figsize=(4.2 * len(fields), 4), squeeze=False)
     side = int(df["row"].max()) + 1
-    for ax, (col, label) in zip(axes, fields.items(), strict=True):
+    for ax, (col, label) in zip(axes[0], fields.items(), strict=True):
         grid = np.full((side, side), np.nan)
         grid[df["row"].to_numpy(), df["col"].to_numpy()] = df[col].to_numpy()
         im = ax.imshow(grid, cmap="viridis")
