@@ -207,6 +207,29 @@ def test_block_tridiagonal_newton_matches_dense():
         np.testing.assert_allclose(Jb, Jd, atol=1e-12)
 
 
+def test_anderson_small_spd_solve_matches_lapack_and_stays_finite_when_singular():
+    """The unrolled Cholesky that Anderson uses for its mixing system (memory <= 8)."""
+    from landjax.engine._native import _spd_solve_unrolled
+
+    rng = np.random.default_rng(0)
+    for m in (1, 3, 5, 8):
+        X = rng.standard_normal((m, 40))
+        A = X @ X.T + 1e-8 * np.eye(m)
+        b = rng.standard_normal(m)
+        np.testing.assert_allclose(
+            np.asarray(_spd_solve_unrolled(jnp.asarray(A), jnp.asarray(b))), np.linalg.solve(A, b), rtol=1e-9
+        )
+    # Anderson's first steps: rows of the difference buffer still zero, only the regulariser on them
+    A = np.zeros((5, 5))
+    A[0, 0] = 2.0
+    A = A + 1e-12 * np.trace(A) * np.eye(5)
+    x = np.asarray(_spd_solve_unrolled(jnp.asarray(A), jnp.asarray([1.0, 0, 0, 0, 0])))
+    assert np.all(np.isfinite(x)) and x[0] == pytest.approx(0.5) and np.all(x[1:] == 0)
+    # a numerically indefinite matrix (rounding) gives a finite answer, not NaN
+    B = np.ones((3, 3))
+    assert np.all(np.isfinite(np.asarray(_spd_solve_unrolled(jnp.asarray(B), jnp.ones(3)))))
+
+
 # ----------------------------------------------------------------------------- batches
 
 

@@ -62,7 +62,7 @@ def test_gradient_is_finite_without_positive_scores(problem):
 @pytest.mark.slow
 def test_gradient_search_reaches_a_constrained_local_optimum(problem):
     res = q.gradient_search(
-        problem, "max_gdp", n_screen=16, n_starts=1, max_iter=80, progress_bar=False, method="lbfgsb"
+        problem, "max_gdp", n_screen=16, n_starts=1, max_iter=200, progress_bar=False, method="lbfgsb"
     )
     x = jnp.asarray(res.x)
     assert np.all(np.abs(res.x) <= 1.0)

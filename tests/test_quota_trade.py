@@ -329,3 +329,40 @@ def test_alternative_options_run_and_differ(base):
         M.statistics(base, sh, eq, gap="bogus")
     with pytest.raises(InputError, match="closure"):
         M.Params(closure="other")
+
+
+def _largest_root_bisection(K, f, rho):
+    """Reference: the largest root of y = K (y + f)^rho by bisection in numpy (right of the tangency)."""
+    zt = (rho * K) ** (1.0 / (1.0 - rho))  # z at the tangency
+    lo, hi = zt - f, max(K ** (1.0 / (1.0 - rho)) * 2.0 ** (rho / (1.0 - rho)) + abs(f), zt - f) * 2.0 + 1.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if mid - K * (mid + f) ** rho > 0:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+def test_tfp_root_series_start_matches_bisection_everywhere():
+    """The series start with the unrolled Newton steps gives the largest root to ~1 ulp for f/u from
+    near the feasibility bound to large payments (both start branches), and its derivative is the
+    implicit-function one."""
+    rho = 0.103
+    rng = np.random.default_rng(3)
+    K = rng.uniform(0.5, 2.0, 400)
+    u = K ** (1.0 / (1.0 - rho))
+    fb = np.asarray(M.equations._tfp_bound(K, rho))
+    g = np.concatenate([rng.uniform(-0.6, 0.6, 200), rng.uniform(1.0, 20.0, 100), np.zeros(100)])
+    f = np.maximum(g * u, 0.999 * fb)
+    y = np.asarray(M.tfp_root(jnp.asarray(K), jnp.asarray(f), rho * jnp.ones(400)))
+    ref = np.array([_largest_root_bisection(k, fi, rho) for k, fi in zip(K, f, strict=True)])
+    np.testing.assert_allclose(y, ref, rtol=1e-14)
+    yu = M.equations._tfp_root_given_u(jnp.asarray(K), jnp.asarray(u), jnp.asarray(f), rho * jnp.ones(400))
+    np.testing.assert_allclose(np.asarray(yu), y, rtol=1e-15)
+    # derivative in f by central differences on the reference root
+    i = 7
+    d = float(jax.grad(lambda ff: M.tfp_root(jnp.asarray(K[i]), ff, jnp.asarray(rho)))(jnp.asarray(f[i])))
+    h = 1e-6
+    fd = (_largest_root_bisection(K[i], f[i] + h, rho) - _largest_root_bisection(K[i], f[i] - h, rho)) / (2 * h)
+    assert d == pytest.approx(fd, rel=1e-7)

@@ -141,35 +141,86 @@ def picard(g, y0, *, tol, ftol, max_steps, damping=1.0):
     return y, k, jnp.where(done, 0, 1)
 
 
+#: Anderson memories up to this size solve their mixing system with an unrolled Cholesky
+#: factorisation (fused elementwise work, no LAPACK call per step); larger ones use `jnp.linalg.solve`
+_UNROLLED_SPD_MAX = 8
+
+
+def _spd_solve_unrolled(A, b):
+    """Solve `A x = b` for a small symmetric positive definite `A` (m x m, m static) by an unrolled
+    Cholesky factorisation. Pivots are floored at a tiny fraction of the trace, so a
+    numerically semi-definite `A` gives a finite (regularised) answer instead of NaN."""
+    m = A.shape[0]
+    floor = 1e-300 + 1e-15 * jnp.abs(jnp.trace(A))
+    zero = jnp.zeros((), A.dtype)
+    L: list[list[jax.Array]] = [[zero] * m for _ in range(m)]
+    for j in range(m):
+        s = A[j, j]
+        for k in range(j):
+            s = s - L[j][k] * L[j][k]
+        d = jnp.sqrt(jnp.maximum(s, floor))
+        L[j][j] = d
+        for i in range(j + 1, m):
+            t = A[i, j]
+            for k in range(j):
+                t = t - L[i][k] * L[j][k]
+            L[i][j] = t / d
+    z: list[jax.Array] = [zero] * m
+    for i in range(m):
+        t = b[i]
+        for k in range(i):
+            t = t - L[i][k] * z[k]
+        z[i] = t / L[i][i]
+    x: list[jax.Array] = [zero] * m
+    for i in reversed(range(m)):
+        t = z[i]
+        for k in range(i + 1, m):
+            t = t - L[k][i] * x[k]
+        x[i] = t / L[i][i]
+    return jnp.stack(x)
+
+
 def anderson(g, y0, *, tol, ftol, max_steps, damping=1.0, memory=5, reg=1e-12):
-    """Anderson acceleration (type II) with `memory` past iterates and damping (mixing) `damping`."""
+    """Anderson acceleration (type II) with `memory` past iterates and damping (mixing) `damping`.
+
+    The differences of the last `memory` iterates and residuals are kept in a circular buffer
+    (the least-squares mixing does not depend on their order); the regularised normal equations
+    of the mixing are solved by an unrolled Cholesky factorisation for memories up to 8.
+    """
     n = y0.shape[0]
     m = int(memory)
+    small = m <= _UNROLLED_SPD_MAX
 
     def cond(c):
-        return (~c[-1]) & (c[4] < max_steps)
+        return (~c[-1]) & (c[5] < max_steps)
 
     def body(c):
-        y, r, dY, dR, k, _ = c
-        # least-squares mixing on the stored differences (unused columns are zero)
-        A = dR.T @ dR
+        y, r, dY, dR, A, k, _ = c
+        # least-squares mixing on the stored differences (unused rows are zero); A = dR dR^T is
+        # kept up to date row by row (each entry is recomputed whenever one of its rows changes)
         scale = jnp.maximum(jnp.trace(A), 1e-300)
-        gamma = jnp.linalg.solve(A + reg * scale * jnp.eye(m, dtype=y.dtype), dR.T @ r)
+        Areg = A + reg * scale * jnp.eye(m, dtype=y.dtype)
+        rhs = jnp.sum(dR * r[None, :], axis=1)
+        gamma = _spd_solve_unrolled(Areg, rhs) if small else jnp.linalg.solve(Areg, rhs)
         y_plain = y + damping * r
-        y_new = y_plain - (dY + damping * dR) @ gamma
+        y_new = y_plain - jnp.sum(gamma[:, None] * (dY + damping * dR), axis=0)
         y_new = jnp.where(jnp.all(jnp.isfinite(y_new)), y_new, y_plain)
         r_new = g(y_new) - y_new
-        dY = jnp.roll(dY, 1, axis=1).at[:, 0].set(y_new - y)
-        dR = jnp.roll(dR, 1, axis=1).at[:, 0].set(r_new - r)
+        slot = jnp.arange(m) == k % m  # a mask, not a scatter: cheap under vmap
+        dr = r_new - r
+        dY = jnp.where(slot[:, None], (y_new - y)[None, :], dY)
+        dR = jnp.where(slot[:, None], dr[None, :], dR)
+        row = jnp.sum(dR * dr[None, :], axis=1)
+        A = jnp.where(slot[:, None], row[None, :], jnp.where(slot[None, :], row[:, None], A))
         rn = _safe_norm(r_new)
         done = (rn <= tol * (1.0 + _inf_norm(y_new))) | ~jnp.isfinite(rn)
-        return y_new, r_new, dY, dR, k + 1, done
+        return y_new, r_new, dY, dR, A, k + 1, done
 
     r0 = g(y0) - y0
     rn0 = _safe_norm(r0)
-    z = jnp.zeros((n, m), y0.dtype)
-    init = (y0, r0, z, z, 0, (rn0 <= tol * (1.0 + _inf_norm(y0))) | ~jnp.isfinite(rn0))
-    y, _, _, _, k, done = jax.lax.while_loop(cond, body, init)
+    z = jnp.zeros((m, n), y0.dtype)
+    init = (y0, r0, z, z, jnp.zeros((m, m), y0.dtype), 0, (rn0 <= tol * (1.0 + _inf_norm(y0))) | ~jnp.isfinite(rn0))
+    y, _, _, _, _, k, done = jax.lax.while_loop(cond, body, init)
     return y, k, jnp.where(done, 0, 1)
 
 

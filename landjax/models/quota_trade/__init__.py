@@ -18,7 +18,8 @@ M.statistics(base, shock, eq)                        # gdp_change, output_gap_ch
 Modules: `.params` (Params, eq. (21)), `.options` (Options: the ambiguity register;
 Solver), `.baseline` (levels, eqs. (1)-(17); Shock), `.equations` (the hat system),
 `.policy` (scenarios and trades -> Shock, eqs. (18)-(20)), `.outcomes` (statistics and
-diagnostics), `.solve` (solve, solve_batch, sweep, MODEL).
+diagnostics), `.solve` (solve, solve_batch, sweep, MODEL), `.sharding` (`shard_rows`: the
+migration matrix split by rows over devices, for county-scale N).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from landjax.models.quota_trade.policy import (
     table_scenarios,
     trades_to_shock,
 )
+from landjax.models.quota_trade.sharding import shard_rows
 from landjax.models.quota_trade.solve import MODEL, economy, solve, solve_batch, solve_shock, sweep
 
 
@@ -123,6 +125,7 @@ __all__ = [
     "no_change",
     "city_table",
     "tfp_root",
+    "shard_rows",
     "hat_map",
     "migration_shares",
     "safe_div",

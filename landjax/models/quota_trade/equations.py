@@ -70,52 +70,100 @@ def _tfp_bound(K, rho):
     return -((1.0 - rho) / rho) * (rho * K) ** (1.0 / (1.0 - rho))
 
 
-def _tfp_root_primal(K, f, rho):
-    f_eff = jnp.maximum(f, _tfp_bound(K, rho))  # infeasible cities: the tangency point (flagged)
-    y0 = K ** (1.0 / (1.0 - rho)) * 2.0 ** (rho / (1.0 - rho)) + jnp.abs(f_eff)
+def _bound_from_u(u, rho):
+    """`_tfp_bound` written with `u = K^(1/(1-rho))` (the root at f = 0), so no power is taken again."""
+    return -((1.0 - rho) / rho) * rho ** (1.0 / (1.0 - rho)) * u
+
+
+#: Newton steps taken before the first convergence test: from the series start below, three steps
+#: reach machine precision for |f| / u up to about 0.3, so the loop that follows usually ends at once
+_TFP_UNROLLED = 3
+
+
+def _tfp_root_newton(K, u, f, rho):
+    """Largest root of y = K (y + f)^rho by Newton's method, given `u = K^(1/(1-rho))`.
+
+    The function phi(y) = y - K (y + f)^rho is convex, so Newton's method started right of its
+    minimum (the tangency point) approaches the largest root from the right after at most one
+    step. The start is the second-order series of the root in g = f / u,
+    `y = u (1 + rho g / (1 - rho) - rho g^2 / (2 (1 - rho)^2))`, where that lies right of the
+    tangency and |g| < 0.5, else the upper bound `u 2^(rho/(1-rho)) + |f|`. Iterates stop when a
+    Newton step is below 1e-15 relative (at most 200 steps)."""
+    f_eff = jnp.maximum(f, _bound_from_u(u, rho))  # infeasible cities: the tangency point (flagged)
+    g = f_eff / u
+    t0 = 1.0 + rho * g / (1.0 - rho) - rho * g * g / (2.0 * (1.0 - rho) ** 2)
+    right_of_tangency = t0 + g > rho ** (1.0 / (1.0 - rho)) * (1.0 + 1e-6)
+    upper = u * 2.0 ** (rho / (1.0 - rho)) + jnp.abs(f_eff)
+    y0 = jnp.where(right_of_tangency & (jnp.abs(g) < 0.5), u * t0, upper)
+    lower = jnp.maximum(-f_eff, 0.0) * (1.0 + 1e-15) + 1e-300
+
+    def body(c):
+        y, _, i = c
+        z = y + f_eff
+        zr = jnp.exp(rho * jnp.log(z))
+        phi = y - K * zr
+        dphi = 1.0 - rho * K * zr / z
+        step = jnp.where(dphi > 0, phi / jnp.where(dphi > 0, dphi, 1.0), 0.0)
+        return jnp.maximum(y - step, lower), step, i + 1
 
     def cond(c):
         y, step, i = c
         return (i < 200) & jnp.any(jnp.abs(step) > 1e-15 * jnp.maximum(y, 1e-300))
 
-    def body(c):
-        y, _, i = c
-        z = y + f_eff
-        zr = z**rho
-        phi = y - K * zr
-        dphi = 1.0 - rho * K * zr / z
-        step = jnp.where(dphi > 0, phi / jnp.where(dphi > 0, dphi, 1.0), 0.0)
-        y_new = jnp.maximum(y - step, jnp.maximum(-f_eff, 0.0) * (1.0 + 1e-15) + 1e-300)
-        return y_new, step, i + 1
-
-    y, _, _ = jax.lax.while_loop(cond, body, (y0, jnp.ones_like(y0), jnp.asarray(0)))
+    c = (y0, jnp.ones_like(y0), jnp.asarray(0))
+    for _ in range(_TFP_UNROLLED):
+        c = body(c)
+    y, _, _ = jax.lax.while_loop(cond, body, c)
     return y
+
+
+def _root_u(K, rho):
+    return jnp.exp(jnp.log(K) / (1.0 - rho))
+
+
+@jax.custom_jvp
+def _tfp_root_given_u(K, u, f, rho):
+    """`tfp_root` when `u = K^(1/(1-rho))` is already known; `u` only places the start, so its
+    tangent does not enter the derivative."""
+    return _tfp_root_newton(K, u, f, rho)
 
 
 @jax.custom_jvp
 def tfp_root(K, f, rho):
     """Largest root y of y = K (y + f)^rho with K = L-hat^alpha RY-hat^(1-alpha), eqs. (1), (16), (17).
 
-    Newton from `y0 = K^(1/(1-rho)) 2^(rho/(1-rho)) + |f|`, monotone from the right. Where no
+    Newton's method (`_tfp_root_newton`: a series start, monotone from the right). Where no
     root exists (f below `_tfp_bound`: the quota payment exceeds what land revenue can
     finance) it returns the tangency point; callers flag
     it. Derivatives by the implicit function theorem on the scalar equation (zero at infeasible
     points)."""
-    return _tfp_root_primal(K, f, rho)
+    return _tfp_root_newton(K, _root_u(K, rho), f, rho)
 
 
-@tfp_root.defjvp
-def _tfp_root_jvp(primals, tangents):
-    K, f, rho = primals
-    dK, df, drho = tangents
-    y = _tfp_root_primal(K, f, rho)
+def _tfp_tangent(y, K, f, rho, dK, df, drho):
     z = y + f
     zr = z**rho
     phi_y = 1.0 - rho * K * zr / z
     ok = phi_y > 1e-12
     inv = jnp.where(ok, 1.0 / jnp.where(ok, phi_y, 1.0), 0.0)
     num = zr * dK + rho * K * zr / z * df + K * zr * jnp.log(z) * drho
-    return y, num * inv
+    return num * inv
+
+
+@tfp_root.defjvp
+def _tfp_root_jvp(primals, tangents):
+    K, f, rho = primals
+    dK, df, drho = tangents
+    y = _tfp_root_newton(K, _root_u(K, rho), f, rho)
+    return y, _tfp_tangent(y, K, f, rho, dK, df, drho)
+
+
+@_tfp_root_given_u.defjvp
+def _tfp_root_given_u_jvp(primals, tangents):
+    K, u, f, rho = primals
+    dK, _du, df, drho = tangents
+    y = _tfp_root_newton(K, u, f, rho)
+    return y, _tfp_tangent(y, K, f, rho, dK, df, drho)
 
 
 def _migration_weights(baseline: Baseline, shock: Shock, kappa) -> jax.Array:
@@ -127,32 +175,40 @@ def _migration_weights(baseline: Baseline, shock: Shock, kappa) -> jax.Array:
 
 def _block(x, baseline: Baseline, shock: Shock, params: Params, Mt):
     """Everything given x = log L-hat: output (eqs. (1), (16), (17)), wages (eq. (2)), real income
-    (eqs. (5)-(8), (12)-(14)), the migration denominators (eq. (9)) and the update of eq. (10)."""
+    (eqs. (5)-(8), (12)-(14)), the migration denominators (eq. (9)) and the update of eq. (10)
+    (`logLnew`, in logs). Written in logs so that a step takes few transcendental functions."""
     al, et, ka, si, rh = params.alpha, params.eta, params.kappa, params.sigma, params.rho
     Lh = jnp.exp(x)
-    K = Lh**al * shock.RY_hat ** (1.0 - al)
+    logK = al * x + (1.0 - al) * jnp.log(shock.RY_hat)
+    K = jnp.exp(logK)
     if params.closure == "endogenous":
-        Yh = tfp_root(K, shock.f, jnp.asarray(rh, dtype=jnp.float64) * jnp.ones_like(K))
-        feas = shock.f >= _tfp_bound(K, rh) * (1.0 + 1e-12)
+        rho = jnp.asarray(rh, dtype=jnp.float64) * jnp.ones_like(K)
+        u = jnp.exp(logK / (1.0 - rho))  # K^(1/(1-rho)), the root at f = 0
+        Yh = _tfp_root_given_u(K, u, shock.f, rho)
+        feas = shock.f >= _bound_from_u(u, rh) * (1.0 + 1e-12)
         Gh = Yh + shock.f
     else:  # fixed_price: G' = GY RY-hat + GH RH-hat + F'
         Gh = (baseline.GY * shock.RY_hat + baseline.GH * shock.RH_hat) / baseline.G + shock.f
         feas = Gh > 0
         Yh = jnp.where(feas, Gh, 1.0) ** rh * K
     wh = Yh / Lh
-    logV = (1.0 - et) * jnp.log(wh) - et * (1.0 - si) * x + et * (1.0 - si) * jnp.log(shock.RH_hat)
+    logV = (1.0 - et) * (jnp.log(Yh) - x) - et * (1.0 - si) * x + et * (1.0 - si) * jnp.log(shock.RH_hat)
     c = jax.lax.stop_gradient(jnp.max(logV))
-    e = jnp.exp(ka * (logV - c))
+    ke = ka * (logV - c)
+    e = jnp.exp(ke)
     Ds = Mt @ e  # D_o / exp(kappa c)
-    Lnew = e * (Mt.T @ (baseline.L0 / Ds)) / baseline.L
-    return dict(Lh=Lh, Yh=Yh, wh=wh, Gh=Gh, logV=logV, logD=jnp.log(Ds) + ka * c, feas=feas, Lnew=Lnew, e=e, Ds=Ds)
+    inflow = Mt.T @ (baseline.L0 / Ds)
+    logLnew = ke + jnp.log(inflow) - jnp.log(baseline.L)
+    return dict(
+        Lh=Lh, Yh=Yh, wh=wh, Gh=Gh, logV=logV, logD=jnp.log(Ds) + ka * c, feas=feas, logLnew=logLnew, e=e, Ds=Ds
+    )
 
 
 def hat_map(x, args):
     """The equilibrium map x -> log L'-hat of eqs. (9)-(10), x = log L-hat; `args = (baseline, shock,
     params, Mt)`."""
     baseline, shock, params, Mt = args
-    return jnp.log(_block(x, baseline, shock, params, Mt)["Lnew"])
+    return _block(x, baseline, shock, params, Mt)["logLnew"]
 
 
 def _equilibrium(x, sol, baseline, shock, params, Mt) -> Equilibrium:
