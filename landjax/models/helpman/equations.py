@@ -43,6 +43,7 @@ def log_productivity(p: Any, o: Any, country: jax.Array) -> jax.Array:
     return a - mean[country]
 
 
+@jax.jit  # elementwise only: the same bits as op by op, one dispatch instead of a dozen per call
 def trade_costs(p: Any, dist: jax.Array, country: jax.Array) -> jax.Array:
     """`d_ni = dist^0.33 x internal (n != i) x border (different countries)`; `d_nn = 1` (section 4.1)."""
     off = dist > 0
