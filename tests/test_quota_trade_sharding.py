@@ -46,6 +46,12 @@ CODE = textwrap.dedent(
     step = jax.jit(lambda x, b, s: E.hat_map(x, (b, s, M.Params(), b.m)))
     hlo = step.lower(jnp.zeros(300), sb, sh).compile().as_text()
     assert "all-reduce" in hlo
+    from landjax.errors import InputError
+    try:
+        M.shard_rows(M.build_baseline("synthetic:0:31"), devices=4)
+        raise SystemExit("31 cities over 4 devices was accepted")
+    except InputError as e:
+        assert "do not split evenly over 4 devices" in str(e) and "[1]" in str(e), str(e)
     print("sharded-ok", float(g1), d1)
     """
 )

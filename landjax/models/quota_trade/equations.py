@@ -76,7 +76,8 @@ def _bound_from_u(u, rho):
 
 
 #: Newton steps taken before the first convergence test: from the series start below, three steps
-#: reach machine precision for |f| / u up to about 0.3, so the loop that follows usually ends at once
+#: reach machine precision for |f| / u up to about 0.25 (four up to 0.45), so the loop that follows
+#: usually ends at once
 _TFP_UNROLLED = 3
 
 
