@@ -208,7 +208,7 @@ def test_block_tridiagonal_newton_matches_dense():
 
 
 def test_anderson_small_spd_solve_matches_lapack_and_stays_finite_when_singular():
-    """The unrolled Cholesky that Anderson uses for its mixing system (memory <= 8)."""
+    """The unrolled Gauss-Jordan solve that Anderson uses for its mixing system (memory <= 8)."""
     from landjax.engine._native import _spd_solve_unrolled
 
     rng = np.random.default_rng(0)

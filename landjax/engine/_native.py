@@ -141,43 +141,25 @@ def picard(g, y0, *, tol, ftol, max_steps, damping=1.0):
     return y, k, jnp.where(done, 0, 1)
 
 
-#: Anderson memories up to this size solve their mixing system with an unrolled Cholesky
-#: factorisation (fused elementwise work, no LAPACK call per step); larger ones use `jnp.linalg.solve`
+#: Anderson memories up to this size solve their mixing system by unrolled Gauss-Jordan
+#: elimination (fused elementwise work, no LAPACK call per step); larger ones use `jnp.linalg.solve`
 _UNROLLED_SPD_MAX = 8
 
 
 def _spd_solve_unrolled(A, b):
-    """Solve `A x = b` for a small symmetric positive definite `A` (m x m, m static) by an unrolled
-    Cholesky factorisation. Pivots are floored at a tiny fraction of the trace, so a
-    numerically semi-definite `A` gives a finite (regularised) answer instead of NaN."""
+    """Solve `A x = b` for a small symmetric positive definite `A` (m x m, m static) by Gauss-Jordan
+    elimination without pivoting (safe for such matrices), unrolled over the m columns with whole-row
+    operations (a few fused operations per column; cheap to trace). Pivots are floored at a tiny
+    fraction of the trace, so a numerically semi-definite `A` gives a finite answer, not NaN."""
     m = A.shape[0]
     floor = 1e-300 + 1e-15 * jnp.abs(jnp.trace(A))
-    zero = jnp.zeros((), A.dtype)
-    L: list[list[jax.Array]] = [[zero] * m for _ in range(m)]
-    for j in range(m):
-        s = A[j, j]
-        for k in range(j):
-            s = s - L[j][k] * L[j][k]
-        d = jnp.sqrt(jnp.maximum(s, floor))
-        L[j][j] = d
-        for i in range(j + 1, m):
-            t = A[i, j]
-            for k in range(j):
-                t = t - L[i][k] * L[j][k]
-            L[i][j] = t / d
-    z: list[jax.Array] = [zero] * m
-    for i in range(m):
-        t = b[i]
-        for k in range(i):
-            t = t - L[i][k] * z[k]
-        z[i] = t / L[i][i]
-    x: list[jax.Array] = [zero] * m
-    for i in reversed(range(m)):
-        t = z[i]
-        for k in range(i + 1, m):
-            t = t - L[k][i] * x[k]
-        x[i] = t / L[i][i]
-    return jnp.stack(x)
+    M = jnp.concatenate([A, b[:, None]], axis=1)  # the augmented matrix [A | b]
+    for k in range(m):
+        is_k = (jnp.arange(m) == k)[:, None]
+        row = M[k] / jnp.maximum(M[k, k], floor)
+        # every other row loses its multiple of row k; row k becomes the normalised row
+        M = jnp.where(is_k, row[None, :], M - M[:, k : k + 1] * row[None, :])
+    return M[:, m]
 
 
 def anderson(g, y0, *, tol, ftol, max_steps, damping=1.0, memory=5, reg=1e-12):
@@ -185,7 +167,7 @@ def anderson(g, y0, *, tol, ftol, max_steps, damping=1.0, memory=5, reg=1e-12):
 
     The differences of the last `memory` iterates and residuals are kept in a circular buffer
     (the least-squares mixing does not depend on their order); the regularised normal equations
-    of the mixing are solved by an unrolled Cholesky factorisation for memories up to 8.
+    of the mixing are solved by unrolled Gauss-Jordan elimination for memories up to 8.
     """
     n = y0.shape[0]
     m = int(memory)

@@ -209,6 +209,13 @@ def hat_map(x, args):
     """The equilibrium map x -> log L'-hat of eqs. (9)-(10), x = log L-hat; `args = (baseline, shock,
     params, Mt)`."""
     baseline, shock, params, Mt = args
+    return _step(x, baseline, shock, params, Mt)
+
+
+@jax.jit
+def _step(x, baseline, shock, params, Mt):
+    """`hat_map`'s body as its own program: a solver traces the map several times (the loop's
+    first step and body, the residual, the tangent), and a jitted body is traced once per shape."""
     return _block(x, baseline, shock, params, Mt)["logLnew"]
 
 
