@@ -118,18 +118,28 @@ def _tfp_root_newton(K, u, f, rho):
     return y
 
 
-def _root_u(K, rho):
-    return jnp.exp(jnp.log(K) / (1.0 - rho))
-
-
 @jax.custom_jvp
 def _tfp_root_given_u(K, u, f, rho):
-    """`tfp_root` when `u = K^(1/(1-rho))` is already known; `u` only places the start, so its
-    tangent does not enter the derivative."""
+    """`tfp_root` when `u = K^(1/(1-rho))` is already known. Derivatives by the implicit function
+    theorem on the scalar equation (zero at infeasible points); `u` only places the start of the
+    iteration, not the root, so its tangent does not enter."""
     return _tfp_root_newton(K, u, f, rho)
 
 
-@jax.custom_jvp
+@_tfp_root_given_u.defjvp
+def _tfp_root_given_u_jvp(primals, tangents):
+    K, u, f, rho = primals
+    dK, _du, df, drho = tangents
+    y = _tfp_root_newton(K, u, f, rho)
+    z = y + f
+    zr = z**rho
+    phi_y = 1.0 - rho * K * zr / z
+    ok = phi_y > 1e-12
+    inv = jnp.where(ok, 1.0 / jnp.where(ok, phi_y, 1.0), 0.0)
+    num = zr * dK + rho * K * zr / z * df + K * zr * jnp.log(z) * drho
+    return y, num * inv
+
+
 def tfp_root(K, f, rho):
     """Largest root y of y = K (y + f)^rho with K = L-hat^alpha RY-hat^(1-alpha), eqs. (1), (16), (17).
 
@@ -138,33 +148,7 @@ def tfp_root(K, f, rho):
     finance) it returns the tangency point; callers flag
     it. Derivatives by the implicit function theorem on the scalar equation (zero at infeasible
     points)."""
-    return _tfp_root_newton(K, _root_u(K, rho), f, rho)
-
-
-def _tfp_tangent(y, K, f, rho, dK, df, drho):
-    z = y + f
-    zr = z**rho
-    phi_y = 1.0 - rho * K * zr / z
-    ok = phi_y > 1e-12
-    inv = jnp.where(ok, 1.0 / jnp.where(ok, phi_y, 1.0), 0.0)
-    num = zr * dK + rho * K * zr / z * df + K * zr * jnp.log(z) * drho
-    return num * inv
-
-
-@tfp_root.defjvp
-def _tfp_root_jvp(primals, tangents):
-    K, f, rho = primals
-    dK, df, drho = tangents
-    y = _tfp_root_newton(K, _root_u(K, rho), f, rho)
-    return y, _tfp_tangent(y, K, f, rho, dK, df, drho)
-
-
-@_tfp_root_given_u.defjvp
-def _tfp_root_given_u_jvp(primals, tangents):
-    K, u, f, rho = primals
-    dK, _du, df, drho = tangents
-    y = _tfp_root_newton(K, u, f, rho)
-    return y, _tfp_tangent(y, K, f, rho, dK, df, drho)
+    return _tfp_root_given_u(K, jnp.exp(jnp.log(K) / (1.0 - rho)), f, rho)
 
 
 def _migration_weights(baseline: Baseline, shock: Shock, kappa) -> jax.Array:
