@@ -4,6 +4,7 @@
     python benchmarks/optimal_allocation.py --draws 10000        # a time estimate first
     nohup python benchmarks/optimal_allocation.py --resume > build/optimal_allocation.log 2>&1 &
     python benchmarks/optimal_allocation.py --chunk-range 0:250  # one slice (e.g. on another machine)
+    python benchmarks/optimal_allocation.py --shard 3/8          # slice 3 of 8 (a Slurm array task)
     python benchmarks/optimal_allocation.py --assemble           # report from the chunks on disk
 
 On the default quota-trade dataset, for each Table 4 objective (max GDP, min output gap, max
@@ -11,10 +12,12 @@ welfare, min welfare gap): (1) uniform random omega in [-1, 1]^12 evaluated with
 seeded by fold_in(seed, chunk) and checkpointed under ``--checkpoint-dir`` (resumable, splittable);
 one draw = one equilibrium solve and gives all four statistics, so the draws are shared by the four
 objectives; (2) ``ma_ni_search.counted_search`` (vmapped screen + successive-halving BFGS with
-implicit gradients + perturbed restarts), whose solve-equivalents are counted work (map applications
+implicit gradients + block restarts), whose solve-equivalents are counted work (map applications
 of the forward solves, VJP applications of the adjoint series) converted by fixed ratios, so the
 same command gives the same result on an idle or a loaded machine.  ``--seeds-study`` runs it at
-screen seeds 0..7 against the stored 10^6-draw best (``optimal_allocation_seeds.csv``).
+screen seeds 0..7 against the stored 10^6-draw best on china_semireal, or against ``--draws`` draws
+made now (resumable) on another dataset, e.g. ``--dataset synthetic:1 --draws 100000``; rows of
+every dataset in ``optimal_allocation_seeds.csv``, summary in ``optimal_allocation_seeds.md``.
 Writes ``benchmarks/results/optimal_allocation.{csv,md}`` and the
 best-of-N curve ``optimal_allocation_best_of_n.{csv,png}``.
 """
@@ -48,6 +51,20 @@ def _problem(dataset, shortfall="uniform"):
     return table4_problem(dataset, options=RuleOptions(shortfall=shortfall))
 
 
+def _rounds(text):
+    """`"16x15,4x90,1x240"` -> ((16, 15.0), (4, 90.0), (1, 240.0)); None -> counted_search's default."""
+    import inspect
+
+    from landjax.reproduce.ma_ni_search import counted_search
+
+    if text is None:
+        return inspect.signature(counted_search).parameters["rounds"].default
+    try:
+        return tuple((int(n), float(e)) for n, e in (part.split("x") for part in text.split(",")))
+    except ValueError:
+        raise SystemExit(f"--rounds {text!r}: expected NxE,NxE,... e.g. 16x15,4x90,1x240") from None
+
+
 def gradient_part(problem, args) -> pd.DataFrame:
     """The gradient search for every objective, at screen seeds seed .. seed + gradient_seeds - 1."""
     from landjax.reproduce.ma_ni_search import OBJECTIVES, STATISTICS, counted_search
@@ -61,9 +78,8 @@ def gradient_part(problem, args) -> pd.DataFrame:
                 name,
                 budget=args.budget,
                 n_screen=args.n_screen,
-                n_starts=args.n_starts,
-                probe_evals=args.probe_evals,
-                n_keep=args.n_keep,
+                rounds=_rounds(args.rounds),
+                restarts=args.restarts,
                 max_iter=args.max_iter,
                 seed=seed,
             )
@@ -237,8 +253,8 @@ def report(problem, rs, grad_all: pd.DataFrame, args, random_seconds: float, wal
         f" against {n:,} random draws"
         + ("" if n >= 10**6 else f" (fewer than the paper's 10^6: only {n:,} finished in the time available)")
         + ".",
-        f"Gradient details (engine `optimize`, screen seed {args.seed}: method {args.method}, n_screen "
-        f"{args.n_screen}, n_starts {args.n_starts}, probe_evals {args.probe_evals}, n_keep {args.n_keep}, "
+        f"Gradient details (`ma_ni_search.counted_search`, screen seed {args.seed}: n_screen "
+        f"{args.n_screen}, rounds {_rounds(args.rounds)}, restarts {args.restarts}, "
         f"max_iter {args.max_iter}, budget {args.budget:g}; solve-equivalents from counted work (map and VJP "
         "applications) converted by the fixed ratios of `ma_ni_search`; no timing enters the budget):",
         "",
@@ -318,19 +334,30 @@ SEEDS_COLUMNS = [
 
 def seeds_study(args) -> int:
     """The counted gradient search (``counted_search``, default settings) at screen seeds 0..n-1 for
-    every objective, against the stored random best; one JSON line per (objective, seed) appended to
-    a checkpoint file (resumable); writes ``optimal_allocation_seeds.csv``."""
+    every objective, against the stored random best (china_semireal, 10^6 draws) or ``--draws``
+    random draws made now (chunk checkpoints, resumable); one JSON line per (objective, seed)
+    appended to a checkpoint file (resumable); writes ``optimal_allocation_seeds.{csv,md}``."""
+    import inspect
+
     from landjax.reproduce.ma_ni_search import OBJECTIVES, counted_search
 
     problem = _problem(args.dataset, args.shortfall)
     label = problem.label
-    if label not in STORED_RANDOM_BEST:
-        print(f"no stored random best for {label!r}", file=sys.stderr)
-        return 1
-    n_draws, rbest = STORED_RANDOM_BEST[label]
     ck = Path(args.checkpoint_dir)
     ck.mkdir(parents=True, exist_ok=True)
-    path = ck / f"seeds_{problem.fingerprint()}_b{args.budget:g}.jsonl"
+    if label in STORED_RANDOM_BEST and args.draws == STORED_RANDOM_BEST[label][0]:
+        n_draws, rbest = STORED_RANDOM_BEST[label]
+    else:  # draw now (chunked, checkpointed under --checkpoint-dir: resumable)
+        rs, _ = random_part(problem, args, list(range(-(-args.draws // args.chunk_size))))
+        n_draws = rs.n_draws
+        rbest = {name: rs.best(name)[1] for name in OBJECTIVES}
+        print(f"random search on {label}: {n_draws} draws ({rs.n_infeasible} infeasible), {rbest}", file=sys.stderr)
+    # the checkpoint is keyed by the dataset, the budget and the search's default settings, so a
+    # changed search never reuses rows of an older one
+    params = inspect.signature(counted_search).parameters.items()
+    defaults = repr(sorted((k, v.default) for k, v in params if k not in ("problem", "name")))
+    tag = hashlib.sha256(defaults.encode()).hexdigest()[:8]
+    path = ck / f"seeds_{problem.fingerprint()}_b{args.budget:g}_{tag}.jsonl"
     done = {}
     if path.exists():
         for line in path.read_text().splitlines():
@@ -366,12 +393,85 @@ def seeds_study(args) -> int:
     if not done:
         print("no finished rows on disk", file=sys.stderr)
         return 1
+    for row in done.values():  # the comparison always against this invocation's random best
+        gain = (row["gradient_best"] - rbest[row["objective"]]) * (1 if row["sense"] == "max" else -1)
+        row["random_best"], row["random_draws"] = rbest[row["objective"]], n_draws
+        row["met"] = bool(gain >= 0 and row["solve_equivalents"] <= GOAL_SOLVES)
     df = pd.DataFrame(list(done.values())).sort_values(["seed", "objective"], kind="stable")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    df[SEEDS_COLUMNS].to_csv(RESULTS / "optimal_allocation_seeds.csv", index=False)
-    df.to_csv(RESULTS / "optimal_allocation_seeds_counts.csv", index=False)
+    # one file for every dataset and number of draws: rows of this (dataset, draws) replace their older
+    # rows, the others are kept (a comparison against 10^5 draws stays beside one against 10^6)
+    for fname, cols in (("optimal_allocation_seeds.csv", SEEDS_COLUMNS), ("optimal_allocation_seeds_counts.csv", None)):
+        target = RESULTS / fname
+        new = df if cols is None else df[cols]
+        if target.exists():
+            old = pd.read_csv(target)
+            same = (old["dataset"] == label) & (old["random_draws"] == n_draws)
+            new = pd.concat([old[~same], new], ignore_index=True)
+        tmp = target.with_name(target.name + ".tmp")
+        new.to_csv(tmp, index=False)
+        os.replace(tmp, target)
+    seeds_report()
     print(df[SEEDS_COLUMNS + ["maps", "vjps"]].to_string())
     return 0
+
+
+NOTES_MARK = "<!-- notes -->"
+
+
+def seeds_report() -> None:
+    """`optimal_allocation_seeds.md`: the goal met per dataset, objective and seed, from the seeds
+    CSV (hand-written notes after the notes mark are kept)."""
+    from landjax.reproduce.ma_ni_search import OBJECTIVES
+
+    df = pd.read_csv(RESULTS / "optimal_allocation_seeds.csv")
+    md = RESULTS / "optimal_allocation_seeds.md"
+    lines = [
+        "## Optimal allocation at every screen seed and on a dataset it was not tuned on",
+        "",
+        "Command, per dataset: `python benchmarks/optimal_allocation.py --seeds-study --gradient-seeds 8 --budget 1950"
+        " [--dataset synthetic:1 --draws 100000 --resume]` (resumable: one JSON line per objective and seed under"
+        " `build/optimal_allocation/`). Machine of the last invocation: " + machine_line() + ".",
+        "The gradient search is `ma_ni_search.counted_search` with its default settings (the same for every dataset,"
+        " objective and seed); its cost is counted work in solve-equivalents (fixed ratios, no timing), so these rows"
+        " do not depend on machine load. `met`: at least the best of the random draws within "
+        f"{GOAL_SOLVES:,} solve-equivalents. Rows: `optimal_allocation_seeds.csv`; work counts:"
+        " `optimal_allocation_seeds_counts.csv`.",
+        "",
+    ]
+    keys = sorted(
+        {(str(d), int(n)) for d, n in zip(df["dataset"], df["random_draws"], strict=True)},
+        key=lambda k: (k[0] != "china_semireal", k),  # the dataset it was tuned on first
+    )
+    for label, n_draws in keys:
+        part = df[(df["dataset"] == label) & (df["random_draws"] == n_draws)]
+        n = int(part["random_draws"].iloc[0])
+        met = f"{int(part['met'].sum())} of {len(part)} objective-seed pairs met"
+        lines += [
+            f"### `{label}`: {met}, against {n:,} random draws",
+            "",
+            "| seed | " + " | ".join(OBJECTIVES) + " |",
+            "|---|" + "---|" * len(OBJECTIVES),
+        ]
+        rb = {o: float(g["random_best"].iloc[0]) for o, g in part.groupby("objective")}
+        lines.append("| random best | " + " | ".join(f"{rb.get(o, float('nan')):.4f}" for o in OBJECTIVES) + " |")
+        for seed, rows in part.groupby("seed"):
+            cells = []
+            for o in OBJECTIVES:
+                r = rows[rows.objective == o]
+                if len(r):
+                    cells.append(f"{float(r.gradient_best.iloc[0]):.4f}{'' if bool(r.met.iloc[0]) else ' (missed)'}")
+                else:
+                    cells.append("not run")
+            lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+        counts = {o: (int(g.met.sum()), len(g)) for o, g in part.groupby("objective")}
+        by = ", ".join(f"{o} {counts[o][0]}/{counts[o][1]}" for o in OBJECTIVES if o in counts)
+        lines += ["", f"By objective: {by}. Largest solve-equivalents used: {part.solve_equivalents.max():.1f}.", ""]
+    old = md.read_text() if md.exists() else ""
+    notes = old[old.index(NOTES_MARK) :] if NOTES_MARK in old else ""  # hand-written notes are kept
+    tmp = md.with_name(md.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n" + ("\n" + notes if notes else ""))
+    os.replace(tmp, md)
 
 
 def main(argv=None) -> int:
@@ -385,23 +485,22 @@ def main(argv=None) -> int:
     ap.add_argument("--resume", action="store_true", help="load finished chunks from the checkpoint dir")
     ap.add_argument("--chunk-range", default=None, help="a:b, evaluate only chunks a..b-1 (no report)")
     ap.add_argument(
+        "--shard",
+        default=None,
+        help="I/K: evaluate only slice I of K of the chunks (the slices of `landjax sweep --shard`: contiguous, "
+        "sizes differ by at most one; no report); a Slurm job array runs one per task, --assemble reports",
+    )
+    ap.add_argument(
         "--assemble", action="store_true", help="no new draws: report on the contiguous chunks already on disk"
     )
-    ap.add_argument(
-        "--method",
-        default="bfgs",
-        choices=["bfgs", "lbfgsb"],
-        help="local polish of the engine's optimize (bfgs: weak Wolfe BFGS, goes past kinks)",
-    )
     ap.add_argument("--n-screen", type=int, default=200)
-    ap.add_argument("--n-starts", type=int, default=20)
     ap.add_argument(
-        "--probe-evals",
-        type=int,
-        default=15,
-        help="successive halving: value-and-gradient evaluations per start before the cut (0: off)",
+        "--rounds",
+        default=None,
+        help="successive halving of counted_search as NxE,NxE,... (the best N runs to E evaluations each); "
+        "default: counted_search's default",
     )
-    ap.add_argument("--n-keep", type=int, default=3, help="starts continued after the probe stage")
+    ap.add_argument("--restarts", default="block", choices=["block", "perturb", "none"], help="counted_search restarts")
     ap.add_argument("--max-iter", type=int, default=1000, help="iterations per start (the budget binds first)")
     ap.add_argument(
         "--budget",
@@ -440,7 +539,7 @@ def main(argv=None) -> int:
     problem = _problem(a.dataset, a.shortfall)
     ck = Path(a.checkpoint_dir)
     ck.mkdir(parents=True, exist_ok=True)
-    gcfg = (a.method, a.n_screen, a.n_starts, a.probe_evals, a.n_keep, a.max_iter, a.budget, a.gradient_seeds)
+    gcfg = (a.n_screen, _rounds(a.rounds), a.restarts, a.max_iter, a.budget, a.gradient_seeds)
     gtag = hashlib.sha256(repr(gcfg).encode()).hexdigest()[:8]  # a new configuration never reuses a cache
     gcache = (
         Path(a.gradient_cache)
@@ -456,6 +555,12 @@ def main(argv=None) -> int:
             known.setdefault("per_chunk_seconds", []).append(rs.seconds / rs.n_computed_chunks)
             timing.write_text(json.dumps(known))
 
+    if a.shard:
+        from landjax.sweep_cli import _parse_shard, _slice
+
+        i, k = _parse_shard(a.shard)
+        sl = _slice(-(-a.draws // a.chunk_size), i, k)
+        a.chunk_range = f"{int(sl[0]) if len(sl) else 0}:{int(sl[-1]) + 1 if len(sl) else 0}"
     if a.chunk_range:
         lo, hi = (int(x) for x in a.chunk_range.split(":"))
         rs, _ = random_part(problem, a, list(range(lo, hi)))

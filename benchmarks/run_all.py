@@ -34,6 +34,7 @@ ORDER = [
     "urban_rural",
     "quota_trade",
     "optimal_allocation",
+    "optimal_allocation_seeds",
     "land_debt",
     "helpman",
     "gpu",

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from landjax.engine import gradcheck
+from landjax.errors import InputError
 from landjax.reproduce import ma_ni_search as q
 
 qt = pytest.importorskip("landjax.models.quota_trade")
@@ -173,9 +174,6 @@ def test_reproduce_table4_full_mode_path(problem, tmp_path, monkeypatch):
         draws=100,
         chunk=100,
         n_screen=8,
-        n_starts=3,
-        probe_evals=3,
-        n_keep=1,
         max_iter=20,
         budget=60.0,
         frontier=(0.0, 1.0),
@@ -205,7 +203,7 @@ def test_counted_gradient_matches_finite_differences(problem):
 
 
 def test_counted_search_is_deterministic_and_within_budget(problem):
-    kw = dict(budget=60.0, n_screen=12, n_starts=3, probe_evals=4, n_keep=1, restart_evals=6, seed=2)
+    kw = dict(budget=60.0, n_screen=12, rounds=None, n_starts=3, probe_evals=4, n_keep=1, restart_evals=6, seed=2)
     a = q.counted_search(problem, "min_output_gap", **kw)
     b = q.counted_search(problem, "min_output_gap", **kw)  # a fresh CountedProblem: nothing carried over
     assert a.work == b.work and a.value == b.value
@@ -219,6 +217,42 @@ def test_counted_search_is_deterministic_and_within_budget(problem):
     assert 0 < a.solve_equivalents <= 60.0 and w.values >= 12 and w.grads >= 1
     v = np.asarray(problem.stats(jnp.asarray(a.x)))
     assert v[1] == pytest.approx(a.value, rel=1e-12)
+
+
+@pytest.mark.parametrize("restarts", ["block", "perturb"])
+def test_counted_search_rounds_and_restarts_are_deterministic(problem, restarts):
+    kw = dict(budget=70.0, n_screen=12, rounds=((3, 3), (1, 6)), restarts=restarts, restart_evals=4, batch=6, seed=1)
+    a = q.counted_search(problem, "max_gdp", **kw)
+    b = q.counted_search(problem, "max_gdp", **kw)
+    assert a.work == b.work and a.value == b.value
+    np.testing.assert_array_equal(a.x, b.x)
+    assert 0 < a.solve_equivalents <= 70.0
+    runs = a.runs
+    assert (runs.kind == "screen").sum() == 3 and (runs.kind == "restart").sum() >= 1
+    # the rounds: every start probed up to 3 evaluations (a line search may finish its step), one continued
+    assert (runs.evals > 3 + 20).sum() == 0 and (runs[runs.kind == "screen"].evals > 6 + 20).sum() == 0
+    # the best value reported is the best of all runs, and the statistics are those of the reported weights
+    assert a.value == pytest.approx(runs.final_value.max(), rel=1e-12)
+    v = np.asarray(problem.stats(jnp.asarray(a.x)))
+    assert v[0] == pytest.approx(a.value, rel=1e-12)
+
+
+def test_counted_search_rejects_bad_settings(problem):
+    with pytest.raises(InputError, match="restarts"):
+        q.counted_search(problem, "max_gdp", restarts="sometimes")
+    with pytest.raises(InputError, match="rounds"):
+        q.counted_search(problem, "max_gdp", rounds=((0, 5),))
+
+
+def test_lazy_gradients_give_the_same_iterates_and_cost_less(problem):
+    """Value first, gradient only past the Armijo test: the same BFGS path, fewer gradients."""
+    kw = dict(budget=1e9, n_screen=6, rounds=((1, 25),), restarts="none", batch=6, seed=3)
+    lazy = q.counted_search(problem, "min_welfare_gap", lazy_gradients=True, **kw)
+    eager = q.counted_search(problem, "min_welfare_gap", lazy_gradients=False, **kw)
+    assert lazy.value == eager.value
+    np.testing.assert_array_equal(lazy.x, eager.x)
+    assert lazy.work.values == eager.work.values and lazy.work.maps == eager.work.maps
+    assert lazy.work.grads < eager.work.grads and lazy.solve_equivalents < eager.solve_equivalents
 
 
 def test_epsilon_frontier_is_not_dominated_by_any_draw(problem):

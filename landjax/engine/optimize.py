@@ -176,11 +176,17 @@ class _BFGSRun(_Run):
     (`c2`), found by doubling and bisection, keeps making progress where a kink stops L-BFGS-B's
     strong Wolfe line search.  When the line search fails, the inverse Hessian is reset to the
     identity (up to `max_restarts` times); a failure along the steepest-descent direction ends
-    the run.  Every evaluated point is a candidate for the best."""
+    the run.  Every evaluated point is a candidate for the best.
 
-    def __init__(self, vg, x0, max_iter, tol, max_restarts, c1=1e-4, c2=0.5, max_ls=20, min_step=1e-6):
+    `lazy=(value, grad)` (optional): `value(x) -> (v, token)` and `grad(x, token) -> g`.  A trial
+    point of the line search is then evaluated by value first, and its gradient is computed only
+    when the Armijo condition holds (a rejected trial needs no gradient); `vg` is still used for
+    the first point of a run."""
+
+    def __init__(self, vg, x0, max_iter, tol, max_restarts, c1=1e-4, c2=0.5, max_ls=20, min_step=1e-6, lazy=None):
         super().__init__(max_iter, tol)
         self.vg = vg
+        self.lazy = lazy
         self.x: Any = np.asarray(x0, dtype=np.float64)
         self.f: Any = None
         self.g: Any = None
@@ -204,6 +210,32 @@ class _BFGSRun(_Run):
         if v < self.best_f:
             self.best_x, self.best_f, self.best_g = np.array(x), v, g
         return v, g
+
+    def _eval_value(self, x):
+        """Value only (lazy mode): `(v, token)`; counted as an evaluation, a candidate for the best."""
+        v, token = self.lazy[0](jnp.asarray(x))
+        v = float(v)
+        self.n_evals += 1
+        if not np.isfinite(v):
+            return np.inf, None
+        if v < self.best_f:
+            self.best_x, self.best_f, self.best_g = np.array(x), v, None
+        return v, token
+
+    def _eval_grad(self, x, v, token):
+        g = np.asarray(self.lazy[1](jnp.asarray(x), token), dtype=np.float64)
+        if self.best_g is None and self.best_f == v and np.array_equal(self.best_x, x):
+            self.best_g = g
+        return g
+
+    def _trial(self, x, armijo_bound):
+        """`(f, g)` at a trial point; in lazy mode `g` is None when the Armijo condition fails."""
+        if self.lazy is None:
+            return self._eval(x)
+        f, token = self._eval_value(x)
+        if not f <= armijo_bound:
+            return f, None
+        return f, self._eval_grad(x, f, token)
 
     def advance(self, eval_limit, can_afford):
         if self.f is None:
@@ -236,8 +268,8 @@ class _BFGSRun(_Run):
                     self.done, self.reason = True, "budget exhausted"
                     return
                 xt = self.x + t * d
-                ft, gt = self._eval(xt)
-                if not ft <= self.f + self.c1 * t * gd:  # Armijo fails (or non-finite): step too long
+                ft, gt = self._trial(xt, self.f + self.c1 * t * gd)
+                if gt is None or not ft <= self.f + self.c1 * t * gd:  # Armijo fails (or non-finite): too long
                     hi = t
                 elif float(gt @ d) < self.c2 * gd:  # weak Wolfe curvature fails: step too short
                     lo, at_lo = t, (xt, ft, gt)

@@ -681,10 +681,12 @@ def counted_search(
     *,
     budget: float = 1950.0,
     n_screen: int = 200,
+    rounds: Sequence[tuple[int, float]] | None = ((16, 15), (4, 90), (1, 240)),
     n_starts: int = 20,
     probe_evals: int = 15,
     n_keep: int = 3,
-    restart_evals: int = 30,
+    restarts: str = "block",
+    restart_evals: int = 40,
     restart_scale: float = 0.3,
     screen: str = "uniform",
     seed: int = 0,
@@ -692,6 +694,7 @@ def counted_search(
     tol: float = 1e-9,
     batch: int = 50,
     x0: Any = None,
+    lazy_gradients: bool = True,
 ) -> SearchResult:
     """Gradient search for one Table 4 objective with every unit of work counted (no timing).
 
@@ -700,20 +703,42 @@ def counted_search(
        charged to the budget, and a batch that would take the count over it is not screened (the
        first batch always is).
     2. BFGS with a weak Wolfe line search (the engine's nonsmooth BFGS, Lewis & Overton 2013) from
-       the best `n_starts` screened points, `probe_evals` value-and-gradient evaluations each;
-       the best `n_keep` continue, with equal shares of the budget left.
-    3. Budget still left: restarts from the incumbent optimum perturbed by `restart_scale` times
-       a seeded normal draw (in the box-normalised weights), `restart_evals` evaluations each.
+       the best screened points, run as successive halving: `rounds = ((n1, e1), (n2, e2), ...)`
+       starts the best `n1` screened points and advances each to `e1` evaluations, then the best
+       `n2` runs (by their best value; a run that has ended keeps its place but costs nothing more)
+       to `e2` evaluations, and so on; a limit `inf` shares the budget left equally.
+       `rounds=None` is the older two-stage plan: `n_starts` starts probed with `probe_evals`
+       evaluations, the best `n_keep` continued with equal shares of the budget left.
+    3. Budget still left: restarts from the incumbent optimum, `restart_evals` evaluations each.
+       `restarts="block"` (default): a vmapped batch of `batch` candidates, each the incumbent
+       with one of its four weight blocks (productive sell, productive buy, residential sell,
+       residential buy; blocks in turn) redrawn uniformly in the box at the incumbent block's
+       scale, is evaluated (charged), and BFGS starts from the best candidate.  Each block sets one
+       side of one market through the active set of its positive scores, so a redrawn block moves
+       to another active set (another corner of the rule) while the other three keep theirs.
+       `restarts="perturb"`: the incumbent plus `restart_scale` times a seeded normal draw.
+       `restarts="none"`: no restarts.
 
-    The budget is in solve-equivalents of counted work (`WorkCount`); an evaluation is made
-    only if the count after it stays within the budget assuming it costs as much as the dearest
-    evaluation so far, so the same call gives the same counts and the same result on any machine
-    load.  BFGS runs unconstrained (the rule depends on each block of three weights only through its
-    direction, `normalise_omega`); the result is mapped back into the box.  `x0`: a start
-    polished before the screened ones (e.g. the best random draw).
+    `lazy_gradients`: a trial point of a line search is evaluated by value first, and its
+    gradient only when the point passes the Armijo test (the iterates are the same; a rejected
+    trial costs a value, not a value and gradient).  The budget is in solve-equivalents of counted
+    work (`WorkCount`); an evaluation is made only if the count after it stays within the budget
+    assuming it costs as much as the dearest evaluation so far, so the same call gives the same
+    counts and the same result on any machine load.  BFGS runs unconstrained (the rule depends on
+    each block of three weights only through its direction, `normalise_omega`); the result is
+    mapped back into the box.  `x0`: a start polished before the screened ones (e.g. the best
+    random draw).
     """
     from landjax.engine.optimize import _BFGSRun
 
+    if restarts not in ("block", "perturb", "none"):
+        raise InputError(f"counted_search: restarts={restarts!r}; allowed: block, perturb, none")
+    if rounds is None:
+        plan: list[tuple[int, float]] = [(int(n_starts), float(probe_evals)), (int(n_keep), np.inf)]
+    else:
+        plan = [(int(n), float(e)) for n, e in rounds]
+        if not plan or any(n < 1 or e < 1 for n, e in plan):
+            raise InputError(f"counted_search: rounds must be (starts >= 1, evaluations >= 1) pairs, got {rounds!r}")
     cp = problem if isinstance(problem, CountedProblem) else CountedProblem(problem)
     key, sense = _objective_key(name)
     i = STATISTICS.index(key)
@@ -725,6 +750,7 @@ def counted_search(
         return cp.work.solve_equivalents - start.solve_equivalents
 
     dearest = [0.0]
+    dearest_part = [0.0, 0.0]  # dearest value-only evaluation, dearest gradient
 
     def vg(x):
         before = cp.work.solve_equivalents
@@ -732,52 +758,95 @@ def counted_search(
         dearest[0] = max(dearest[0], cp.work.solve_equivalents - before)
         return v, g
 
+    def value_only(x):
+        before = cp.work.solve_equivalents
+        st, xs = cp.value(np.asarray(x))
+        dearest_part[0] = max(dearest_part[0], cp.work.solve_equivalents - before)
+        dearest[0] = max(dearest[0], sum(dearest_part))
+        v = float(np.dot(c, st))
+        return (v if np.isfinite(v) else np.inf), xs
+
+    def grad_at(x, xs):
+        before = cp.work.solve_equivalents
+        g = cp.gradient(np.asarray(x), xs, c)
+        dearest_part[1] = max(dearest_part[1], cp.work.solve_equivalents - before)
+        dearest[0] = max(dearest[0], sum(dearest_part))
+        return g
+
+    lazy = (value_only, grad_at) if lazy_gradients else None
+
     def can_afford(k):
         return used() + k * dearest[0] <= budget
 
+    dearest_batch = [0.0]
+
+    def batch_values(P: np.ndarray) -> np.ndarray:
+        """Objective values (minimisation form, inf where infeasible) of up to `batch` points, charged."""
+        pad = np.concatenate([P, np.repeat(P[-1:], batch - len(P), axis=0)])
+        before = cp.work.solve_equivalents
+        v = cp.values(pad, n_real=len(P))[: len(P)]
+        dearest_batch[0] = max(dearest_batch[0], cp.work.solve_equivalents - before)
+        return np.where(np.all(np.isfinite(v), axis=1), v @ c, np.inf)
+
     X = _screen_points(n_screen, seed, screen) if n_screen else np.zeros((0, 12))
     vals: list[np.ndarray] = []
-    dearest_batch = 0.0
     for s0 in range(0, len(X), batch):
         # the screen is charged to the budget too: a batch is screened only if the count after it
         # stays within the budget, assuming it costs as much as the dearest batch so far
-        if vals and used() + dearest_batch > budget:
+        if vals and used() + dearest_batch[0] > budget:
             break
-        sel = X[s0 : s0 + batch]
-        pad = np.concatenate([sel, np.repeat(sel[-1:], batch - len(sel), axis=0)])
-        before = cp.work.solve_equivalents
-        v = cp.values(pad, n_real=len(sel))
-        dearest_batch = max(dearest_batch, cp.work.solve_equivalents - before)
-        vals.append(v[: len(sel)])
-    S = np.concatenate(vals) if vals else np.zeros((0, 4))
-    X = X[: len(S)]
-    score = np.where(np.all(np.isfinite(S), axis=1), S @ c, np.inf)
-    order = np.argsort(score, kind="stable")[:n_starts]
-    runs = [_BFGSRun(vg, X[j], max_iter, tol, 30) for j in order if np.isfinite(score[j])]
+        vals.append(batch_values(X[s0 : s0 + batch]))
+    score = np.concatenate(vals) if vals else np.zeros(0)
+    X = X[: len(score)]
+    order = np.argsort(score, kind="stable")[: plan[0][0]]
+    runs = [_BFGSRun(vg, X[j], max_iter, tol, 30, lazy=lazy) for j in order if np.isfinite(score[j])]
     kinds = ["screen"] * len(runs)
     starts = [float(score[j]) for j in order if np.isfinite(score[j])]
     if x0 is not None:
-        runs.insert(0, _BFGSRun(vg, np.asarray(x0, dtype=np.float64), max_iter, tol, 30))
+        runs.insert(0, _BFGSRun(vg, np.asarray(x0, dtype=np.float64), max_iter, tol, 30, lazy=lazy))
         kinds.insert(0, "x0")
         starts.insert(0, float("nan"))
-    for r in runs:
-        r.advance(probe_evals, can_afford)
-    by_value = sorted(range(len(runs)), key=lambda k: runs[k].best_f)
-    survivors = [k for k in by_value[:n_keep] if not runs[k].done]
-    for j, k in enumerate(survivors):
-        if dearest[0] > 0:
-            left = budget - used()
-            limit = runs[k].n_evals + max(left / dearest[0], 0.0) / (len(survivors) - j)
-        else:
-            limit = np.inf
-        runs[k].advance(limit, can_afford)
+    alive = list(range(len(runs)))
+    for r_i, (n, limit) in enumerate(plan):
+        if r_i:  # later rounds: the best n runs so far
+            alive = sorted(alive, key=lambda k: runs[k].best_f)[:n]
+        if np.isfinite(limit):
+            for k in alive:
+                runs[k].advance(limit, can_afford)
+            continue
+        going = [k for k in alive if not runs[k].done]
+        for j, k in enumerate(going):  # equal shares of the budget left
+            if dearest[0] > 0:
+                left = budget - used()
+                lim = runs[k].n_evals + max(left / dearest[0], 0.0) / (len(going) - j)
+            else:
+                lim = np.inf
+            runs[k].advance(lim, can_afford)
     rng = np.random.default_rng(seed)
-    while runs and restart_evals > 0 and can_afford(restart_evals // 3 + 1):
+    hop = 0
+    while runs and restarts != "none" and restart_evals > 0:
         best = min(runs, key=lambda r: r.best_f)
         if best.best_x is None:
             break
-        x0 = normalise_omega(best.best_x) + restart_scale * rng.standard_normal(12)
-        r = _BFGSRun(vg, x0, max_iter, tol, 30)
+        inc = normalise_omega(best.best_x)
+        if restarts == "block":
+            if used() + dearest_batch[0] + (restart_evals // 3 + 1) * dearest[0] > budget:
+                break
+            C = np.repeat(inc[None, :], batch, axis=0)
+            for m in range(batch):
+                blk = (hop + m) % 4
+                scale = max(float(np.max(np.abs(inc[3 * blk : 3 * blk + 3]))), 1e-3)
+                C[m, 3 * blk : 3 * blk + 3] = scale * rng.uniform(-1.0, 1.0, 3)
+            hop += batch
+            v = batch_values(C)
+            if not np.any(np.isfinite(v)):
+                continue
+            x0 = C[int(np.argmin(v))]
+        else:
+            if not can_afford(restart_evals // 3 + 1):
+                break
+            x0 = inc + restart_scale * rng.standard_normal(12)
+        r = _BFGSRun(vg, x0, max_iter, tol, 30, lazy=lazy)
         r.advance(restart_evals, can_afford)
         runs.append(r)
         kinds.append("restart")

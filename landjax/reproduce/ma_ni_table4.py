@@ -40,9 +40,6 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         chunk=2_000,
         batch=50,
         n_screen=200,
-        n_starts=20,
-        probe_evals=15,
-        n_keep=3,
         max_iter=1000,
         budget=1950.0,
         frontier_points=25,
@@ -55,7 +52,6 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         chunk=200,
         batch=50,
         n_screen=0,
-        n_starts=1,
         max_iter=4,
         budget=20.0,
         frontier_points=4,
@@ -64,6 +60,14 @@ SETTINGS: dict[bool, dict[str, Any]] = {
         engine=False,
     ),
 }
+
+
+def _rounds_text() -> str:
+    """The default successive-halving plan of `counted_search`, in words."""
+    import inspect
+
+    rounds = inspect.signature(q.counted_search).parameters["rounds"].default
+    return ", then ".join(f"{n} starts to {e:g} evaluations" for n, e in rounds)
 
 
 def _rebuild(problem: q.Table4Problem):
@@ -120,9 +124,6 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
                 name,
                 budget=cfg["budget"],
                 n_screen=cfg["n_screen"],
-                n_starts=cfg["n_starts"],
-                probe_evals=cfg["probe_evals"],
-                n_keep=cfg["n_keep"],
                 max_iter=cfg["max_iter"],
                 batch=cfg["batch"],
             )
@@ -133,9 +134,8 @@ def run_table4(out_dir: Path, *, quick: bool = False, problem: q.Table4Problem |
                 name,
                 budget=cfg["budget"],
                 n_screen=0,
-                n_starts=0,
-                probe_evals=cfg["max_iter"],
-                restart_evals=0,
+                rounds=((1, cfg["max_iter"]),),
+                restarts="none",
                 x0=rs.omega(rs.best(name)[0]),
             )
             x, solves = np.asarray(res.x), rs.n_draws + float(res.solve_equivalents)
@@ -353,10 +353,10 @@ def _report(table, grad, frontier, sens, rob, rs, problem, held, quick, seconds)
             "Gradient (quick mode): a few BFGS evaluations from each objective's best random draw; "
             "`equilibrium_solves` = the draws plus the search's counted solve-equivalents."
             if quick
-            else f"Gradient: `counted_search` (vmapped screen of {cfg['n_screen']} points; the best "
-            f"{cfg['n_starts']} probed with {cfg['probe_evals']} value-and-gradient evaluations each by BFGS with a "
-            f"weak Wolfe line search, which goes past the rule's kinks; the best {cfg['n_keep']} continued, then "
-            f"restarts from the perturbed optimum; budget {cfg['budget']:g} solve-equivalents; implicit gradients "
+            else f"Gradient: `counted_search` with its default settings (vmapped screen of {cfg['n_screen']} points; "
+            f"BFGS with a weak Wolfe line search, which goes past the rule's kinks, as successive halving "
+            f"{_rounds_text()}; then restarts from the incumbent with one weight block redrawn; "
+            f"budget {cfg['budget']:g} solve-equivalents; implicit gradients "
             "by an adjoint Neumann series); the optimum is mapped back into [-1, 1]^12. Solve-equivalents are "
             "counted work (map applications of the forward solves, VJP applications of the adjoint series) "
             "converted by fixed ratios (`ma_ni_search.MAPS_PER_SOLVE` etc.), not timings."
