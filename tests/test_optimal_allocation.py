@@ -237,6 +237,12 @@ def test_counted_search_rounds_and_restarts_are_deterministic(problem, restarts)
     assert v[0] == pytest.approx(a.value, rel=1e-12)
 
 
+def test_block_restarts_without_a_screen_stay_within_budget(problem):
+    x0 = _feasible_points(problem, 1, seed=4)[0]
+    res = q.counted_search(problem, "max_welfare", budget=100.0, n_screen=0, rounds=((1, 4),), x0=x0, batch=8)
+    assert 0 < res.solve_equivalents <= 100.0 and (res.runs.kind == "restart").sum() >= 1
+
+
 def test_counted_search_rejects_bad_settings(problem):
     with pytest.raises(InputError, match="restarts"):
         q.counted_search(problem, "max_gdp", restarts="sometimes")

@@ -830,7 +830,10 @@ def counted_search(
             break
         inc = normalise_omega(best.best_x)
         if restarts == "block":
-            if used() + dearest_batch[0] + (restart_evals // 3 + 1) * dearest[0] > budget:
+            # a batch costs at most as much as the dearest batch so far (or, before any batch, as
+            # `batch` of the dearest evaluations): the count after it stays within the budget
+            per_batch = dearest_batch[0] if dearest_batch[0] > 0 else batch * dearest[0]
+            if used() + per_batch + (restart_evals // 3 + 1) * dearest[0] > budget:
                 break
             C = np.repeat(inc[None, :], batch, axis=0)
             for m in range(batch):
