@@ -399,15 +399,14 @@ def seeds_study(args) -> int:
         row["met"] = bool(gain >= 0 and row["solve_equivalents"] <= GOAL_SOLVES)
     df = pd.DataFrame(list(done.values())).sort_values(["seed", "objective"], kind="stable")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    # one file for every dataset and number of draws: rows of this (dataset, draws) replace their older
-    # rows, the others are kept (a comparison against 10^5 draws stays beside one against 10^6)
+    # one file for every dataset, one row per dataset, objective and seed: this dataset's rows replace
+    # its older rows (whatever their number of draws), the other datasets' rows are kept
     for fname, cols in (("optimal_allocation_seeds.csv", SEEDS_COLUMNS), ("optimal_allocation_seeds_counts.csv", None)):
         target = RESULTS / fname
         new = df if cols is None else df[cols]
         if target.exists():
             old = pd.read_csv(target)
-            same = (old["dataset"] == label) & (old["random_draws"] == n_draws)
-            new = pd.concat([old[~same], new], ignore_index=True)
+            new = pd.concat([old[old["dataset"] != label], new], ignore_index=True)
         tmp = target.with_name(target.name + ".tmp")
         new.to_csv(tmp, index=False)
         os.replace(tmp, target)
