@@ -318,14 +318,10 @@ def main(argv=None) -> int:
         "baseline's, the migration weights' and the gradient's). Where one device cannot hold the matrix, "
         "`M.shard_rows` splits its rows over devices (docs/ma_ni.md).",
         "",
-        "Where the time of a batched solve goes (profile of 2026-12-03, 250 members vmapped, N = 285, microseconds "
-        "per member and fixed-point step): the equilibrium map 16 (the TFP Newton root 5.4, the two matrix products "
-        "4, the remaining exp/log of the map about 3, the rest elementwise), Anderson's mixing about 5 (about 1 per "
-        "memory slot: the difference buffers are read and written once per step), the vmapped loop's selects "
-        "nothing measurable. Before this work the map took 30 (the TFP root alone 18: a Newton loop from an upper "
-        "bound, five iterations of a general power) and Anderson 13 (a batched LAPACK solve and rolled buffers per "
-        "step). With 14 steps that is about 300 us per member on 2 cores; 5,000 solves/s would need about 14 us per "
-        "member-step, below what the 15 transcendental functions per city and step and the two products leave.",
+        "Where the time of a batched solve goes: `benchmarks/quota_trade_profile.py` (next section) times each "
+        "part per member and fixed-point step. Before this work the map took 30 us per member-step (the TFP root "
+        "alone 18: a Newton loop from an upper bound, five iterations of a general power) and Anderson 13 (a "
+        "batched LAPACK solve and rolled buffers per step).",
     ]
     (OUT / "quota_trade.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -23,6 +23,7 @@ SCRIPTS = [
     "claims_throughput",
     "urban_rural",
     "quota_trade",
+    "quota_trade_profile",
     "land_debt_transition",
     "optimal_allocation",
 ]
@@ -33,6 +34,7 @@ ORDER = [
     "claims",
     "urban_rural",
     "quota_trade",
+    "quota_trade_profile",
     "optimal_allocation",
     "optimal_allocation_seeds",
     "land_debt",
