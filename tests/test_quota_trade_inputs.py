@@ -379,3 +379,40 @@ def test_scenario_settings_live_in_the_one_options():
         sc.bound_to(M.Options(share=0.3))
     with pytest.raises(InputError, match="Scenario.options"):
         M.Scenario(options="balanced")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------------------------------
+# the compiled scenario program (what solve calls) equals the eager compile_scenario bit for bit
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, settings",
+    [
+        ("inter_all_area_both", {}),
+        ("intra_pilot_proportion_productive", {"share": 0.2, "prices": "balanced"}),
+        ("inter_pilot_area_residential", {"ts": "surplus", "pilot_pool": "pilot_only", "migration_cut": "all"}),
+        ("none", {"migration_cut": "inter_pilot", "cost_factor": 0.8}),
+    ],
+)
+def test_compiled_scenario_equals_the_eager_one(name, settings):
+    import jax
+
+    from landjax.models.quota_trade.policy import _scenario_program, compile_scenario_program
+
+    base = M.build_baseline(None, M.Params())
+    sc = M.Scenario.from_name(name, **settings)
+    eager = M.compile_scenario(base, sc)
+    compiled = compile_scenario_program(base, sc)
+    assert jax.tree_util.tree_structure(eager) == jax.tree_util.tree_structure(compiled)
+    for a, b in zip(jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(compiled), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # share and cost_factor are values of the program, not part of its key: a new value reuses it
+    size = _scenario_program._cache_size()
+    other = sc.with_options(share=0.05, cost_factor=0.7)
+    again = compile_scenario_program(base, other)
+    assert _scenario_program._cache_size() == size
+    for a, b in zip(
+        jax.tree_util.tree_leaves(M.compile_scenario(base, other)), jax.tree_util.tree_leaves(again), strict=True
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

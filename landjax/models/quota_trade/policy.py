@@ -28,6 +28,7 @@ Explicit trade lists (the Table 1 kind) go through `trades_to_shock`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -289,13 +290,16 @@ def migration_cost_change(baseline: Any, which: str, factor: float = 0.9) -> jax
     return jnp.where(aff, factor, 1.0)
 
 
-def compile_scenario(baseline: Any, scenario: Scenario, params: Any = None, *, share: Any = None) -> Any:
+def compile_scenario(
+    baseline: Any, scenario: Scenario, params: Any = None, *, share: Any = None, cost_factor: Any = None
+) -> Any:
     """The model Shock of a scenario: R-hats from eqs. (18)-(19), f = F/G with F
     from eq. (20), c-hat from the migration-cost option.
 
     The settings (`share`, `ts`, `prices`, `pilot_pool`, `migration_cut`, `cost_factor`) are those
     of `scenario.options` (`Options()` when unset). `share` overrides `Options.share` and may be a
-    traced JAX scalar (derivatives of the statistics with respect to the transfer share).
+    traced JAX scalar (derivatives of the statistics with respect to the transfer share);
+    `cost_factor` likewise overrides `Options.cost_factor`.
     `params` is accepted for symmetry (the classification uses the baseline's tau, which already
     reflects the parameters).
     """
@@ -303,7 +307,8 @@ def compile_scenario(baseline: Any, scenario: Scenario, params: Any = None, *, s
     b = baseline
     n = b.L0.shape[0]
     one = jnp.ones(n)
-    c_hat = migration_cost_change(b, scenario.migration_cut, scenario.cost_factor)
+    factor = scenario.cost_factor if cost_factor is None else cost_factor
+    c_hat = migration_cost_change(b, scenario.migration_cut, factor)
     if not scenario.trade:
         return Shock(RY_hat=one, RH_hat=one, f=jnp.zeros(n), c_hat=c_hat)
     everyone = jnp.ones(n, dtype=bool)
@@ -337,6 +342,30 @@ def compile_scenario(baseline: Any, scenario: Scenario, params: Any = None, *, s
         F=F,
         c_hat=c_hat,
     )
+
+
+def compile_scenario_program(baseline: Any, scenario: Scenario) -> Any:
+    """`compile_scenario` as one compiled program (what `solve` calls): a fresh process lowers one
+    program, found in the persistent compilation cache, instead of some forty eager operations.
+
+    The program is keyed on the scenario's words only (land, market, allocation, trade, ts,
+    prices, pilot_pool, migration_cut); `share` and `cost_factor` enter as values, so a loop over
+    shares compiles once. Same operations as `compile_scenario`, the same bits
+    (`tests/test_quota_trade_inputs.py::test_compiled_scenario_equals_the_eager_one`)."""
+    o = scenario.options if scenario.options is not None else Options()
+    words = (scenario.land, scenario.market, scenario.allocation, bool(scenario.trade),
+             o.ts, o.prices, o.pilot_pool, o.migration_cut)  # fmt: skip
+    return _scenario_program(
+        baseline, jnp.asarray(o.share, dtype=jnp.float64), jnp.asarray(o.cost_factor, dtype=jnp.float64), words=words
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("words",))
+def _scenario_program(baseline: Any, share: Any, cost_factor: Any, *, words: tuple) -> Any:
+    land, market, allocation, trade, ts, prices, pilot_pool, migration_cut = words
+    opts = Options(ts=ts, prices=prices, pilot_pool=pilot_pool, migration_cut=migration_cut)
+    sc = Scenario(land=land, market=market, allocation=allocation, trade=trade, options=opts)
+    return compile_scenario(baseline, sc, share=share, cost_factor=cost_factor)
 
 
 def shock_from_trades(

@@ -28,7 +28,7 @@ from landjax.models.quota_trade.equations import (
 from landjax.models.quota_trade.options import Options, Solver
 from landjax.models.quota_trade.outcomes import STATISTICS, city_table, diagnostics, statistics
 from landjax.models.quota_trade.params import Params, param_values, with_closure
-from landjax.models.quota_trade.policy import Scenario, compile_scenario, scenario_of
+from landjax.models.quota_trade.policy import Scenario, compile_scenario_program, scenario_of
 from landjax.sweep import sweep_for
 
 UNITS = tuple((f"statistics.{k}", "percent") for k in STATISTICS) + (
@@ -182,7 +182,7 @@ def economy(params: Params, options: Options, ds: Dataset, sc: Scenario) -> tupl
         )
     pc = with_closure(params, options.closure)
     base = build_baseline(ds, pc, labour_split=options.labour_split, tenure=options.tenure, land_rate=options.land_rate)
-    return pc, base, compile_scenario(base, sc, params=pc)
+    return pc, base, compile_scenario_program(base, sc)
 
 
 def _result(eq: Equilibrium, base: Baseline, shock: Shock, p: Params, o: Options, s: Solver, extra: str) -> Result:
