@@ -369,10 +369,7 @@ def test_scenario_settings_live_in_the_one_options():
     base = M.build_baseline(None, M.Params())
     by_name = M.compile_scenario(base, M.scenario_of("inter_all_area_both", o))
     by_obj = M.compile_scenario(base, sc)
-    import jax
-
-    for a, b in zip(jax.tree_util.tree_leaves(by_name), jax.tree_util.tree_leaves(by_obj), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    _assert_same_bits(by_name, by_obj)
     # an unset Scenario takes the solve's Options; a contradiction is refused, naming the field
     assert M.Scenario.from_name("inter_all_area_both").bound_to(o).share == 0.2
     with pytest.raises(InputError, match="share=0.2 and the Options say share=0.3"):
@@ -396,23 +393,23 @@ def test_scenario_settings_live_in_the_one_options():
     ],
 )
 def test_compiled_scenario_equals_the_eager_one(name, settings):
-    import jax
-
     from landjax.models.quota_trade.policy import _scenario_program, compile_scenario_program
 
     base = M.build_baseline(None, M.Params())
     sc = M.Scenario.from_name(name, **settings)
-    eager = M.compile_scenario(base, sc)
-    compiled = compile_scenario_program(base, sc)
-    assert jax.tree_util.tree_structure(eager) == jax.tree_util.tree_structure(compiled)
-    for a, b in zip(jax.tree_util.tree_leaves(eager), jax.tree_util.tree_leaves(compiled), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    _assert_same_bits(M.compile_scenario(base, sc), compile_scenario_program(base, sc))
     # share and cost_factor are values of the program, not part of its key: a new value reuses it
     size = _scenario_program._cache_size()
     other = sc.with_options(share=0.05, cost_factor=0.7)
     again = compile_scenario_program(base, other)
     assert _scenario_program._cache_size() == size
-    for a, b in zip(
-        jax.tree_util.tree_leaves(M.compile_scenario(base, other)), jax.tree_util.tree_leaves(again), strict=True
-    ):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    _assert_same_bits(M.compile_scenario(base, other), again)
+
+
+def _assert_same_bits(a, b):
+    """Two pytrees with the same structure and bit-identical leaves."""
+    import jax
+
+    assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))

@@ -344,27 +344,29 @@ def compile_scenario(
     )
 
 
+#: the numeric scenario settings, traced by `compile_scenario_program` (the others key the program)
+_TRACED_SETTINGS = ("share", "cost_factor")
+
+
 def compile_scenario_program(baseline: Any, scenario: Scenario) -> Any:
     """`compile_scenario` as one compiled program (what `solve` calls): a fresh process lowers one
     program, found in the persistent compilation cache, instead of some forty eager operations.
 
-    The program is keyed on the scenario's words only (land, market, allocation, trade, ts,
-    prices, pilot_pool, migration_cut); `share` and `cost_factor` enter as values, so a loop over
-    shares compiles once. Same operations as `compile_scenario`, the same bits
-    (`tests/test_quota_trade_inputs.py::test_compiled_scenario_equals_the_eager_one`)."""
+    The program is keyed on the scenario's words only (land, market, allocation, trade and the
+    text settings of `SCENARIO_OPTIONS`); the numeric settings `share` and `cost_factor` enter as
+    values, so a loop over shares compiles once. Same operations as `compile_scenario`, the same
+    bits (`tests/test_quota_trade_inputs.py::test_compiled_scenario_equals_the_eager_one`)."""
     o = scenario.options if scenario.options is not None else Options()
-    words = (scenario.land, scenario.market, scenario.allocation, bool(scenario.trade),
-             o.ts, o.prices, o.pilot_pool, o.migration_cut)  # fmt: skip
-    return _scenario_program(
-        baseline, jnp.asarray(o.share, dtype=jnp.float64), jnp.asarray(o.cost_factor, dtype=jnp.float64), words=words
-    )
+    text = tuple((k, getattr(o, k)) for k in SCENARIO_OPTIONS if k not in _TRACED_SETTINGS)
+    words = (scenario.land, scenario.market, scenario.allocation, bool(scenario.trade), text)
+    share, cost_factor = (jnp.asarray(v, dtype=jnp.float64) for v in (o.share, o.cost_factor))
+    return _scenario_program(baseline, share, cost_factor, words=words)
 
 
 @functools.partial(jax.jit, static_argnames=("words",))
 def _scenario_program(baseline: Any, share: Any, cost_factor: Any, *, words: tuple) -> Any:
-    land, market, allocation, trade, ts, prices, pilot_pool, migration_cut = words
-    opts = Options(ts=ts, prices=prices, pilot_pool=pilot_pool, migration_cut=migration_cut)
-    sc = Scenario(land=land, market=market, allocation=allocation, trade=trade, options=opts)
+    land, market, allocation, trade, text = words
+    sc = Scenario(land=land, market=market, allocation=allocation, trade=trade, options=Options(**dict(text)))
     return compile_scenario(baseline, sc, share=share, cost_factor=cost_factor)
 
 
