@@ -413,3 +413,47 @@ def _assert_same_bits(a, b):
     assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
     for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+# ------------------------------------------------------------------------------------------------
+# a plain solve_shock is one compiled program: the traced path's bits, compiled once
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, solver",
+    [
+        ("inter_all_area_both", {}),
+        ("intra_pilot_proportion_productive", {"method": "picard"}),
+        ("none", {"tangent": "neumann", "memory": 3}),
+    ],
+)
+def test_plain_solve_has_the_bits_of_the_traced_solve(name, solver):
+    import jax
+
+    base = M.build_baseline(None, M.Params())
+    sh = M.compile_scenario(base, M.Scenario.from_name(name, migration_cut="all" if name == "none" else "none"))
+    params = M.Params()
+    plain = M.solve_shock(base, sh, params, throw=False, **solver)
+    # parameters as arguments of the user's program, as the plain call passes them (parameters
+    # built inside a trace are constants there, and XLA folds them: other last bits)
+    traced = jax.jit(lambda b, s, p: M.solve_shock(b, s, p, throw=False, **solver))(base, sh, params)
+    _assert_same_bits(plain, traced)
+    assert bool(plain.converged) and bool(plain.feasible)
+
+
+def test_a_second_plain_solve_compiles_nothing():
+    from tests.test_engine_compile import count_compiles
+
+    base = M.build_baseline(None, M.Params())
+    sc = M.Scenario.from_name("inter_all_area_both")
+    sh1 = M.compile_scenario(base, sc)
+    sh2 = M.compile_scenario(base, sc.with_options(share=0.05))
+    with count_compiles() as first:
+        e1 = M.solve_shock(base, sh1, max_steps=777)  # a step limit no other test uses: a new program
+    with count_compiles() as again:
+        e2 = M.solve_shock(base, sh2, max_steps=777)  # new values, same structure and settings
+        M.solve_shock(base, sh1, M.Params(kappa=2.5), max_steps=777)  # new parameter values too
+    assert len(first) >= 1
+    assert again == [], f"{len(again)} compilation(s) on repeated plain calls"
+    assert not np.array_equal(np.asarray(e1.L_hat), np.asarray(e2.L_hat))

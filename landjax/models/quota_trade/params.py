@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -55,6 +56,13 @@ class Params(ParamsBase):
     def __post_init__(self) -> None:
         if self.closure not in CLOSURES:
             raise InputError(f"Params.closure={self.closure!r}; allowed: {', '.join(CLOSURES)}")
+
+
+@functools.cache
+def default_params() -> Params:
+    """`Params()`, built (and validated) once: a plain call without `params` does not pay for the
+    checks again (the object is frozen and its leaves immutable)."""
+    return Params()
 
 
 def with_closure(params: Params, closure: str) -> Params:

@@ -3,6 +3,7 @@ and the command-line `ModelSpec` (`landjax solve quota_trade`)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from landjax._io import check_output_file, write_csv
 from landjax.contract import CliFlag, ModelSpec, Result
 from landjax.data.china import Dataset, load_dataset
 from landjax.engine import fixed_point
+from landjax.engine._compile import jit_call
 from landjax.errors import ConvergenceError, InputError, NoEquilibriumError
 from landjax.models.quota_trade.baseline import Baseline, Shock, build_baseline
 from landjax.models.quota_trade.equations import (
@@ -27,7 +29,7 @@ from landjax.models.quota_trade.equations import (
 )
 from landjax.models.quota_trade.options import Options, Solver
 from landjax.models.quota_trade.outcomes import STATISTICS, city_table, diagnostics, statistics
-from landjax.models.quota_trade.params import Params, param_values, with_closure
+from landjax.models.quota_trade.params import Params, default_params, param_values, with_closure
 from landjax.models.quota_trade.policy import Scenario, compile_scenario_program, scenario_of
 from landjax.sweep import sweep_for
 
@@ -43,8 +45,13 @@ UNITS = tuple((f"statistics.{k}", "percent") for k in STATISTICS) + (
 _LEGACY_SOLVER = ("damping", "tol", "ftol", "max_steps", "method", "tangent", "memory")
 
 
+@functools.cache
+def _default_solver() -> Solver:
+    return Solver()
+
+
 def _solver_of(solver: Solver | None, legacy: dict[str, Any]) -> Solver:
-    s = solver if solver is not None else Solver()
+    s = solver if solver is not None else _default_solver()
     kw = {k: v for k, v in legacy.items() if v is not None}
     bad = sorted(set(kw) - set(_LEGACY_SOLVER))
     if bad:
@@ -59,6 +66,26 @@ def _post(x: jax.Array, sol: Any, baseline: Baseline, shock: Shock, params: Para
 
 
 _post_jit = jax.jit(_post)
+
+
+def _solve_eq(baseline: Baseline, shock: Shock, params: Params, s: Solver, backend: str | None) -> Equilibrium:
+    """The solve of `solve_shock` on checked inputs: migration weights, the fixed point, the hats."""
+    Mt = _migration_weights(baseline, shock, params.kappa)
+    sol = fixed_point(
+        hat_map,
+        jnp.zeros_like(baseline.L0),
+        (baseline, shock, params, Mt),
+        method=s.method,
+        damping=s.damping,
+        tol=s.tol,
+        ftol=s.ftol,
+        max_steps=s.max_steps,
+        anderson_memory=s.memory,
+        tangent=s.tangent,
+        backend=backend,
+        throw=False,
+    )
+    return _post_jit(sol.value, sol, baseline, shock, params)
 
 
 def solve_shock(
@@ -91,24 +118,17 @@ def solve_shock(
     **Returns:** an `Equilibrium` (every hat plus the flags).
     """
     s = _solver_of(solver, settings)
-    params = Params() if params is None else params
+    params = default_params() if params is None else params
     shock = check_shock(baseline, shock)
-    Mt = _migration_weights(baseline, shock, params.kappa)
-    sol = fixed_point(
-        hat_map,
-        jnp.zeros_like(baseline.L0),
-        (baseline, shock, params, Mt),
-        method=s.method,
-        damping=s.damping,
-        tol=s.tol,
-        ftol=s.ftol,
-        max_steps=s.max_steps,
-        anderson_memory=s.memory,
-        tangent=s.tangent,
-        backend=backend,
-        throw=False,
-    )
-    eq = _post_jit(sol.value, sol, baseline, shock, params)
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves((baseline, shock, params))):
+        eq = _solve_eq(baseline, shock, params, s, backend)  # inside the user's jit/vmap/grad: inlined there
+    else:  # a plain call: one compiled program (one dispatch) for the weights, the solve and the hats
+        eq = jit_call(
+            _solve_eq,
+            ("solve_shock", s, backend),
+            lambda a: _solve_eq(a[0], a[1], a[2], s, backend),
+            args=(baseline, shock, params),
+        )
     if throw:
         _raise_if_failed(eq)
     return eq
