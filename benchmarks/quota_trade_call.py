@@ -32,14 +32,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 from _machine import machine_line  # noqa: E402
 
 import landjax  # noqa: E402,F401
 from landjax.data.china import load_dataset  # noqa: E402
-from landjax.engine import fixed_point  # noqa: E402
 from landjax.models import quota_trade as M  # noqa: E402
-from landjax.models.quota_trade.equations import _migration_weights, check_shock, hat_map  # noqa: E402
+from landjax.models.quota_trade.equations import check_shock  # noqa: E402
 
 S = importlib.import_module("landjax.models.quota_trade.solve")
 OUT = Path(__file__).resolve().parent / "results"
@@ -47,26 +45,12 @@ SCENARIO = "inter_all_area_both"
 
 
 def two_programs(base, shock, params=None):
-    """`solve_shock` as it was before 2026-12-07: validation objects built per call, a plain
-    `fixed_point` call (its own compiled program), then the hats as a second program."""
+    """`solve_shock` as it was before 2026-12-07: validation objects built per call, then the solve's
+    body called plainly, so that the migration weights are an eager operation, the fixed point its
+    own compiled program and the hats a second one."""
     s = M.Solver()
     params = M.Params() if params is None else params
-    shock = check_shock(base, shock)
-    Mt = _migration_weights(base, shock, params.kappa)
-    sol = fixed_point(
-        hat_map,
-        jnp.zeros_like(base.L0),
-        (base, shock, params, Mt),
-        method=s.method,
-        damping=s.damping,
-        tol=s.tol,
-        ftol=s.ftol,
-        max_steps=s.max_steps,
-        anderson_memory=s.memory,
-        tangent=s.tangent,
-        throw=False,
-    )
-    eq = S._post_jit(sol.value, sol, base, shock, params)
+    eq = S._solve_eq(base, check_shock(base, shock), params, s, None)
     S._raise_if_failed(eq)
     return eq
 
