@@ -43,6 +43,7 @@ import jax.numpy as jnp  # noqa: E402
 from _machine import machine_line  # noqa: E402
 
 import landjax  # noqa: E402,F401
+from landjax.contract import fixed_point_settings  # noqa: E402
 from landjax.data.china import load_dataset  # noqa: E402
 from landjax.engine import _native, fixed_point  # noqa: E402
 from landjax.models import quota_trade as M  # noqa: E402
@@ -236,12 +237,7 @@ def main() -> int:
             E.hat_map,
             y0,
             (base, s, params, Mt_s),
-            method=sv.method,
-            damping=sv.damping,
-            tol=sv.tol,
-            ftol=sv.ftol,
-            max_steps=sv.max_steps,
-            anderson_memory=sv.memory,
+            **fixed_point_settings(sv),
             throw=False,
         )
         return sol.value, sol.steps

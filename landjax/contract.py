@@ -333,6 +333,25 @@ def option(default: Any, choices: Sequence[Any] | str | Interval, why: str, ref:
     return dataclasses.field(default=default, metadata=meta)
 
 
+#: a fixed-point `Solver`'s fields and the `landjax.engine.fixed_point` keywords they set
+FIXED_POINT_SETTINGS = (
+    ("method", "method"),
+    ("damping", "damping"),
+    ("tol", "tol"),
+    ("ftol", "ftol"),
+    ("max_steps", "max_steps"),
+    ("memory", "anderson_memory"),
+    ("tangent", "tangent"),
+)
+
+
+def fixed_point_settings(solver: Any) -> dict[str, Any]:
+    """The `landjax.engine.fixed_point` keywords set by a model's fixed-point `Solver` (fields
+    `method, damping, tol, ftol, max_steps, memory, tangent`; `memory` is `anderson_memory`).
+    A field the solver does not have is left to `fixed_point`'s default."""
+    return {kw: getattr(solver, f) for f, kw in FIXED_POINT_SETTINGS if hasattr(solver, f)}
+
+
 class OptionsBase:
     """Base class a model's `Options`/`Solver` may inherit so type checkers see the methods that
     `model_options` adds."""

@@ -133,3 +133,23 @@ def test_sweep_columns_are_the_same_for_every_model(spec):
     assert out["converged"].all()
     r = spec.solve(spec.Params(), spec.Options(), throw=False).to_frame()
     assert set(out.columns[4:]) == set(r.columns) - {"converged", "residual_norm", "steps"}
+
+
+@pytest.mark.parametrize("name", ["quota_trade", "helpman"])
+def test_fixed_point_settings_carry_every_solver_field(name):
+    """The fixed-point models hand their whole `Solver` to `fixed_point`: every field has its
+    keyword, a non-default value arrives under that keyword, and `fixed_point` accepts them all."""
+    import inspect
+
+    from landjax.contract import fixed_point_settings
+    from landjax.engine import fixed_point
+
+    S = SPECS[name].Solver
+    fields = {f.name for f in dataclasses.fields(S)}
+    s = S().replace(method="picard", damping=0.5, memory=3, tol=1e-9, ftol=1e-7, max_steps=17, tangent="neumann")
+    kw = fixed_point_settings(s)
+    assert len(kw) == len(fields), f"{name}: fields without a fixed_point keyword: {fields}"
+    assert kw == dict(
+        method="picard", damping=0.5, anderson_memory=3, tol=1e-9, ftol=1e-7, max_steps=17, tangent="neumann"
+    )
+    assert set(kw) <= set(inspect.signature(fixed_point).parameters)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, Result, batched
+from landjax.contract import ModelSpec, Result, batched, fixed_point_settings
 from landjax.engine import Solution, fixed_point
 from landjax.errors import ConvergenceError
 from landjax.models.helpman.data import geography, side_of
@@ -62,13 +62,7 @@ def equilibrium(p: Params, o: Options, s: Solver) -> Solution:
         hat_map,
         initial_guess(p),
         args_of(p, o),
-        method=s.method,
-        damping=s.damping,
-        tol=s.tol,
-        ftol=s.ftol,
-        max_steps=s.max_steps,
-        anderson_memory=s.memory,
-        tangent=s.tangent,
+        **fixed_point_settings(s),
         throw=False,
     )
 

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landjax._io import check_output_file, write_csv
-from landjax.contract import CliFlag, ModelSpec, Result
+from landjax.contract import CliFlag, ModelSpec, Result, fixed_point_settings
 from landjax.data.china import Dataset, load_dataset
 from landjax.engine import fixed_point
 from landjax.engine._compile import jit_call
@@ -75,13 +75,7 @@ def _solve_eq(baseline: Baseline, shock: Shock, params: Params, s: Solver, backe
         hat_map,
         jnp.zeros_like(baseline.L0),
         (baseline, shock, params, Mt),
-        method=s.method,
-        damping=s.damping,
-        tol=s.tol,
-        ftol=s.ftol,
-        max_steps=s.max_steps,
-        anderson_memory=s.memory,
-        tangent=s.tangent,
+        **fixed_point_settings(s),
         backend=backend,
         throw=False,
     )
