@@ -347,9 +347,8 @@ FIXED_POINT_SETTINGS = (
 
 def fixed_point_settings(solver: Any) -> dict[str, Any]:
     """The `landjax.engine.fixed_point` keywords set by a model's fixed-point `Solver` (fields
-    `method, damping, tol, ftol, max_steps, memory, tangent`; `memory` is `anderson_memory`).
-    A field the solver does not have is left to `fixed_point`'s default."""
-    return {kw: getattr(solver, f) for f, kw in FIXED_POINT_SETTINGS if hasattr(solver, f)}
+    `method, damping, tol, ftol, max_steps, memory, tangent`; `memory` is `anderson_memory`)."""
+    return {kw: getattr(solver, f) for f, kw in FIXED_POINT_SETTINGS}
 
 
 class OptionsBase:
