@@ -106,12 +106,15 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output_file(path: str | os.PathLike, *, flag: str, inputs: Iterable[str | os.PathLike] = ()) -> Path:
+def check_output_file(
+    path: str | os.PathLike, *, flag: str, inputs: Iterable[str | os.PathLike] = (), force: bool | None = None
+) -> Path:
     """Check an output file path before any work is done (so a bad path never loses results).
 
-    Raises `InputError` naming `flag` when the path is a directory, its
-    folder does not exist, or it is (or lies inside) one of `inputs` (files or folders the
-    command reads): a command never writes over what it read."""
+    Raises `InputError` naming `flag` when the path is a directory, its folder does not exist,
+    it is one of `inputs` (files or folders the command reads) or lies inside an input folder:
+    a command never writes over, or into, what it read. With `force=False` an existing file is
+    refused too (`force=True` replaces it; `None` leaves that check to the caller)."""
     from landjax.errors import InputError
 
     p = Path(path)
@@ -130,8 +133,11 @@ def check_output_file(path: str | os.PathLike, *, flag: str, inputs: Iterable[st
                 p.resolve().relative_to(s.resolve())
             except ValueError:
                 continue
-            if p.name in {q.name for q in s.iterdir()}:
-                raise InputError(f"{flag} {str(path)!r}: would overwrite a file of the input folder {str(src)!r}")
+            raise InputError(
+                f"{flag} {str(path)!r}: lies inside the input folder {str(src)!r}; write it somewhere else"
+            )
+    if force is False and p.exists():
+        raise InputError(f"{flag} {str(path)!r}: file exists; choose a new name or pass --force to replace it")
     return p
 
 
@@ -151,6 +157,51 @@ def check_output_dir(path: str | os.PathLike, *, flag: str = "--out", force: boo
     return p
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def read_csv_checked(path: str | os.PathLike, *, flag: str, **kw: Any) -> pd.DataFrame:
+    """`pandas.read_csv` after a check that every row has as many fields as the header.
+
+    pandas reads a file whose rows have one field more than the header by taking the first
+    column as the index, which shifts every value one column; a blank line between rows is
+    dropped without a word. Both are an `InputError` naming the line here. Blank lines at the
+    end of the file are allowed."""
+    import csv
+
+    import pandas as pd
+
+    from landjax.errors import InputError
+
+    encoding = kw.get("encoding", "utf-8")
+    try:
+        with open(path, newline="", encoding=encoding) as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            blank = None
+            if header is not None:
+                for row in reader:
+                    if not row:
+                        blank = blank or reader.line_num
+                        continue
+                    if blank is not None:
+                        raise InputError(f"{flag} {str(path)!r}: line {blank} is blank (a blank line is not a row)")
+                    if len(row) != len(header):
+                        raise InputError(
+                            f"{flag} {str(path)!r}: line {reader.line_num} has {len(row)} fields, "
+                            f"the header has {len(header)}"
+                        )
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{flag} {str(path)!r}: not a {encoding} text file ({exc})") from None
+    except csv.Error as exc:
+        raise InputError(f"{flag} {str(path)!r}: not a readable CSV file ({exc})") from None
+    return pd.read_csv(path, index_col=False, **kw)
+
+
 def atomic_write(path: str | os.PathLike, write: Any, *, mode: str = "w") -> Path:
     """Write through a temporary file in the same folder, then move it into place (`os.replace`):
     a crash never leaves a half-written file. `write(fileobj)` writes the content."""
@@ -160,6 +211,7 @@ def atomic_write(path: str | os.PathLike, write: Any, *, mode: str = "w") -> Pat
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would survive the move: follow the umask
         fh: Any = os.fdopen(fd, mode) if "b" in mode else os.fdopen(fd, mode, encoding="utf-8", newline="")
         with fh:
             write(fh)

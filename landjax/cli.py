@@ -55,6 +55,8 @@ def _solve_parser(spec: Any) -> argparse.ArgumentParser:
             ap.add_argument(f.flag, action="store_true", help=f.help)
         else:
             ap.add_argument(f.flag, default=f.default, help=f.help)
+    if any(f.role == "output" for f in spec.flags):
+        ap.add_argument("--force", action="store_true", help="replace existing output files")
     return ap
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from landjax._io import check_output_dir, check_output_file, savefig, write_csv
+from landjax._io import check_output_dir, check_output_file, read_csv_checked, savefig, write_csv
 from landjax.contract import dumps
 from landjax.errors import ConvergenceError, InputError
 from landjax.models.claims import (
@@ -60,7 +60,9 @@ def read_claims_csv(path: str) -> pd.DataFrame:
     if p.is_dir():
         raise InputError(f"--claims {path!r}: is a directory; give a CSV file")
     try:
-        df = pd.read_csv(p, skipinitialspace=True, encoding="utf-8-sig")
+        df = read_csv_checked(p, flag="--claims", skipinitialspace=True, encoding="utf-8-sig")
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"--claims: cannot read {p} as CSV ({exc})") from exc
     df.columns = [str(c).strip() for c in df.columns]

@@ -11,8 +11,9 @@ landjax sweep MODEL --grid GRID.csv --out DIR --coordinator HOST:PORT --num-proc
 
 Every mode gives the same `results.csv` (same rows, same order, same bits): the grid columns,
 then `converged`, `residual_norm`, `steps`, then the reported numbers under the dotted JSON
-key paths of `landjax solve MODEL --json`. Row `r` of the grid goes to slice
-`floor(r K / n)`: contiguous slices of (nearly) equal size. Each member of a vmapped batch is
+key paths of `landjax solve MODEL --json`. Slice `i` of `K` holds rows `floor(i n / K)` to
+`floor((i + 1) n / K) - 1`: contiguous slices whose sizes differ by at most one (empty when
+`K > n`; an empty shard still writes its file). Each member of a vmapped batch is
 computed independently of the others, so splitting the grid does not change any number.
 """
 
@@ -50,11 +51,13 @@ def _grid_hash(path: Path) -> str:
 
 def read_grid(path: str | os.PathLike) -> pd.DataFrame:
     """The grid as text (each cell parsed strictly by the model's parameter and option types)."""
+    from landjax._io import read_csv_checked
+
     p = Path(path)
     if not p.is_file():
         raise InputError(f"--grid {str(path)!r}: no such file")
     try:
-        grid = pd.read_csv(p, dtype=str, keep_default_na=False)
+        grid = read_csv_checked(p, flag="--grid", dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"--grid {str(path)!r}: not a readable CSV file ({exc})") from None
     if grid.empty:
@@ -93,11 +96,67 @@ def _parse_shard(text: str) -> tuple[int, int]:
     return i, k
 
 
+def _all_converged(df: pd.DataFrame) -> bool:
+    """Every row converged (true for an empty slice)."""
+    return "converged" not in df.columns or bool(df["converged"].all())
+
+
+def _check_modes(ns: argparse.Namespace) -> None:
+    """One way of splitting the work per command: conflicting flags are an error, not ignored."""
+    job = [
+        f
+        for f, v in (
+            ("--coordinator", ns.coordinator),
+            ("--num-processes", ns.num_processes),
+            ("--process-id", ns.process_id),
+        )
+        if v is not None
+    ]
+    modes = [
+        m
+        for m, on in (
+            ("--shard", bool(ns.shard)),
+            ("--processes", ns.processes != 1),
+            (job[0] if job else "", bool(job)),
+        )
+        if on
+    ]
+    if len(modes) > 1:
+        raise InputError(f"{' and '.join(modes)}: choose one way to split the sweep")
+    if ns.num_processes is not None and ns.coordinator is None:
+        raise InputError("--num-processes: needs --coordinator HOST:PORT (and --process-id)")
+    if ns.chunk_size < 1:
+        raise InputError(f"--chunk-size {ns.chunk_size}: must be >= 1")
+
+
+def _check_shard_dir(out: Path, i: int, k: int, *, force: bool) -> None:
+    """A shard goes into a new folder or one holding only this sweep's shards (`--force` for
+    anything else, or to replace this shard)."""
+    from landjax._io import check_output_dir
+
+    if not out.is_dir():
+        check_output_dir(out, force=force)
+        return
+    mine = {f"shard-{i}-of-{k}.csv", f"shard-{i}-of-{k}.json"}
+    others = [q.name for q in out.iterdir() if q.name not in mine and not q.name.startswith("shard-")]
+    if force:
+        return
+    if any((out / m).exists() for m in mine):
+        raise InputError(f"{out / f'shard-{i}-of-{k}.csv'}: exists; pass --force to replace it")
+    if others:
+        raise InputError(
+            f"--out {str(out)!r}: holds files other than shards ({', '.join(sorted(others)[:3])}); "
+            "choose a new folder or pass --force"
+        )
+
+
 def _flags_namespace(spec: Any, argv_rest: list[str]) -> argparse.Namespace:
     """The model's own flags (e.g. --data for quota_trade), parsed like `landjax solve` does."""
     ap = argparse.ArgumentParser(prog=f"landjax sweep {spec.name}", add_help=False)
+    outputs = []
     for f in spec.flags:
-        if f.role == "output":
+        if f.role == "output":  # a sweep writes only results.csv: the model's output flags are off
+            outputs.append(f.flag.lstrip("-").replace("-", "_"))
             continue
         if f.kind == "switch":
             ap.add_argument(f.flag, action="store_true")
@@ -106,6 +165,8 @@ def _flags_namespace(spec: Any, argv_rest: list[str]) -> argparse.Namespace:
     ns, unknown = ap.parse_known_args(argv_rest)
     if unknown:
         raise InputError(f"unknown argument(s): {' '.join(unknown)}")
+    for dest in outputs:
+        setattr(ns, dest, None)
     return ns
 
 
@@ -120,6 +181,8 @@ def _solve_rows(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, ro
         spec, parse_pairs(ns.set, "set"), parse_pairs(ns.option, "option"), parse_pairs(ns.solver, "solver")
     )
     context = spec.prepare(_flags_namespace(spec, extra)) if spec.prepare is not None else {}
+    if len(rows) == 0:  # more slices than rows: an empty slice still writes its (empty) file
+        return pd.DataFrame({ROW: np.asarray(rows, dtype=int), **{c: [] for c in grid.columns}})
     part = grid.iloc[rows]
     df = run_sweep(spec, part, params, options, solver=solver, chunk_size=ns.chunk_size, **context)
     df.insert(0, ROW, rows)
@@ -153,6 +216,7 @@ def main_sweep(argv: list[str]) -> int:
         if out.resolve() == grid_path.parent and (out / RESULTS).resolve() == grid_path:
             raise InputError(f"--out {ns.out!r}: would overwrite the grid file")
         n = len(grid)
+        _check_modes(ns)
         if ns.coordinator is not None or ns.process_id is not None:
             try:
                 return _run_process(ns, extra, grid, grid_path, out)
@@ -168,16 +232,15 @@ def main_sweep(argv: list[str]) -> int:
             return _spawn(ns, argv, out)
         if ns.shard:
             i, k = _parse_shard(ns.shard)
+            _check_shard_dir(out, i, k, force=ns.force)
             out.mkdir(parents=True, exist_ok=True)
             target = out / f"shard-{i}-of-{k}.csv"
-            if target.exists() and not ns.force:
-                raise InputError(f"{target}: exists; pass --force to replace it")
             df = _solve_rows(ns, extra, grid, _slice(n, i, k))
             write_csv(df, target)
             meta = _meta(ns, grid_path, n, k)
             atomic_write(out / f"shard-{i}-of-{k}.json", lambda fh: json.dump(meta, fh, indent=2))
             print(f"wrote {target} ({len(df)} rows)", file=sys.stderr)
-            return 0 if bool(df["converged"].all()) else 1
+            return 0 if _all_converged(df) else 1
         check_output_dir(out, force=ns.force)
         df = _solve_rows(ns, extra, grid, np.arange(n))
     except InputError as exc:
@@ -205,7 +268,7 @@ def main_merge(argv: list[str]) -> int:
         print(f"landjax sweep-merge: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {Path(ns.dir) / RESULTS} ({len(df)} rows)", file=sys.stderr)
-    return 0 if bool(df["converged"].all()) else 1
+    return 0 if _all_converged(df) else 1
 
 
 def merge_shards(folder: Path, *, force: bool = False) -> pd.DataFrame:
@@ -227,7 +290,7 @@ def merge_shards(folder: Path, *, force: bool = False) -> pd.DataFrame:
     if (folder / RESULTS).exists() and not force:
         raise InputError(f"{folder / RESULTS}: exists; pass --force to replace it")
     parts = [pd.read_csv(folder / f"shard-{i}-of-{k}.csv", dtype=str, keep_default_na=False) for i in range(k)]
-    df = pd.concat(parts, ignore_index=True)
+    df = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)  # empty shards add no rows
     rows = df[ROW].astype(int).to_numpy()
     n = info[0]["rows"]
     if sorted(rows.tolist()) != list(range(n)):
@@ -323,7 +386,7 @@ def _run_process(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, g
             parts = [out / f".part-{j}-of-{k}.csv" for j in range(k)]
             _wait_for(parts)
             frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in parts]
-            whole = pd.concat(frames, ignore_index=True)
+            whole = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
             whole[ROW] = whole[ROW].astype(int)
             text = whole.sort_values(ROW).drop(columns=[ROW])
             from landjax._io import atomic_write
@@ -334,7 +397,7 @@ def _run_process(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, g
             n_ok = int((text["converged"] == "True").sum())
             print(f"wrote {out / RESULTS}: {n_ok}/{n} rows converged ({k} processes)", file=sys.stderr)
         _barrier("landjax-sweep-done")
-        return 0 if bool(df["converged"].all()) else 1
+        return 0 if _all_converged(df) else 1
     finally:
         jax.distributed.shutdown()
 

@@ -178,6 +178,9 @@ def test_city_out_refuses_to_overwrite_the_dataset(tmp_path, capsys):
     assert (path / "cities.csv").read_bytes() == before
     code, out, err = _cli(capsys, *SCEN, "--data", str(path), "--city-out", str(path / "migration.csv"))
     assert code == 2
+    # a new name inside the dataset folder is refused too: a command does not write into its input
+    code, out, err = _cli(capsys, *SCEN, "--data", str(path), "--city-out", str(path / "new.csv"))
+    assert code == 2 and "inside the input folder" in err and not (path / "new.csv").exists()
 
 
 def test_city_out_missing_folder_or_a_folder_is_exit_2_before_solving(tmp_path, capsys, monkeypatch):
@@ -193,7 +196,10 @@ def test_city_out_missing_folder_or_a_folder_is_exit_2_before_solving(tmp_path, 
 
 def test_city_out_writes_a_complete_file(tmp_path, capsys):
     out_csv = tmp_path / "cities.csv"
-    code, out, _ = _cli(capsys, *SCEN, "--city-out", str(out_csv))
+    out_csv.write_text("the user's own file\n")
+    code, out, err = _cli(capsys, *SCEN, "--city-out", str(out_csv))  # an existing file needs --force
+    assert code == 2 and "--force" in err and out_csv.read_text() == "the user's own file\n"
+    code, out, _ = _cli(capsys, *SCEN, "--city-out", str(out_csv), "--force")
     assert code == 0 and out["city_out"] == str(out_csv)
     df = pd.read_csv(out_csv)
     assert len(df) == C.load_dataset().n and {"city", "L_hat", "Y_hat", "W_hat", "feasible"} <= set(df.columns)

@@ -87,3 +87,91 @@ def test_missing_grid_and_non_empty_out(tmp_path, capsys):
     assert main(["sweep", "urban_rural", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "full")]) == 2
     assert "not empty" in capsys.readouterr().err
     assert (tmp_path / "full" / "mine.txt").read_text() == "keep"
+
+
+def test_quota_trade_sweep_on_the_command_line_matches_the_python_api(tmp_path):
+    # the command line passes the model's context (--data, the scenario column) like `solve`
+    from landjax._io import write_csv
+    from landjax.models import quota_trade as qt
+
+    os.environ["LANDJAX_PROGRESS"] = "0"
+    grid = "kappa,scenario\n3,inter_all_area_both\n4.5,intra_all_area_both\n"
+    (tmp_path / "g.csv").write_text(grid)
+    assert main(["sweep", "quota_trade", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "o")]) == 0
+    text = (tmp_path / "o" / "results.csv").read_bytes()
+    df = qt.sweep(pd.read_csv(tmp_path / "g.csv", dtype=str), progress=False)
+    write_csv(df, tmp_path / "api.csv")
+    assert (tmp_path / "api.csv").read_bytes() == text
+    assert df["converged"].all() and df["statistics.gdp_change"].abs().min() > 0
+    # the model's output flag is not a sweep flag
+    assert main(["sweep", "quota_trade", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "p"),
+                 "--city-out", str(tmp_path / "c.csv")]) == 2  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("m,tau_n\n0.3,0.81,5\n", "line 2 has 3 fields, the header has 2"),
+        ("m\n0.3\n\n0.4\n", "line 3 is blank"),
+    ],
+    ids=["extra-field", "blank-line"],
+)
+def test_misshapen_csv_files_are_refused_not_shifted(tmp_path, capsys, text, needle):
+    (tmp_path / "g.csv").write_text(text)
+    assert main(["sweep", "urban_rural", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert needle in capsys.readouterr().err and not (tmp_path / "o").exists()
+    # the claims command reads its table through the same check
+    (tmp_path / "c.csv").write_text("name,claim\na,1,2\nb,3,4\n")
+    assert main(["claims", "--claims", str(tmp_path / "c.csv"), "--estate", "2", "--out", str(tmp_path / "a.csv")]) == 2
+    assert "line 2 has 3 fields, the header has 2" in capsys.readouterr().err
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_more_shards_than_rows_still_merge(tmp_path):
+    os.environ["LANDJAX_PROGRESS"] = "0"
+    (tmp_path / "g.csv").write_text("m\n0.3\n0.5\n")
+    g = str(tmp_path / "g.csv")
+    assert main(["sweep", "urban_rural", "--grid", g, "--out", str(tmp_path / "one")]) == 0
+    for i in range(5):  # slices 0, 1 and 3 of 5 are empty for 2 rows; they still write their files
+        assert main(["sweep", "urban_rural", "--grid", g, "--out", str(tmp_path / "sh"), "--shard", f"{i}/5"]) == 0
+        assert (tmp_path / "sh" / f"shard-{i}-of-5.csv").is_file()
+    assert main(["sweep-merge", str(tmp_path / "sh")]) == 0
+    assert (tmp_path / "sh" / "results.csv").read_bytes() == (tmp_path / "one" / "results.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (["--processes", "2", "--shard", "0/2"], "choose one way"),
+        (["--num-processes", "2"], "--num-processes: needs --coordinator"),
+        (["--shard", "0/2", "--coordinator", "127.0.0.1:1", "--process-id", "0"], "choose one way"),
+        (["--chunk-size", "0"], "--chunk-size 0"),
+    ],
+)
+def test_conflicting_split_flags_exit_2(tmp_path, capsys, flags, needle):
+    (tmp_path / "g.csv").write_text("m\n0.5\n")
+    assert main(["sweep", "urban_rural", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "o"), *flags]) == 2
+    assert needle in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+def test_a_shard_is_not_written_into_a_folder_of_other_files(tmp_path, capsys):
+    (tmp_path / "g.csv").write_text("m\n0.5\n")
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "mine.txt").write_text("keep")
+    args = ["sweep", "urban_rural", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "o"), "--shard", "0/2"]
+    assert main(args) == 2
+    assert "--force" in capsys.readouterr().err and sorted(p.name for p in (tmp_path / "o").iterdir()) == ["mine.txt"]
+
+
+def test_output_files_follow_the_umask(tmp_path):
+    from landjax._io import write_text
+
+    old = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+        os.umask(0o077)
+        write_text(tmp_path / "b.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600

@@ -304,7 +304,7 @@ def _prepare(ns: Any) -> dict[str, Any]:
         inputs = [ds.path] if ds.path is not None else []
         if ns.data and Path(ns.data).exists():
             inputs.append(Path(ns.data))
-        check_output_file(ns.city_out, flag="--city-out", inputs=inputs)
+        check_output_file(ns.city_out, flag="--city-out", inputs=inputs, force=bool(getattr(ns, "force", False)))
     return {"data": ds, "scenario": ns.scenario}
 
 
