@@ -59,4 +59,28 @@ def params_dataclass(cls: type[T]) -> type[T]:
         return _rebuild(cls, names, tuple(children) + tuple(aux))
 
     jax.tree_util.register_pytree_with_keys(cls, flatten_with_keys, unflatten, flatten)
+    _named_fields_only(cls, names)
     return cls
+
+
+def _named_fields_only(cls: Any, names: tuple[str, ...]) -> None:
+    """`Params(foo=1)` raises `FieldNameError` listing the valid fields (not a bare TypeError)."""
+    import functools
+
+    from landjax.errors import FieldNameError
+
+    init = cls.__init__
+    valid = set(names)
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        bad = [k for k in kwargs if k not in valid]
+        if bad:
+            raise FieldNameError(
+                f"{cls.__name__}: unknown field(s) {', '.join(bad)}; valid fields: {', '.join(sorted(valid))}"
+            )
+        if len(args) > len(names):
+            raise FieldNameError(f"{cls.__name__}: takes at most {len(names)} values, got {len(args)}")
+        init(self, *args, **kwargs)
+
+    cls.__init__ = __init__

@@ -192,6 +192,8 @@ def main_axioms(argv: Sequence[str] | None = None) -> int:
             raise InputError(f"--draws/--seed: expected integers, got {args.draws!r}, {args.seed!r}") from None
         if not 1 <= draws <= 100000:
             raise InputError(f"--draws: must be in [1, 100000], got {draws}")
+        if not 0 <= seed < 2**63:
+            raise InputError(f"--seed: must be an integer in [0, 2**63), got {seed}")
         estate = _parse_float(args.estate, "--estate")
         problem = None
         if args.claims:

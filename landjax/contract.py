@@ -45,6 +45,7 @@ from landjax.errors import InputError, as_float64
 T = TypeVar("T")
 
 __all__ = [
+    "check_types",
     "Interval",
     "param",
     "option",
@@ -234,14 +235,37 @@ def model_params(cls: type[T]) -> type[T]:
     return params_dataclass(cls)
 
 
+def type_name(cls: type) -> str:
+    """`landjax.models.urban_rural.Params` for a model's class (its package, not the file)."""
+    mod = cls.__module__
+    if mod.startswith("landjax.models."):
+        mod = ".".join(mod.split(".")[:3])
+    return f"{mod}.{cls.__qualname__}"
+
+
+def check_types(model: str, **inputs: tuple[Any, type]) -> None:
+    """`InputError` when an input is not of its model's class, e.g. another model's `Options`:
+    `check_types("urban_rural", options=(o, Options))`. `None` values are skipped."""
+    for field, (value, cls) in inputs.items():
+        if value is not None and not isinstance(value, cls):
+            got = type_name(type(value)) if hasattr(type(value), "__module__") else type(value).__name__
+            raise InputError(f"{model}: {field} must be {type_name(cls)}, got {got}")
+
+
 def _strong_floats(p: Any) -> None:
-    """Store Python `float` leaves as `np.float64` (a `float` subclass, same value): JAX traces a
+    """Store Python `float` leaves as `np.float64` (a `float` subclass, same value) and lists or
+    tuples of numbers as one float64 array: JAX traces a
     Python float as a weakly typed scalar and an array as a strongly typed one, so without this
     `Params(alpha=0.5)` and the same parameters coming out of a solve or a batch would compile two
     programs of every jitted function they reach."""
     for f in dataclasses.fields(p):
-        if not f.metadata.get("static", False) and type(getattr(p, f.name)) is float:
-            object.__setattr__(p, f.name, np.float64(getattr(p, f.name)))
+        if f.metadata.get("static", False):
+            continue
+        v = getattr(p, f.name)
+        if type(v) is float:
+            object.__setattr__(p, f.name, np.float64(v))
+        elif type(v) in (list, tuple):  # one leaf (an array), not one leaf per element
+            object.__setattr__(p, f.name, np.asarray(v, dtype=np.float64))
 
 
 def validate_params(p: Any) -> None:

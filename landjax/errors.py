@@ -23,6 +23,11 @@ class InputError(ValueError):
     """Invalid user input; the message names the field (and row/file where relevant)."""
 
 
+class FieldNameError(InputError, TypeError):
+    """A keyword that names no field of a `Params`/`Options`/`Solver` class (an `InputError`
+    that is also the `TypeError` Python raises for an unexpected keyword argument)."""
+
+
 class ConvergenceError(RuntimeError):
     """A solver failed to converge and the caller asked for an exception (`throw=True`)."""
 

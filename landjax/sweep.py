@@ -149,7 +149,7 @@ def run_sweep(
         raise InputError(f"model {spec.name} has no batched solve; sweeps are not available")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError(f"sweep: chunk_size must be an integer >= 1, got {chunk_size!r}")
-    frame = grid if isinstance(grid, pd.DataFrame) else pd.DataFrame(dict(grid))
+    frame = grid if isinstance(grid, pd.DataFrame) else _frame_of(grid)
     if len(frame) == 0:
         raise InputError("grid: no rows")
     frame = frame.reset_index(drop=True)
@@ -208,6 +208,21 @@ def run_sweep(
     out = out[first + rest]
     grid_part = frame.copy()
     return pd.concat([grid_part, out], axis=1)
+
+
+def _frame_of(grid: Any) -> pd.DataFrame:
+    """A mapping of columns as a DataFrame; columns of different lengths are an `InputError`."""
+    import pandas as pd
+
+    if not isinstance(grid, Mapping):
+        raise InputError(f"grid: expected a pandas DataFrame or a mapping of columns, got {type(grid).__name__}")
+    cols = {str(k): (list(v) if isinstance(v, (list, tuple, np.ndarray, pd.Series)) else [v]) for k, v in grid.items()}
+    lengths = {k: len(v) for k, v in cols.items()}
+    if len(set(lengths.values())) > 1:
+        raise InputError(
+            "grid: columns have different lengths (" + ", ".join(f"{k}: {n}" for k, n in lengths.items()) + ")"
+        )
+    return pd.DataFrame(cols)
 
 
 def _hashable(v: Any) -> Any:

@@ -221,6 +221,22 @@ def test_missing_data_is_a_clear_error(monkeypatch, tmp_path):
         load_draws.cache_clear()
 
 
+def test_a_named_data_folder_is_used_or_refused_never_skipped(monkeypatch, tmp_path):
+    from landjax.models.helpman.data import data_dir
+
+    monkeypatch.setenv("LANDJAX_RRH_DATA", str(tmp_path / "nonexistent"))
+    with pytest.raises(InputError, match=r"\$LANDJAX_RRH_DATA=.*nonexistent.*no a.csv"):
+        data_dir()
+    (tmp_path / "a.csv").write_text("0.1\n0.2\nabc\n")
+    monkeypatch.setenv("LANDJAX_RRH_DATA", str(tmp_path))
+    load_draws.cache_clear()
+    try:
+        with pytest.raises(InputError, match="a.csv: not a file of numbers"):
+            load_draws()
+    finally:
+        load_draws.cache_clear()
+
+
 @needs_data
 def test_cli_solve_helpman(capsys):
     code = main(["solve", "helpman", "--set", "border_cost=1", "--json"])

@@ -153,3 +153,45 @@ def test_fixed_point_settings_carry_every_solver_field(name):
         method="picard", damping=0.5, anderson_memory=3, tol=1e-9, ftol=1e-7, max_steps=17, tangent="neumann"
     )
     assert set(kw) <= set(inspect.signature(fixed_point).parameters)
+
+
+def test_another_models_inputs_and_unknown_fields_name_the_culprit(spec):
+    other = SPECS["land_debt" if spec.name != "land_debt" else "urban_rural"]
+    with pytest.raises(InputError, match=rf"{spec.name}: options must be landjax\.models\.{spec.name}\.Options"):
+        spec.solve(spec.Params(), other.Options(), throw=False)
+    with pytest.raises(InputError, match=rf"{spec.name}: params must be landjax\.models\.{spec.name}\.Params"):
+        spec.solve(other.Params(), throw=False)
+    if spec.Solver is not None and other.Solver is not None:
+        with pytest.raises(InputError, match="solver must be"):
+            spec.solve(spec.Params(), solver=other.Solver(), throw=False)
+    for cls in (spec.Params, spec.Options, spec.Solver):
+        if cls is None:
+            continue
+        with pytest.raises(InputError, match="unknown field.*foo.*valid fields") as err:
+            cls(foo=1)
+        assert isinstance(err.value, TypeError)  # what Python raises for an unexpected keyword too
+
+
+def test_sweep_columns_of_different_lengths_are_an_input_error():
+    from landjax.models import urban_rural as ur
+
+    with pytest.raises(InputError, match=r"different lengths \(m: 2, tau_n: 3\)"):
+        ur.sweep({"m": [0.3, 0.4], "tau_n": [0.1, 0.2, 0.3]}, progress=False)
+
+
+def test_claims_solve_takes_one_problem_and_lists_become_arrays():
+    from landjax.models import claims
+
+    p = claims.Params(claims=[[1.0, 2.0], [3.0, 4.0]], estate=[1.0, 2.0])
+    assert isinstance(p.claims, np.ndarray) and len(jax.tree_util.tree_leaves(p)) == 2
+    with pytest.raises(InputError, match=r"one problem at a time.*shape \(2, 2\)"):
+        claims.solve(p)
+    batch = claims.solve_batch(p)  # a batch of two problems (a list used to be four leaves)
+    np.testing.assert_allclose(np.asarray(batch.unknowns["awards"]).sum(axis=1), [1.0, 2.0])
+
+
+def test_claims_axioms_negative_seed_is_exit_2(capsys):
+    from landjax.cli import main
+
+    assert main(["claims-axioms", "--seed", "-1", "--draws", "1"]) == 2
+    assert "--seed: must be an integer in [0, 2**63)" in capsys.readouterr().err

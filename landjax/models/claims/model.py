@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, Result, model_options, model_params, option, param
+from landjax.contract import ModelSpec, Result, check_types, model_options, model_params, option, param
 from landjax.errors import ConvergenceError, InputError
 from landjax.models.claims.api import AA_CONDITION_MAX, AA_EXACT_MAX_N
 from landjax.models.claims.extended import aa_condition
@@ -134,6 +134,12 @@ def solve(
     o = options if options is not None else Options()
     if solver is not None:
         raise InputError("model claims has no solver settings")
+    check_types("claims", params=(p, Params), options=(o, Options))
+    if np.ndim(p.claims) != 1 or np.ndim(p.estate) != 0:  # traced members of a vmap have these shapes too
+        raise InputError(
+            f"claims.solve: one problem at a time, got Params.claims of shape {np.shape(p.claims)} and "
+            f"Params.estate of shape {np.shape(p.estate)}; solve_batch takes a batch (leading axis)"
+        )
     x = _awards(p, o)
     ill = _ill_conditioned(p, o)
     if not isinstance(ill, jax.core.Tracer) and bool(ill) and np.size(p.claims) <= AA_EXACT_MAX_N:

@@ -23,12 +23,18 @@ ENV = "LANDJAX_RRH_DATA"
 
 def data_dir(path: str | os.PathLike | None = None) -> Path | None:
     """Folder holding `a.csv`: `path`, else `$LANDJAX_RRH_DATA`, else `../shared/data/rrh2017`
-    next to the repository or the working directory (None when none exists)."""
+    next to the repository or the working directory (None when none exists). A folder named by
+    `path` or the variable that lacks `a.csv` is an `InputError`."""
+    # a folder the user named (the argument or $LANDJAX_RRH_DATA) is used or refused, never
+    # skipped for the default one in silence
+    named = [(Path(path), "path")] if path is not None else []
+    if not named and os.environ.get(ENV):
+        named = [(Path(os.environ[ENV]), f"${ENV}")]
+    for c, what in named:
+        if not (c / DRAWS_FILE).is_file():
+            raise InputError(f"helpman: {what}={str(c)!r}: no {DRAWS_FILE} in that folder")
+        return c
     cands = []
-    if path is not None:
-        cands.append(Path(path))
-    if os.environ.get(ENV):
-        cands.append(Path(os.environ[ENV]))
     repo = Path(__file__).resolve().parents[3]
     cands += [repo.parent / "shared" / "data" / "rrh2017", Path.cwd().parent / "shared" / "data" / "rrh2017"]
     for c in cands:
@@ -46,7 +52,10 @@ def load_draws(path: str | None = None) -> np.ndarray:
             f"helpman: the productivity draws {DRAWS_FILE} were not found; set {ENV} to the folder of the "
             "Redding & Rossi-Hansberg (2017) replication data (or pass Params(a=...))"
         )
-    a = np.loadtxt(d / DRAWS_FILE, dtype=np.float64).reshape(-1)
+    try:
+        a = np.loadtxt(d / DRAWS_FILE, dtype=np.float64).reshape(-1)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"helpman: {d / DRAWS_FILE}: not a file of numbers ({exc})") from None
     if a.size != 900 or not np.all(np.isfinite(a)):
         raise InputError(f"helpman: {d / DRAWS_FILE}: expected 900 finite numbers, got {a.size}")
     a.setflags(write=False)

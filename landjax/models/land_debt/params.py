@@ -136,8 +136,9 @@ def validate(p: Params) -> None:
     """Check every field of `p` again (construction already does; parameters rebuilt by JAX tree
     operations skip `__init__`). Raises `InputError` naming the field and its allowed range;
     a no-op for traced parameters."""
-    if not isinstance(p, Params):
-        raise InputError(f"land_debt: expected land_debt.Params, got {type(p).__name__}")
+    from landjax.contract import check_types
+
+    check_types("land_debt", params=(p, Params))
     validate_params(p)
 
 

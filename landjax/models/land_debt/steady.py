@@ -7,9 +7,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from landjax.contract import check_types
 from landjax.engine import Solution
 from landjax.engine import solve as engine_solve
-from landjax.errors import ConvergenceError, InputError
+from landjax.errors import ConvergenceError
 from landjax.models.land_debt.equations import steady_state_residual
 from landjax.models.land_debt.options import Options, Solver
 from landjax.models.land_debt.params import Params, validate
@@ -37,10 +38,7 @@ def check_inputs(p: Any, o: Any, s: Any) -> tuple[Params, Options, Solver]:
     p = Params() if p is None else p
     o = Options() if o is None else o
     s = Solver() if s is None else s
-    if not isinstance(o, Options):
-        raise InputError(f"land_debt: options must be land_debt.Options, got {type(o).__name__}")
-    if not isinstance(s, Solver):
-        raise InputError(f"land_debt: solver must be land_debt.Solver, got {type(s).__name__}")
+    check_types("land_debt", params=(p, Params), options=(o, Options), solver=(s, Solver))
     validate(p)
     return p, o, s
 

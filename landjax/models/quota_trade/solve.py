@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landjax._io import check_output_file, write_csv
-from landjax.contract import CliFlag, ModelSpec, Result, fixed_point_settings
+from landjax.contract import CliFlag, ModelSpec, Result, check_types, fixed_point_settings
 from landjax.data.china import Dataset, load_dataset
 from landjax.engine import fixed_point
 from landjax.engine._compile import jit_call
@@ -258,8 +258,7 @@ def solve(
     p = params if params is not None else Params()
     o = options if options is not None else Options()
     s = solver if solver is not None else Solver()
-    if not isinstance(p, Params) or not isinstance(o, Options) or not isinstance(s, Solver):
-        raise InputError("quota_trade.solve: expected Params, Options and Solver of landjax.models.quota_trade")
+    check_types("quota_trade", params=(p, Params), options=(o, Options), solver=(s, Solver))
     ds, sc = _context(data, scenario, o)
     pc, base, shock = economy(p, o, ds, sc)
     eq = solve_shock(base, shock, pc, solver=s, throw=False)

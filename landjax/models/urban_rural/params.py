@@ -88,8 +88,9 @@ def check_params(p: Params, o: Any = None) -> None:
     from landjax.models.urban_rural.options import Options
 
     o = o or Options()
-    if not isinstance(p, Params):
-        raise InputError(f"urban_rural: expected Params, got {type(p).__name__}")
+    from landjax.contract import check_types
+
+    check_types("urban_rural", params=(p, Params), options=(o, Options))
     if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(p)):
         return
     if o.loss == "div" and np.any(np.asarray(p.phi) <= 0):

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, Result
+from landjax.contract import ModelSpec, Result, check_types
 from landjax.errors import ConvergenceError, InputError, NoEquilibriumError
 from landjax.models.urban_rural.equations import (
     _bracket_root,
@@ -320,6 +320,7 @@ def solve(
     p = params if params is not None else Params()
     o = options if options is not None else Options()
     s = solver if solver is not None else Solver()
+    check_types("urban_rural", solver=(s, Solver))
     check_params(p, o)
     x, out, _, found = _solve_jit(p, o, method=s.method, tol=s.tol, ftol=s.ftol, max_steps=s.max_steps)
     finite = jnp.all(jnp.isfinite(x)) & jnp.all(
