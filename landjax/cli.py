@@ -134,18 +134,16 @@ def _cmd_options(ns: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(ns: argparse.Namespace) -> int:
-    from landjax._io import check_output_dir
     from landjax.errors import InputError
+    from landjax.reproduce import PAPERS as REGISTERED
+    from landjax.reproduce import check_out, run_all
 
+    papers = list(REGISTERED) if ns.paper == "all" else [ns.paper]
     try:
-        check_output_dir(ns.out, flag="--out", force=ns.force)
+        check_out(ns.out, papers, force=ns.force)
     except InputError as exc:
         print(f"landjax reproduce: {exc}", file=sys.stderr)
         return 2
-    from landjax.reproduce import PAPERS as REGISTERED
-    from landjax.reproduce import run_all
-
-    papers = list(REGISTERED) if ns.paper == "all" else [ns.paper]
     t0 = time.perf_counter()
     summaries = run_all(Path(ns.out), quick=ns.quick, papers=papers)
     failed = [p for p, s in summaries.items() if s.get("error")]
@@ -170,7 +168,11 @@ def main(argv: list[str] | None = None) -> int:
 
     rp = sub.add_parser("reproduce", help="reproduce a paper's tables and figures")
     rp.add_argument("paper", choices=["all", *PAPERS], help="paper id, or 'all'")
-    rp.add_argument("--out", required=True, help="output folder (one sub-folder per paper); must be new or empty")
+    rp.add_argument(
+        "--out",
+        required=True,
+        help="output folder (one sub-folder per paper): new, empty, or holding only other papers' reproductions",
+    )
     rp.add_argument("--quick", action="store_true", help="reduced run for smoke tests")
     rp.add_argument("--force", action="store_true", help="write into a non-empty output folder")
     rp.set_defaults(func=_cmd_reproduce)

@@ -586,3 +586,13 @@ def test_cli_version_and_unknown_paper():
     assert main(["solve", "no_such_model"]) == 2
     with pytest.raises(SystemExit):
         main(["reproduce", "no_such_paper", "--out", "x"])
+
+
+@pytest.mark.parametrize("backend", ["optimistix", "native"])
+def test_a_step_limit_stop_is_code_1_on_every_backend(backend):
+    # optimistix reports a step-limit stop as `nonlinear_max_steps_reached`: it is "max steps"
+    # (code 1), not "stalled/singular" (code 3)
+    par = armington_par()
+    sol = solve(armington_residual, jnp.zeros(3), par, backend=backend, max_steps=1, throw=False)
+    assert not bool(sol.converged) and int(sol.steps) == 1
+    assert int(sol.code) == 1 and "max" in sol.message.lower()

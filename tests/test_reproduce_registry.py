@@ -47,3 +47,25 @@ def test_rrh2017_maps_draw_a_single_field(tmp_path):
     rrh2017._maps(tmp_path / "one.png", df, {"dgain": "gradient"}, "one panel")
     rrh2017._maps(tmp_path / "two.png", df, {"dgain": "gradient", "L": "population"}, "two panels")
     assert (tmp_path / "one.png").stat().st_size > 0 and (tmp_path / "two.png").stat().st_size > 0
+
+
+def test_papers_reproduced_one_by_one_into_one_folder_are_all_listed(tmp_path, monkeypatch, capsys):
+    # the README runs `landjax reproduce PAPER --out results` paper by paper
+    monkeypatch.setitem(sys.modules, "fakes.zuo2019", _fake("fakes.zuo2019"))
+    monkeypatch.setitem(sys.modules, "fakes.rrh2017", _fake("fakes.rrh2017"))
+    monkeypatch.setattr(rep, "PAPERS", {"zuo2019": ("fakes.zuo2019", "paper A"), "rrh2017": ("fakes.rrh2017", "B")})
+    out = str(tmp_path / "results")
+    assert main(["reproduce", "rrh2017", "--out", out]) == 0
+    assert main(["reproduce", "zuo2019", "--out", out]) == 0
+    index = (tmp_path / "results" / "index.md").read_text()
+    assert "zuo2019/report.md" in index and "rrh2017/report.md" in index
+    assert index.index("## zuo2019") < index.index("## rrh2017")  # registry order, not run order
+    # the same paper again, or a folder with other files, needs --force
+    capsys.readouterr()
+    assert main(["reproduce", "zuo2019", "--out", out]) == 2
+    assert "already holds zuo2019/" in capsys.readouterr().err
+    (tmp_path / "results" / "mine.txt").write_text("keep")
+    assert main(["reproduce", "rrh2017", "--out", out]) == 2
+    assert main(["reproduce", "rrh2017", "--out", out, "--force"]) == 0
+    assert (tmp_path / "results" / "mine.txt").read_text() == "keep"
+    assert "zuo2019/report.md" in (tmp_path / "results" / "index.md").read_text()

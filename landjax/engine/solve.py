@@ -138,7 +138,10 @@ def _pick_backend(method: str, backend: str | None, native_only: bool) -> str:
 def _optx_code(result) -> jax.Array:
     import optimistix as optx
 
-    return jnp.where(result == optx.RESULTS.successful, 0, jnp.where(result == optx.RESULTS.max_steps_reached, 1, 3))
+    # optimistix's step-limit stop is `nonlinear_max_steps_reached` (its `max_steps_reached` is
+    # another result, never returned by a root find): code 1 "max steps", not 3 "stalled"
+    max_steps = getattr(optx.RESULTS, "nonlinear_max_steps_reached", None) or optx.RESULTS.max_steps_reached
+    return jnp.where(result == optx.RESULTS.successful, 0, jnp.where(result == max_steps, 1, 3))
 
 
 def solve(

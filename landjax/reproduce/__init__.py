@@ -65,9 +65,39 @@ def run_paper(paper: str, out: Path, *, quick: bool = False) -> dict[str, Any]:
     return summary
 
 
+INDEX_JSON = "index.json"
+
+
+def _merged(out: Path, summaries: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The summaries of earlier runs into the same folder (`index.json`), updated with this run's
+    papers, in registry order: `reproduce zuo2019` then `reproduce ma_ni --out` the same folder
+    lists both papers."""
+    import json
+
+    old: dict[str, dict[str, Any]] = {}
+    try:
+        old = json.loads((Path(out) / INDEX_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = {}
+    if not isinstance(old, dict):
+        old = {}
+    # an earlier paper whose folder is gone is not listed
+    old = {k: v for k, v in old.items() if isinstance(v, dict) and (v.get("error") or (Path(out) / k).is_dir())}
+    both = {**old, **summaries}
+    order = [p for p in PAPERS if p in both] + [p for p in both if p not in PAPERS]
+    return {p: both[p] for p in order}
+
+
 def write_index(out: Path, summaries: dict[str, dict[str, Any]]) -> Path:
-    """Write `out/index.md` listing every paper's outputs and headline findings."""
+    """Write `out/index.md` (and `out/index.json`) listing every paper's outputs and headline
+    findings: this run's papers and those of earlier runs into the same folder."""
+    import json
+
     from landjax import __version__
+    from landjax._io import write_text
+
+    summaries = _merged(out, summaries)
+    write_text(Path(out) / INDEX_JSON, json.dumps(summaries, indent=2, default=str) + "\n")
 
     lines = [
         "# landjax reproductions",
@@ -93,9 +123,29 @@ def write_index(out: Path, summaries: dict[str, dict[str, Any]]) -> Path:
             lines.append(f"- {h}")
         if s.get("files"):
             lines += ["", "Files: " + ", ".join(f"[`{f}`]({f})" for f in s["files"])]
-    path = Path(out) / "index.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_text(Path(out) / "index.md", "\n".join(lines) + "\n")
+
+
+def check_out(out: str | Path, papers: list[str], *, force: bool = False) -> None:
+    """The output folder of `landjax reproduce`: new, empty, or one that holds only earlier
+    reproductions of other papers (their sub-folders and the index); anything else, or a
+    sub-folder of a paper about to be written, needs `force`."""
+    from landjax._io import check_output_dir
+    from landjax.errors import InputError
+
+    p = Path(out)
+    if force or not p.is_dir() or not any(p.iterdir()):
+        check_output_dir(p, flag="--out", force=force)
+        return
+    ours = {"index.md", INDEX_JSON, *PAPERS}
+    other = sorted(q.name for q in p.iterdir() if q.name not in ours)
+    again = [k for k in papers if (p / k).exists()]
+    if other or again:
+        what = f"holds {', '.join(other[:3])}" if other else f"already holds {', '.join(f'{k}/' for k in again)}"
+        raise InputError(
+            f"--out {str(out)!r}: {what}; choose a new folder or pass --force to write into it "
+            "(files of the same name are replaced; other files are left alone)"
+        )
 
 
 def run_all(out: Path, *, quick: bool = False, papers: list[str] | None = None) -> dict[str, dict[str, Any]]:
