@@ -57,10 +57,13 @@ def build_inputs(spec: Any, sets: dict[str, str], opts: dict[str, str], solver: 
     sinfo = {i.name for i in spec.Solver.registry()} if spec.Solver is not None else set()
     oinfo = {i.name for i in spec.Options.registry()}
     for k in list(opts):
-        if k not in oinfo and k in pinfo:
-            sets.setdefault(k, opts.pop(k))
-        elif k not in oinfo and k in sinfo:
-            solver.setdefault(k, opts.pop(k))
+        target, flag = (sets, "set") if k in pinfo else (solver, "solver") if k in sinfo else (None, "")
+        if k in oinfo or target is None:
+            continue
+        v = opts.pop(k)
+        if k in target and target[k] != v:
+            raise InputError(f"{k}: given twice, as --option {k}={v} and --{flag} {k}={target[k]}; give it once")
+        target[k] = v
     bad = [k for k in sets if k not in pinfo]
     if bad:
         raise InputError(f"unknown parameter(s) {', '.join(bad)}; valid parameters: {', '.join(pinfo)}")

@@ -169,8 +169,8 @@ def read_csv_checked(path: str | os.PathLike, *, flag: str, **kw: Any) -> pd.Dat
 
     pandas reads a file whose rows have one field more than the header by taking the first
     column as the index, which shifts every value one column; a blank line between rows is
-    dropped without a word. Both are an `InputError` naming the line here. Blank lines at the
-    end of the file are allowed."""
+    dropped without a word; a repeated column name is renamed `m.1`. Each is an `InputError`
+    naming the line or column here. Blank lines at the end of the file are allowed."""
     import csv
 
     import pandas as pd
@@ -184,6 +184,12 @@ def read_csv_checked(path: str | os.PathLike, *, flag: str, **kw: Any) -> pd.Dat
             header = next(reader, None)
             blank = None
             if header is not None:
+                names = [h.strip() for h in header]
+                twice = sorted({h for h in names if names.count(h) > 1})
+                if twice:
+                    raise InputError(
+                        f"{flag} {str(path)!r}: column(s) {', '.join(map(repr, twice))} appear more than once"
+                    )
                 for row in reader:
                     if not row:
                         blank = blank or reader.line_num

@@ -89,7 +89,9 @@ def main_claims(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--estate", default=None, help="estate of a single-problem file without an estate column")
     ap.add_argument("--rule", default="all", help=f"one of {', '.join(ALL_RULES)}, a comma-separated list, or 'all'")
     ap.add_argument("--out", required=True, help="output CSV (problem, name, claim, estate, rule, award)")
-    ap.add_argument("--temperature", default=None, help="use the smooth rules with this temperature")
+    ap.add_argument(
+        "--temperature", default=None, help="use the smooth rules with this temperature (0: the exact rules)"
+    )
     ap.add_argument("--gini", default=None, help="also write the Gini index of each problem and rule to this CSV")
     ap.add_argument(
         "--plots", default=None, help="also write Lorenz curves and schedules of awards (PNG) to this folder"
@@ -110,6 +112,8 @@ def main_claims(argv: Sequence[str] | None = None) -> int:
         plots = check_output_dir(args.plots, flag="--plots", force=args.force) if args.plots else None
         estate = _parse_float(args.estate, "--estate")
         temperature = _parse_float(args.temperature, "--temperature")
+        if temperature == 0:  # as `--option temperature=0` of `landjax solve claims`: the exact rule
+            temperature = None
         df = read_claims_csv(args.claims)
         out = allocate_frame(df, args.rule, estate=estate, temperature=temperature, source=str(args.claims))
         stats = None

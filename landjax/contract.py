@@ -45,6 +45,7 @@ from landjax.errors import InputError, as_float64
 T = TypeVar("T")
 
 __all__ = [
+    "parse_option",
     "check_types",
     "Interval",
     "param",
@@ -97,6 +98,14 @@ class Interval:
             return "inf" if v == math.inf else "-inf" if v == -math.inf else f"{v:g}"
 
         return f"{'[' if self.lo_closed else '('}{f(self.lo)}, {f(self.hi)}{']' if self.hi_closed else ')'}"
+
+
+def shown(v: Any) -> str:
+    """`repr` of a value for a message, NumPy scalars as the plain number (`0.5`, not
+    `np.float64(0.5)`)."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    return repr(v)
 
 
 def _as_interval(bounds: str | Interval | None) -> Interval | None:
@@ -163,11 +172,11 @@ def check_param(cls_name: str, name: str, value: Any, info: ParamInfo) -> None:
     if isinstance(value, jax.core.Tracer):
         return
     if isinstance(value, (str, bytes)) or value is None:
-        raise InputError(f"{cls_name}.{name}: expected a number, got {value!r}")
+        raise InputError(f"{cls_name}.{name}: expected a number, got {shown(value)}")
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise InputError(f"{cls_name}.{name}: expected a number, got {value!r}") from None
+        raise InputError(f"{cls_name}.{name}: expected a number, got {shown(value)}") from None
     want = info.shape
     if want:
         tail = a.shape[len(a.shape) - len(want) :] if a.ndim >= len(want) else None
@@ -410,12 +419,21 @@ class OptionsBase:
 def model_options(cls: type[T]) -> type[T]:
     """Make `cls` a model's `Options` (or `Solver`): a frozen dataclass of `option` fields,
     registered as a pytree with no leaves (every field is static, so `jax.jit` caches on it).
-    Construction validates every field against its choices."""
+    Construction validates every field against its choices; a class attribute
+    `canonical: ClassVar[dict[str, Callable]]` maps other spellings of a field's value to its
+    choice first (the claims rules' long names)."""
     user_post_init = getattr(cls, "__post_init__", None)
 
     def __post_init__(self: Any) -> None:
+        canonical = getattr(type(self), "canonical", None) or {}  # {field: spelling -> the choice}
         for info in type(self).registry():
-            object.__setattr__(self, info.name, _check_option(type(self).__name__, info, getattr(self, info.name)))
+            v = getattr(self, info.name)
+            if info.name in canonical and isinstance(v, str):
+                try:
+                    v = canonical[info.name](v)
+                except InputError:
+                    pass  # the check below names the valid choices
+            object.__setattr__(self, info.name, _check_option(type(self).__name__, info, v))
         if user_post_init is not None:
             user_post_init(self)
 
@@ -441,22 +459,22 @@ def _registry(cls: type) -> tuple[OptionInfo, ...]:
 def _check_option(owner: str, info: OptionInfo, v: Any) -> Any:
     if isinstance(info.choices, Interval):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-            raise InputError(f"{owner}.{info.name}={v!r}: expected a number in {info.choices}")
+            raise InputError(f"{owner}.{info.name}={shown(v)}: expected a number in {info.choices}")
         if info.kind == "int":
             if float(v) != int(v):
-                raise InputError(f"{owner}.{info.name}={v!r}: expected an integer in {info.choices}")
+                raise InputError(f"{owner}.{info.name}={shown(v)}: expected an integer in {info.choices}")
             v = int(v)
         else:
             v = float(v)
         if not math.isfinite(v) or not bool(info.choices.contains(np.asarray(v))):
-            raise InputError(f"{owner}.{info.name}={v!r} is outside its allowed range {info.choices}: {info.why}")
+            raise InputError(f"{owner}.{info.name}={shown(v)} is outside its allowed range {info.choices}: {info.why}")
         return v
     if info.kind == "bool":
         if isinstance(v, (bool, np.bool_)):
             return bool(v)
-        raise InputError(f"{owner}.{info.name}={v!r}: expected true or false")
+        raise InputError(f"{owner}.{info.name}={shown(v)}: expected true or false")
     if v not in info.choices:
-        raise InputError(f"{owner}.{info.name}={v!r} is not valid; choose one of {info.allowed()}")
+        raise InputError(f"{owner}.{info.name}={shown(v)} is not valid; choose one of {info.allowed()}")
     return v
 
 
@@ -480,8 +498,20 @@ def _from_strings(cls: type, values: Mapping[str, Any], base: Any = None) -> Any
     bad = [k for k in values if k not in infos]
     if bad:
         raise InputError(f"unknown option(s) {', '.join(bad)}; valid options: {', '.join(infos)}")
-    kw = {k: parse_value(k, v, infos[k]) for k, v in values.items()}
+    kw = {k: parse_option(cls, k, v) for k, v in values.items()}
     return dataclasses.replace(base, **kw) if base is not None else cls(**kw)
+
+
+def parse_option(cls: type, name: str, text: Any) -> Any:
+    """`parse_value` for option `name` of `cls`, after the class's `canonical` spelling map."""
+    info = {i.name: i for i in cls.registry()}[name]  # type: ignore[attr-defined]
+    canonical = getattr(cls, "canonical", None) or {}
+    if name in canonical and isinstance(text, str):
+        try:
+            text = canonical[name](text)
+        except InputError:
+            pass  # parse_value names the valid choices
+    return parse_value(name, text, info)
 
 
 def parse_value(name: str, text: Any, info: OptionInfo) -> Any:

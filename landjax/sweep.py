@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, parse_param, parse_value
+from landjax.contract import ModelSpec, parse_option, parse_param, shown
 from landjax.errors import InputError
 
 if TYPE_CHECKING:
@@ -52,13 +52,11 @@ def classify_columns(spec: ModelSpec, columns: list[str]) -> dict[str, str]:
 
 
 def _cell_error(c: str, r: int, v: Any, why: str) -> InputError:
-    return InputError(f"grid: row {r + 1} (line {r + 2} of a CSV file), column {c!r}: {v!r}: {why}")
+    return InputError(f"grid: row {r + 1} (line {r + 2} of a CSV file), column {c!r}: {shown(v)}: {why}")
 
 
 def _parse_grid(spec: ModelSpec, grid: pd.DataFrame, kinds: dict[str, str]) -> dict[str, list[Any]]:
     pinfo = spec.Params.fields_info()  # type: ignore[attr-defined]
-    oinfo = {i.name: i for i in spec.Options.registry()}  # type: ignore[attr-defined]
-    sinfo = {i.name: i for i in spec.Solver.registry()} if spec.Solver is not None else {}  # type: ignore[attr-defined]
     out: dict[str, list[Any]] = {}
     for c, kind in kinds.items():
         vals = []
@@ -72,8 +70,8 @@ def _parse_grid(spec: ModelSpec, grid: pd.DataFrame, kinds: dict[str, str]) -> d
                     elif not pinfo[c].shape:
                         v = float(v)
                 elif kind in ("option", "solver"):
-                    info = (oinfo if kind == "option" else sinfo)[c]
-                    v = parse_value(c, v if isinstance(v, str) else _native(v), info)
+                    owner = spec.Options if kind == "option" else spec.Solver
+                    v = parse_option(owner, c, v if isinstance(v, str) else _native(v))
                 else:
                     v = str(v)
             except InputError as exc:
@@ -192,20 +190,21 @@ def run_sweep(
     failed = ~out["converged"].to_numpy(dtype=bool)
     # a failed row keeps its flags and diagnostics, never numbers presented as answers; the column
     # types do not depend on whether a row failed (so a grid split into slices gives the same text)
-    masked = [c for c in out.columns if c not in FIRST_COLUMNS and not str(c).startswith("diagnostics.")]
-    for c in masked:
-        kind = out[c].dtype.kind
-        if kind in "iu":
-            out[c] = out[c].astype(float)
-            kind = "f"
-        if kind in "fc":
-            out.loc[failed, c] = np.nan
-        elif kind == "b":
-            out[c] = out[c].astype(object)
-            out.loc[failed, c] = None
-    first = [c for c in FIRST_COLUMNS if c in out.columns]
-    rest = [c for c in out.columns if c not in first]
-    out = out[first + rest]
+    keep = ~failed
+    columns: dict[Any, Any] = {}
+    for c in out.columns:  # built once (column by column assignment fragments a wide frame)
+        v = out[c]
+        if c not in FIRST_COLUMNS and not str(c).startswith("diagnostics."):
+            kind = v.dtype.kind
+            if kind in "iu":
+                v, kind = v.astype(float), "f"
+            if kind in "fc":
+                v = v.where(keep, np.nan)
+            elif kind == "b":
+                v = v.astype(object).where(keep, None)
+        columns[c] = v
+    first = [c for c in FIRST_COLUMNS if c in columns]
+    out = pd.DataFrame({c: columns[c] for c in first + [c for c in columns if c not in first]}, index=out.index)
     grid_part = frame.copy()
     return pd.concat([grid_part, out], axis=1)
 

@@ -67,10 +67,39 @@ def read_grid(path: str | os.PathLike) -> pd.DataFrame:
     return grid
 
 
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="landjax sweep", description=__doc__.split("\n\n")[0])
+def _columns_help(name: str | None) -> str | None:
+    """The grid columns and flags of model `name` (for `landjax sweep MODEL --help`)."""
+    from landjax._cli_common import MODELS, model_spec
+
+    if name not in MODELS:
+        return None
+    spec = model_spec(name)
+    parts = [
+        f"grid columns of {name}: parameters (--set) {', '.join(spec.Params.fields_info())}",
+        f"options (--option) {', '.join(i.name for i in spec.Options.registry())}",
+    ]
+    if spec.Solver is not None:
+        parts.append(f"solver settings (--solver) {', '.join(i.name for i in spec.Solver.registry())}")
+    if spec.context_columns:
+        parts.append(f"context {', '.join(spec.context_columns)}")
+    text = "; ".join(parts) + "."
+    inputs = [f for f in spec.flags if f.role != "output"]
+    if inputs:
+        text += " Model flags: " + "; ".join(f"{f.flag} ({f.help})" for f in inputs) + "."
+    return text
+
+
+def _parser(model: str | None = None) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="landjax sweep", description=__doc__.split("\n\n")[0], epilog=_columns_help(model)
+    )
     ap.add_argument("model", help="the model (landjax solve --help lists them)")
-    ap.add_argument("--grid", required=True, help="CSV file: one row per solve, columns named as --set/--option")
+    ap.add_argument(
+        "--grid",
+        required=True,
+        help="CSV file: one row per solve; columns are parameters, options, solver settings or context "
+        "(e.g. scenario), named as on the command line (landjax sweep MODEL --help lists them)",
+    )
     ap.add_argument("--out", required=True, help="output folder (new or empty unless --force)")
     ap.add_argument("--force", action="store_true", help="write into a non-empty output folder")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="base parameter value")
@@ -204,7 +233,7 @@ def main_sweep(argv: list[str]) -> int:
     file), 2 on bad input."""
     from landjax._io import atomic_write, check_output_dir, write_csv
 
-    ap = _parser()
+    ap = _parser(next((a for a in argv if not a.startswith("-")), None))
     try:
         ns, extra = ap.parse_known_args(argv)
     except SystemExit as exc:

@@ -195,3 +195,40 @@ def test_claims_axioms_negative_seed_is_exit_2(capsys):
 
     assert main(["claims-axioms", "--seed", "-1", "--draws", "1"]) == 2
     assert "--seed: must be an integer in [0, 2**63)" in capsys.readouterr().err
+
+
+def test_small_cli_consistency_points(tmp_path, capsys):
+    from landjax.cli import main
+    from landjax.models import claims
+
+    # a rule's long name works in Options and `--option` as in `landjax claims --rule`
+    assert claims.Options(rule="talmud").rule == "T" and claims.Options(rule="random_arrival").rule == "RA"
+    assert main(["solve", "claims", "--option", "rule=talmud", "--json"]) == 0
+    assert loads_strict(capsys.readouterr().out)["options"]["rule"] == "T"
+    with pytest.raises(InputError, match="choose one of P, CEA"):
+        claims.Options(rule="bogus")
+    # --temperature 0 is the exact rule in both commands
+    (tmp_path / "c.csv").write_text("name,claim\na,1\nb,3\n")
+    args = ["claims", "--claims", str(tmp_path / "c.csv"), "--estate", "2", "--rule", "T"]
+    assert main([*args, "--temperature", "0", "--out", str(tmp_path / "t0.csv")]) == 0
+    assert main([*args, "--out", str(tmp_path / "exact.csv")]) == 0
+    assert (tmp_path / "t0.csv").read_bytes() == (tmp_path / "exact.csv").read_bytes()
+    # one setting given two ways with different values is refused, not silently resolved
+    capsys.readouterr()
+    assert main(["solve", "urban_rural", "--option", "max_steps=3", "--solver", "max_steps=500", "--json"]) == 2
+    assert "max_steps: given twice" in capsys.readouterr().err
+    # NumPy scalars print as numbers in messages
+    with pytest.raises(InputError) as err:
+        SPECS["urban_rural"].Params(m=np.float64(1.5))
+    assert "np.float64" not in str(err.value) and "m=1.5" in str(err.value)
+
+
+def test_sweep_help_names_the_models_columns_and_repeated_columns_are_refused(tmp_path, capsys):
+    from landjax.cli import main
+
+    assert main(["sweep", "quota_trade", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "parameters (--set) alpha, eta, kappa" in text and "context scenario" in text and "--data" in text
+    (tmp_path / "g.csv").write_text("m,m\n0.3,0.4\n")
+    assert main(["sweep", "urban_rural", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "column(s) 'm' appear more than once" in capsys.readouterr().err

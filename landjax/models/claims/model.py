@@ -4,7 +4,8 @@ the estate), `Options` (the rule, its smooth temperature and the one-sided deriv
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -14,7 +15,7 @@ from landjax.contract import ModelSpec, Result, check_types, model_options, mode
 from landjax.errors import ConvergenceError, InputError
 from landjax.models.claims.api import AA_CONDITION_MAX, AA_EXACT_MAX_N
 from landjax.models.claims.extended import aa_condition
-from landjax.models.claims.names import ALL_RULES
+from landjax.models.claims.names import ALL_RULES, canonical_rule
 from landjax.models.claims.reference import aa_exact
 from landjax.models.claims.registry import EXACT, SMOOTH_RULES, smooth_rule
 from landjax.sweep import sweep_for
@@ -52,6 +53,9 @@ class Params:
 @model_options
 class Options:
     """Which rule divides the estate, and how it is differentiated."""
+
+    #: `rule` accepts the long and lower-case names too (`talmud` -> `T`), like `landjax claims --rule`
+    canonical: ClassVar[dict[str, Callable[[str], str]]] = {"rule": canonical_rule}
 
     rule: str = option(
         "T", ALL_RULES, "the division rule (the paper's six and the seven further rules)", "eqs. (1)-(6)"
