@@ -20,7 +20,8 @@ PAPERS = ("zuo2019", "cheng_liu2021", "ma_ni", "zhao_liu2024", "rrh2017")
 
 def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
     """`["A=1", "B=x"]` from a repeated `--flag NAME=VALUE` option -> `{"A": "1", "B": "x"}`
-    (whitespace around names and values dropped; a later NAME overrides an earlier one)."""
+    (whitespace around names and values dropped; one NAME given twice with different values is
+    an `InputError`, not a silent choice of one)."""
     from landjax.errors import InputError
 
     out: dict[str, str] = {}
@@ -30,7 +31,10 @@ def parse_pairs(items: list[str] | None, flag: str) -> dict[str, str]:
         k, v = item.split("=", 1)
         if not k.strip():
             raise InputError(f"--{flag} {item!r}: empty NAME")
-        out[k.strip()] = v.strip()
+        k, v = k.strip(), v.strip()
+        if k in out and out[k] != v:
+            raise InputError(f"--{flag} {k}: given twice ({k}={out[k]} and {k}={v}); give it once")
+        out[k] = v
     return out
 
 

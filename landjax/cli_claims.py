@@ -106,9 +106,9 @@ def main_claims(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         out_path = _check_out(args.out, "--out", [args.claims], args.force)
-        gini_path = _check_out(args.gini, "--gini", [args.claims, args.out], args.force) if args.gini else None
-        if gini_path is not None and gini_path.resolve() == out_path.resolve():
-            raise InputError("--gini: is the same file as --out")
+        if args.gini and Path(args.gini).resolve() == out_path.resolve():
+            raise InputError(f"--gini {args.gini!r}: is the same file as --out; give two names")
+        gini_path = _check_out(args.gini, "--gini", [args.claims], args.force) if args.gini else None
         plots = check_output_dir(args.plots, flag="--plots", force=args.force) if args.plots else None
         estate = _parse_float(args.estate, "--estate")
         temperature = _parse_float(args.temperature, "--temperature")
@@ -156,7 +156,9 @@ def _one_problem(df: pd.DataFrame, estate: float | None, problem: str | None, so
         if len(sel) == 0:
             raise InputError(f"--problem {problem!r}: not in {source}")
         df = sel
-    elif problem is not None and "problem" in df.columns and str(df["problem"].iloc[0]) != str(problem):
+    elif problem is not None and "problem" not in df.columns:
+        raise InputError(f"--problem {problem!r}: {source} has no 'problem' column (it holds one problem)")
+    elif problem is not None and str(df["problem"].iloc[0]) != str(problem):
         raise InputError(f"--problem {problem!r}: not in {source}")
     checked = allocate_frame(df, "P", estate=estate, source=source)  # validates the table
     return checked["claim"].to_numpy(), float(checked["estate"].iloc[0]), list(checked["name"])

@@ -45,6 +45,8 @@ from landjax.errors import InputError, as_float64
 T = TypeVar("T")
 
 __all__ = [
+    "as_batch",
+    "check_single",
     "parse_option",
     "check_types",
     "Interval",
@@ -778,17 +780,70 @@ def loads_strict(text: str) -> Any:
 # ------------------------------------------------------------------------------------------------
 
 
+def check_single(model: str, p: Any) -> None:
+    """`InputError` when a parameter of `p` has more axes than its field declares: a batch handed
+    to `solve` (one parameter set at a time; `solve_batch` takes a batch). Traced values (the
+    members inside a `vmap`) have the declared shapes and pass."""
+    for name, info in _fields_info(type(p)).items():
+        v = getattr(p, name)
+        if np.ndim(v) > len(info.shape):
+            raise InputError(
+                f"{model}.solve: one parameter set at a time, got Params.{name} of shape {tuple(np.shape(v))} "
+                f"(declared {'a scalar' if not info.shape else f'{len(info.shape)}-D'}); solve_batch takes a batch "
+                "(a leading axis)"
+            )
+
+
+def as_batch(model: str, pb: Any) -> Any:
+    """`Params` for `solve_batch`: parameters with a leading batch axis are the batch; those
+    given at their declared shape are shared by every member (broadcast). Sizes that differ, a
+    parameter with two extra axes, or no batch axis at all are an `InputError` naming them."""
+    sizes: dict[str, int] = {}
+    for name, info in _fields_info(type(pb)).items():
+        v = getattr(pb, name)
+        extra = np.ndim(v) - len(info.shape)
+        if extra > 1:
+            raise InputError(
+                f"{model}.solve_batch: Params.{name} of shape {tuple(np.shape(v))} has more than one batch axis"
+            )
+        if extra == 1:
+            sizes[name] = int(np.shape(v)[0])
+    if not sizes:
+        raise InputError(
+            f"{model}.solve_batch: no parameter has a leading batch axis; give at least one parameter one value "
+            "per member (e.g. Params(m=[0.3, 0.4])) or call solve"
+        )
+    if len(set(sizes.values())) > 1:
+        raise InputError(
+            f"{model}.solve_batch: batch sizes differ: " + ", ".join(f"Params.{k}: {n}" for k, n in sizes.items())
+        )
+    b = next(iter(sizes.values()))
+    shared = {
+        name: jnp.broadcast_to(jnp.asarray(getattr(pb, name), dtype=jnp.float64), (b, *np.shape(getattr(pb, name))))
+        for name in _fields_info(type(pb))
+        if name not in sizes
+    }
+    if not shared:
+        return pb
+    out: Any = object.__new__(type(pb))  # the fields are valid already (checked when pb was built)
+    for f in dataclasses.fields(pb):
+        object.__setattr__(out, f.name, shared.get(f.name, getattr(pb, f.name)))
+    return out
+
+
 def batched(solve: Callable[..., Result], name: str = "") -> Callable[..., Result]:
     """The `solve_batch(pb, options=None, *, solver=None, **context)` of a model whose batch is a
     plain `jax.vmap` of `solve` over the leading axis of every parameter leaf (failed members are
     flagged by their own `converged`/`code`, never raised, and never change the others)."""
 
     def solve_batch(pb: Any, options: Any = None, *, solver: Any = None, **context: Any) -> Result:
+        pb = as_batch(name or "model", pb)
         return jax.vmap(lambda q: solve(q, options, solver=solver, throw=False, **context))(pb)
 
     solve_batch.__doc__ = (
-        f"`solve` of the {name or 'model'} for a batch of parameters (every leaf with a leading batch axis),"
-        " one vmapped call; failed members are flagged (`converged` false), never raised."
+        f"`solve` of the {name or 'model'} for a batch of parameters (a leading batch axis; parameters without"
+        " one are shared by every member), one vmapped call; failed members are flagged (`converged` false),"
+        " never raised."
     )
     solve_batch.__module__ = solve.__module__
     solve_batch.__qualname__ = "solve_batch"

@@ -71,6 +71,7 @@ def _parse_grid(spec: ModelSpec, grid: pd.DataFrame, kinds: dict[str, str]) -> d
                         v = float(v)
                 elif kind in ("option", "solver"):
                     owner = spec.Options if kind == "option" else spec.Solver
+                    assert owner is not None  # a solver column exists only for a model with a Solver
                     v = parse_option(owner, c, v if isinstance(v, str) else _native(v))
                 else:
                     v = str(v)
@@ -169,16 +170,25 @@ def run_sweep(
     parts: list[pd.DataFrame] = []
     for key, rows in groups.items():
         setting = dict(zip(group_cols, key, strict=True))
-        o = base_o.replace(**{c: v for c, v in setting.items() if kinds[c] == "option"}) if setting else base_o
-        s = base_s
-        if base_s is not None and any(kinds[c] == "solver" for c in setting):
-            s = base_s.replace(**{c: v for c, v in setting.items() if kinds[c] == "solver"})
+        where = f"grid: row {rows[0] + 1} (line {rows[0] + 2} of a CSV file)"
+        if setting:
+            where += ", " + ", ".join(f"{c}={_hashable(v)}" for c, v in setting.items())
+        try:
+            o = base_o.replace(**{c: v for c, v in setting.items() if kinds[c] == "option"}) if setting else base_o
+            s = base_s
+            if base_s is not None and any(kinds[c] == "solver" for c in setting):
+                s = base_s.replace(**{c: v for c, v in setting.items() if kinds[c] == "solver"})
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
         ctx = {**context, **{c: v for c, v in setting.items() if kinds[c] == "context"}}
         idx = np.asarray(rows)
         for start in range(0, len(idx), chunk_size):
             chunk = idx[start : start + chunk_size]
             pb = _batched_params(spec, base_p, {c: cols[c] for c in kinds if kinds[c] == "param"}, chunk)
-            res = spec.solve_batch(pb, o, solver=s, **ctx)
+            try:
+                res = spec.solve_batch(pb, o, solver=s, **ctx)
+            except InputError as exc:  # e.g. a scenario name: the whole group shares it
+                raise InputError(f"{where}: {exc}") from None
             part = res.to_frame()
             part.index = chunk
             parts.append(part)

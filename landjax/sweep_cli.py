@@ -206,9 +206,11 @@ def _solve_rows(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, ro
     spec = model_spec(ns.model)
     if spec is None:
         raise InputError(f"model {ns.model!r} does not support sweeps")
-    params, options, solver = build_inputs(
-        spec, parse_pairs(ns.set, "set"), parse_pairs(ns.option, "option"), parse_pairs(ns.solver, "solver")
-    )
+    sets, opts, solv = parse_pairs(ns.set, "set"), parse_pairs(ns.option, "option"), parse_pairs(ns.solver, "solver")
+    both = [f"--{flag} {k}" for flag, d in (("set", sets), ("option", opts), ("solver", solv)) for k in d if k in grid]
+    if both:
+        raise InputError(f"{', '.join(both)}: also a column of the grid, which sets it row by row; give it once")
+    params, options, solver = build_inputs(spec, sets, opts, solv)
     context = spec.prepare(_flags_namespace(spec, extra)) if spec.prepare is not None else {}
     if len(rows) == 0:  # more slices than rows: an empty slice still writes its (empty) file
         return pd.DataFrame({ROW: np.asarray(rows, dtype=int), **{c: [] for c in grid.columns}})
@@ -218,8 +220,28 @@ def _solve_rows(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, ro
     return df
 
 
-def _meta(ns: argparse.Namespace, grid_path: Path, n: int, k: int) -> dict[str, Any]:
-    return {"model": ns.model, "grid": str(grid_path), "grid_sha256": _grid_hash(grid_path), "rows": n, "slices": k}
+def _settings(ns: argparse.Namespace, extra: list[str]) -> dict[str, Any]:
+    """The base settings every shard of one sweep must share (checked by `sweep-merge`)."""
+    return {"set": list(ns.set), "option": list(ns.option), "solver": list(ns.solver), "flags": list(extra)}
+
+
+def _meta(ns: argparse.Namespace, extra: list[str], grid_path: Path, n: int, k: int, shard: Path) -> dict[str, Any]:
+    return {
+        "model": ns.model,
+        "grid": str(grid_path),
+        "grid_sha256": _grid_hash(grid_path),
+        "rows": n,
+        "slices": k,
+        "settings": _settings(ns, extra),
+        "shard_sha256": hashlib.sha256(shard.read_bytes()).hexdigest(),
+    }
+
+
+def _refuse_grid(targets: list[Path], grid_path: Path) -> None:
+    """No output of a sweep may be its grid file (not even with --force)."""
+    for t in targets:
+        if t.resolve() == grid_path or (t.exists() and os.path.samefile(t, grid_path)):
+            raise InputError(f"--out: would overwrite the grid file {str(grid_path)!r}")
 
 
 def _finish(out: Path, df: pd.DataFrame) -> None:
@@ -242,10 +264,14 @@ def main_sweep(argv: list[str]) -> int:
         grid_path = Path(ns.grid).resolve()
         grid = read_grid(grid_path)
         out = Path(ns.out)
-        if out.resolve() == grid_path.parent and (out / RESULTS).resolve() == grid_path:
-            raise InputError(f"--out {ns.out!r}: would overwrite the grid file")
         n = len(grid)
         _check_modes(ns)
+        k_all = ns.num_processes or ns.processes
+        targets = [out / RESULTS] + [out / f".part-{j}-of-{k_all}.csv" for j in range(k_all)]
+        if ns.shard:
+            i_s, k_s = _parse_shard(ns.shard)
+            targets += [out / f"shard-{i_s}-of-{k_s}.csv", out / f"shard-{i_s}-of-{k_s}.json"]
+        _refuse_grid(targets, grid_path)
         if ns.coordinator is not None or ns.process_id is not None:
             try:
                 return _run_process(ns, extra, grid, grid_path, out)
@@ -266,7 +292,7 @@ def main_sweep(argv: list[str]) -> int:
             target = out / f"shard-{i}-of-{k}.csv"
             df = _solve_rows(ns, extra, grid, _slice(n, i, k))
             write_csv(df, target)
-            meta = _meta(ns, grid_path, n, k)
+            meta = _meta(ns, extra, grid_path, n, k, target)
             atomic_write(out / f"shard-{i}-of-{k}.json", lambda fh: json.dump(meta, fh, indent=2))
             print(f"wrote {target} ({len(df)} rows)", file=sys.stderr)
             return 0 if _all_converged(df) else 1
@@ -300,30 +326,70 @@ def main_merge(argv: list[str]) -> int:
     return 0 if _all_converged(df) else 1
 
 
+def _read_meta(p: Path) -> dict[str, Any]:
+    try:
+        m = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{p}: not a readable shard description ({exc})") from None
+    need = ("model", "grid_sha256", "rows", "slices")
+    if not isinstance(m, dict) or any(k not in m for k in need):
+        raise InputError(f"{p}: not a shard description of landjax sweep (needs {', '.join(need)})")
+    return m
+
+
 def merge_shards(folder: Path, *, force: bool = False) -> pd.DataFrame:
-    """Check that every shard of one sweep is present and consistent, then write `results.csv`."""
+    """Check that every shard of one sweep is present and consistent, then write `results.csv`.
+
+    Consistent: the same model, grid (its hash), number of slices and base settings
+    (`--set/--option/--solver` and the model's flags) in every shard, each shard file unchanged
+    since it was written (its hash), and together the shards cover every row once."""
     if not folder.is_dir():
         raise InputError(f"{str(folder)!r}: no such folder")
+    csvs = sorted(folder.glob("shard-*-of-*.csv"))
     metas = sorted(folder.glob("shard-*-of-*.json"))
-    if not metas:
+    if not metas and not csvs:
         raise InputError(f"{str(folder)!r}: no shard-I-of-K files")
-    info = [json.loads(p.read_text()) for p in metas]
-    ks = {m["slices"] for m in info}
-    hashes = {m["grid_sha256"] for m in info}
-    if len(ks) != 1 or len(hashes) != 1 or len({m["model"] for m in info}) != 1:
+    lone = sorted({p.stem for p in csvs} ^ {p.stem for p in metas})
+    if lone:
+        raise InputError(f"{str(folder)!r}: {', '.join(lone)}: the .csv and its .json go together; one is missing")
+    info = {p.stem: _read_meta(p) for p in metas}
+    ks = {m["slices"] for m in info.values()}
+    hashes = {m["grid_sha256"] for m in info.values()}
+    settings = {json.dumps(m.get("settings"), sort_keys=True) for m in info.values()}
+    if len(ks) != 1 or len(hashes) != 1 or len({m["model"] for m in info.values()}) != 1:
         raise InputError(f"{str(folder)!r}: shards of different sweeps (models, grids or K differ)")
+    if len(settings) != 1:
+        raise InputError(f"{str(folder)!r}: shards run with different --set/--option/--solver or model flags")
     k = ks.pop()
-    missing = [i for i in range(k) if not (folder / f"shard-{i}-of-{k}.csv").is_file()]
+    missing = [i for i in range(k) if f"shard-{i}-of-{k}" not in info]
     if missing:
         raise InputError(f"{str(folder)!r}: missing shard(s) {', '.join(f'{i}-of-{k}' for i in missing)}")
     if (folder / RESULTS).exists() and not force:
         raise InputError(f"{folder / RESULTS}: exists; pass --force to replace it")
-    parts = [pd.read_csv(folder / f"shard-{i}-of-{k}.csv", dtype=str, keep_default_na=False) for i in range(k)]
-    df = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)  # empty shards add no rows
-    rows = df[ROW].astype(int).to_numpy()
-    n = info[0]["rows"]
+    parts = []
+    for i in range(k):
+        p = folder / f"shard-{i}-of-{k}.csv"
+        want = info[p.stem].get("shard_sha256")
+        if want is not None and hashlib.sha256(p.read_bytes()).hexdigest() != want:
+            raise InputError(f"{p}: changed since the sweep wrote it (its hash differs from {p.stem}.json)")
+        try:
+            parts.append(pd.read_csv(p, dtype=str, keep_default_na=False))
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise InputError(f"{p}: not a readable shard ({exc})") from None
+    full = [q for q in parts if len(q)]
+    columns = {tuple(q.columns) for q in full}
+    if len(columns) > 1 or any(ROW not in q.columns or "converged" not in q.columns for q in full):
+        raise InputError(f"{str(folder)!r}: the shards do not have the same columns (row, grid, results)")
+    df = pd.concat(full or parts[:1], ignore_index=True)  # empty shards add no rows
+    try:
+        rows = df[ROW].astype(int).to_numpy()
+    except (KeyError, ValueError):
+        raise InputError(f"{str(folder)!r}: a shard's {ROW!r} column is not a list of row numbers") from None
+    n = info[f"shard-0-of-{k}"]["rows"]
     if sorted(rows.tolist()) != list(range(n)):
         raise InputError(f"{str(folder)!r}: the shards do not cover rows 0..{n - 1} exactly once")
+    if not df["converged"].isin(["True", "False"]).all():
+        raise InputError(f"{str(folder)!r}: a shard's 'converged' column holds values other than True/False")
     df[ROW] = rows
     from landjax._io import atomic_write
 

@@ -143,3 +143,55 @@ def test_optimize_plain_calls_reuse_the_programs():
         method="bfgs",
     )
     np.testing.assert_allclose(res3.x, c, atol=1e-5)
+
+
+def test_engine_inputs_that_used_to_pass_silently_or_crash_deep_inside():
+    import jax.numpy as jnp
+
+    from landjax.engine import calibrate, gradcheck, optimize, solve_batch
+    from landjax.errors import InputError
+
+    mom = lambda th, a: jnp.array([th[0] ** 2, th[0] * th[1]])  # noqa: E731
+    th0 = jnp.array([1.0, 1.0])
+    for kw, needle in [
+        (dict(targets=[np.nan, 6.0]), r"targets\[0\] is not finite"),
+        (dict(targets=[4.0, 6.0], weights=[np.nan, 1.0]), "weights must be positive finite"),
+        (dict(targets=[4.0, 6.0], lower=[np.nan, 0.1]), "lower holds NaN"),
+        (dict(targets=[4.0, 6.0], lower=[0.1, 0.1, 0.1]), r"lower has shape \(3,\)"),
+    ]:
+        with pytest.raises(InputError, match=needle):
+            calibrate(mom, th0, **kw)
+    # moments that are never finite: the fit is not reported as converged
+    res = calibrate(lambda th, a: jnp.array([jnp.nan * th[0], th[1]]), th0, [1.0, 2.0])
+    assert not res.converged and "not finite" in res.message
+    assert calibrate(mom, th0, [4.0, 6.0]).converged
+
+    obj = lambda x, a: jnp.sum((x - 0.3) ** 2)  # noqa: E731
+    lo, hi = jnp.zeros(2), jnp.ones(2)
+    with pytest.raises(InputError, match="objective must return a scalar"):
+        optimize(lambda x, a: x**2, lo, hi, n_screen=8)
+    with pytest.raises(InputError, match="the box must be finite"):
+        optimize(obj, lo, jnp.array([1.0, jnp.inf]), n_screen=8)
+    with pytest.raises(InputError, match="x0 has 1 values"):
+        optimize(obj, lo, hi, x0=[0.5], n_screen=8)
+    with pytest.raises(InputError, match="maximize must be True or False"):
+        optimize(obj, lo, hi, maximize="no", n_screen=8)
+
+    f = lambda y, a: y - a  # noqa: E731
+    with pytest.raises(InputError, match="the batch is empty"):
+        solve_batch(f, jnp.ones((0, 1)), jnp.ones((0, 1)))
+    for bad in (0, -1, 10_000, True):
+        with pytest.raises(InputError, match="devices"):
+            solve_batch(f, jnp.ones((2, 1)), jnp.ones((2, 1)), devices=bad)
+
+    g = lambda x: jnp.sum(x**2)  # noqa: E731
+    for kw, needle in [
+        (dict(modes=()), "modes must name at least one"),
+        (dict(rtol=-1), "rtol must be a finite number >= 0"),
+    ]:
+        with pytest.raises(InputError, match=needle):
+            gradcheck(g, jnp.ones(2), **kw)
+    with pytest.raises(InputError, match="non-empty 1-D"):
+        gradcheck(g, jnp.ones(0))
+    with pytest.raises(InputError, match="f must be a function"):
+        gradcheck(3, jnp.ones(2))

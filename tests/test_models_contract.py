@@ -232,3 +232,53 @@ def test_sweep_help_names_the_models_columns_and_repeated_columns_are_refused(tm
     (tmp_path / "g.csv").write_text("m,m\n0.3,0.4\n")
     assert main(["sweep", "urban_rural", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "o")]) == 2
     assert "column(s) 'm' appear more than once" in capsys.readouterr().err
+
+
+def test_solve_takes_one_parameter_set_and_solve_batch_shares_unbatched_parameters(spec):
+    import jax.numpy as jnp
+
+    name, info = next((k, v) for k, v in spec.Params.fields_info().items() if not v.shape)
+    base = spec.Params()
+    v = float(np.asarray(getattr(base, name)))
+    two = jnp.asarray([v, v])
+    with pytest.raises(InputError, match=rf"{spec.name}.solve: one parameter set at a time.*Params.{name}"):
+        spec.solve(base.replace(**{name: two}), throw=False)
+    with pytest.raises(InputError, match="no parameter has a leading batch axis"):
+        spec.solve_batch(base)
+    if spec.name in ("helpman", "quota_trade", "land_debt"):
+        return  # heavy solves; the broadcast itself is model-independent (contract.as_batch)
+    shared = spec.solve_batch(base.replace(**{name: two}))  # the other parameters are broadcast
+    stacked = spec.solve_batch(jax.tree_util.tree_map(lambda x: jnp.stack([jnp.asarray(x)] * 2), base))
+    for a, b in zip(
+        jax.tree_util.tree_leaves(shared.unknowns), jax.tree_util.tree_leaves(stacked.unknowns), strict=True
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_values_given_twice_or_replaced_are_refused(tmp_path, capsys):
+    from landjax.cli import main
+
+    def refused(args, needle):
+        capsys.readouterr()
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err, err
+
+    refused(["solve", "urban_rural", "--set", "m=0.4", "--set", "m=0.5", "--json"], "--set m: given twice")
+    # --calibrate chooses A_1, xi, k_bar and omega: a value set for one of them would be dropped
+    refused(["solve", "land_debt", "--calibrate", "--set", "xi=0.3", "--json"], "--calibrate chooses xi")
+    refused(["solve", "land_debt", "--calibrate", "--set", "A=1,1", "--json"], "--calibrate chooses A_1")
+    (tmp_path / "g.csv").write_text("m\n0.3\n")
+    sweep = ["sweep", "urban_rural", "--grid", str(tmp_path / "g.csv"), "--out", str(tmp_path / "o")]
+    refused([*sweep, "--set", "m=0.5"], "--set m: also a column of the grid")
+    # a bad value in a grid column that is not a parameter names the row and the value
+    (tmp_path / "s.csv").write_text("m,max_steps\n0.3,0\n")
+    refused(["sweep", "urban_rural", "--grid", str(tmp_path / "s.csv"), "--out", str(tmp_path / "p")],
+            "grid: row 1 (line 2 of a CSV file), max_steps=0")  # fmt: skip
+    # claims: --problem on a one-problem file, --gini naming the --out file
+    (tmp_path / "c.csv").write_text("name,claim\na,1\nb,3\n")
+    refused(["claims-axioms", "--rule", "T", "--claims", str(tmp_path / "c.csv"), "--estate", "2", "--problem", "2"],
+            "has no 'problem' column")  # fmt: skip
+    out = str(tmp_path / "a.csv")
+    refused(["claims", "--claims", str(tmp_path / "c.csv"), "--estate", "2", "--out", out, "--gini", out],
+            "is the same file as --out")  # fmt: skip

@@ -175,3 +175,51 @@ def test_output_files_follow_the_umask(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_shard_never_overwrites_its_grid(tmp_path, capsys):
+    (tmp_path / "shard-0-of-1.csv").write_text("m\n0.5\n")
+    g = str(tmp_path / "shard-0-of-1.csv")
+    assert main(["sweep", "urban_rural", "--grid", g, "--out", str(tmp_path), "--shard", "0/1", "--force"]) == 2
+    assert "would overwrite the grid file" in capsys.readouterr().err
+    assert (tmp_path / "shard-0-of-1.csv").read_text() == "m\n0.5\n"
+
+
+def test_merge_checks_settings_tampering_and_damage(tmp_path, capsys):
+    import shutil
+
+    os.environ["LANDJAX_PROGRESS"] = "0"
+    (tmp_path / "g.csv").write_text("m\n0.3\n0.5\n")
+    g = str(tmp_path / "g.csv")
+
+    def shards(name, *extra0):
+        d = tmp_path / name
+        assert main(["sweep", "urban_rural", "--grid", g, "--out", str(d), "--shard", "0/2", *extra0]) == 0
+        assert main(["sweep", "urban_rural", "--grid", g, "--out", str(d), "--shard", "1/2"]) == 0
+        return d
+
+    def merge_fails(d, needle):
+        capsys.readouterr()
+        assert main(["sweep-merge", str(d)]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and "Traceback" not in err, err
+        assert not (d / "results.csv").exists()
+
+    merge_fails(shards("mixed", "--set", "tau_n=0.7"), "different --set/--option/--solver")
+    good = shards("good")
+    for name, damage, needle in [
+        ("edited", lambda d: (d / "shard-1-of-2.csv").write_text((d / "shard-1-of-2.csv").read_text() + ""), None),
+        ("tampered", lambda d: (d / "shard-1-of-2.csv").write_text(
+            (d / "shard-1-of-2.csv").read_text().replace("True", "Maybe")), "changed since the sweep wrote it"),
+        ("truncated", lambda d: (d / "shard-0-of-2.csv").write_text(""), "changed since the sweep wrote it"),
+        ("badjson", lambda d: (d / "shard-1-of-2.json").write_text("garbage{"), "not a readable shard description"),
+        ("emptyjson", lambda d: (d / "shard-1-of-2.json").write_text("{}"), "not a shard description"),
+        ("nojson", lambda d: (d / "shard-1-of-2.json").unlink(), "one is missing"),
+    ]:  # fmt: skip
+        d = tmp_path / name
+        shutil.copytree(good, d)
+        damage(d)
+        if needle is None:  # rewriting the same bytes is no change
+            assert main(["sweep-merge", str(d)]) == 0
+        else:
+            merge_fails(d, needle)

@@ -104,7 +104,31 @@ def _check_batch(y0: jax.Array, y_batched: bool, leaves: list[Any], axes: tuple[
     if len(sizes) != 1:
         detail = ", ".join(f"{who}: {b}" for b, who in sizes.items())
         raise InputError(f"solve_batch: inconsistent batch sizes ({detail})")
-    return next(iter(sizes))
+    b = next(iter(sizes))
+    if b == 0:
+        raise InputError(f"solve_batch: the batch is empty ({sizes[b]} has 0 members along its batch axis)")
+    return b
+
+
+def _devices(devices: Any) -> tuple[jax.Device, ...]:
+    """`devices` as a tuple: `None` (the default device), a count 1..len(jax.devices()) or a
+    list of devices; anything else is an `InputError`."""
+    if devices is None:
+        return ()
+    avail = jax.devices()
+    if isinstance(devices, bool):
+        raise InputError(f"solve_batch: devices must be None, a count or a list of devices, got {devices!r}")
+    if isinstance(devices, (int, np.integer)):
+        if not 1 <= int(devices) <= len(avail):
+            raise InputError(
+                f"solve_batch: devices={int(devices)}, but {len(avail)} device(s) are available "
+                f"({avail[0].platform}); on CPU, XLA_FLAGS=--xla_force_host_platform_device_count=K gives K"
+            )
+        return tuple(avail[: int(devices)])
+    devs = tuple(devices)
+    if not devs or not all(isinstance(d, jax.Device) for d in devs):
+        raise InputError("solve_batch: devices must be None, a count or a non-empty list of jax devices")
+    return devs
 
 
 def largest_intermediate_bytes(jaxpr: Any) -> int:
@@ -206,9 +230,7 @@ def solve_batch(
     axes = _flat_axes(in_axes, args)
     _check_batch(y0, batch_y0, leaves, axes)
     axes = tuple(None if ax is None else ax % jnp.ndim(leaf) for ax, leaf in zip(axes, leaves, strict=True))
-    if isinstance(devices, int):
-        devices = jax.devices()[:devices]
-    devs = tuple(devices) if devices is not None else ()
+    devs = _devices(devices)
     kw = dict(solve_kwargs, throw=False)
     config = (
         "solve_batch",

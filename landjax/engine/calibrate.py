@@ -81,9 +81,24 @@ class CalibrationResult:
         )
 
 
+def _bound(value, n, name, fill):
+    """A bound as an (n,) array: `None`, a scalar or one value per parameter; NaN is refused."""
+    if value is None:
+        return np.full(n, fill)
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"calibrate: {name} must be numbers, got {value!r}") from None
+    if a.ndim > 1 or (a.ndim == 1 and a.shape[0] != n):
+        raise InputError(f"calibrate: {name} has shape {a.shape}; give a scalar or one value per parameter ({n},)")
+    if np.any(np.isnan(a)):
+        raise InputError(f"calibrate: {name} holds NaN (use -inf/inf or None for no bound)")
+    return np.broadcast_to(a, (n,)).copy()
+
+
 def _transforms(lower, upper, n):
-    lo = np.full(n, -np.inf) if lower is None else np.broadcast_to(np.asarray(lower, float), (n,)).copy()
-    hi = np.full(n, np.inf) if upper is None else np.broadcast_to(np.asarray(upper, float), (n,)).copy()
+    lo = _bound(lower, n, "lower", -np.inf)
+    hi = _bound(upper, n, "upper", np.inf)
     if np.any(lo >= hi):
         i = int(np.argmax(lo >= hi))
         raise InputError(f"calibrate: lower[{i}]={lo[i]} is not below upper[{i}]={hi[i]}")
@@ -241,9 +256,13 @@ def calibrate(
     k, m = theta0.shape[0], targets_.shape[0]
     if k > m:
         raise InputError(f"calibrate: {k} parameters for {m} targets is under-identified")
+    for what, v in (("theta0", theta0), ("targets", targets_)):
+        if not bool(jnp.all(jnp.isfinite(v))):
+            i = int(np.argmax(~np.isfinite(np.asarray(v))))
+            raise InputError(f"calibrate: {what}[{i}] is not finite ({float(v[i])})")
     w = jnp.ones(m) if weights is None else as_float64(weights, "calibrate: weights").reshape(-1)
-    if w.shape[0] != m or bool(jnp.any(w <= 0)):
-        raise InputError("calibrate: weights must be positive, one per target")
+    if w.shape[0] != m or not bool(jnp.all(jnp.isfinite(w) & (w > 0))):
+        raise InputError("calibrate: weights must be positive finite numbers, one per target")
     bounds, to_z = _transforms(lower, upper, k)
     scale = jnp.maximum(jnp.abs(targets_), 1.0)
     z0 = to_z(theta0)
@@ -302,6 +321,9 @@ def calibrate(
     )
     rel = np.abs(mom - np.asarray(targets_)) / np.asarray(scale)
     rel_inf = np.where(np.isfinite(rel), rel, np.inf)  # a non-finite moment is the worst possible gap
+    if not np.all(np.isfinite(mom)) or not np.all(np.isfinite(theta)):
+        converged = False  # a fit whose moments are not finite is no answer, whatever the loop said
+        message += "; NOT converged: the moments are not finite at the result"
     exact = bool(np.all(np.isfinite(rel)) and np.max(rel) <= ftol)
     if k < m and exact:
         message += "; over-identified targets all hit"

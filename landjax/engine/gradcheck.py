@@ -130,9 +130,16 @@ def gradcheck(
 
     **Returns:** a `GradcheckResult`; in tests use `assert res.ok, res`.
     """
+    if not callable(f):
+        raise InputError(f"gradcheck: f must be a function, got {type(f).__name__}")
     x = as_float64(x, "gradcheck: x")
-    if x.ndim != 1:
-        raise InputError(f"gradcheck: x must be 1-D, got shape {x.shape}")
+    if x.ndim != 1 or x.shape[0] == 0:
+        raise InputError(f"gradcheck: x must be a non-empty 1-D array, got shape {x.shape}")
+    if isinstance(modes, str) or not modes:
+        raise InputError(f"gradcheck: modes must name at least one of 'rev', 'fwd' (a list), got {modes!r}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if not (isinstance(tol, (int, float, np.floating)) and np.isfinite(tol) and tol >= 0):
+            raise InputError(f"gradcheck: {name} must be a finite number >= 0, got {tol!r}")
     for m in modes:
         if m not in ("rev", "fwd"):
             raise InputError(f"gradcheck: unknown mode {m!r}; use 'rev' and/or 'fwd'")

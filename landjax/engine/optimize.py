@@ -419,6 +419,18 @@ def optimize(
     hi = as_float64(upper, "optimize: upper").reshape(-1)
     if lo.shape != hi.shape:
         raise InputError(f"optimize: lower {lo.shape} and upper {hi.shape} differ in shape")
+    if not callable(objective):
+        raise InputError(f"optimize: objective must be a function, got {type(objective).__name__}")
+    for name, b in (("lower", lo), ("upper", hi)):
+        if not bool(jnp.all(jnp.isfinite(b))):
+            i = int(jnp.argmax(~jnp.isfinite(b)))
+            raise InputError(
+                f"optimize: {name}[{i}]={float(b[i])}: the box must be finite (it is where points are drawn)"
+            )
+    if not isinstance(maximize, (bool, np.bool_)):
+        raise InputError(f"optimize: maximize must be True or False, got {maximize!r}")
+    if x0 is not None and np.size(np.asarray(x0)) != lo.shape[0]:
+        raise InputError(f"optimize: x0 has {np.size(np.asarray(x0))} values for a box of {lo.shape[0]} dimensions")
     if bool(jnp.any(lo >= hi)):
         i = int(jnp.argmax(lo >= hi))
         raise InputError(f"optimize: lower[{i}]={float(lo[i])} is not below upper[{i}]={float(hi[i])}")
@@ -455,13 +467,18 @@ def optimize(
         chunk = max(1, min(screen_chunk, n_screen))
         pad = (-n_screen) % chunk
         Xp = jnp.concatenate([X, jnp.repeat(X[-1:], pad, axis=0)]) if pad else X
-        vals = progs["screen"](Xp.reshape(-1, chunk, d), dyn, static).reshape(-1)[:n_screen]
-        vals = np.asarray(vals)
+        raw = progs["screen"](Xp.reshape(-1, chunk, d), dyn, static)
+        if raw.ndim != 2:  # (chunks, chunk) for a scalar objective
+            raise InputError(f"optimize: objective must return a scalar, got shape {tuple(raw.shape[2:])}")
+        vals = np.asarray(raw.reshape(-1)[:n_screen])
         order = np.argsort(np.where(np.isfinite(vals), vals, np.inf), kind="stable")
         candidates = [(np.asarray(X[i]), float(vals[i])) for i in order[:n_starts]]
     if x0 is not None:
         x0a = np.clip(np.asarray(as_float64(x0, "optimize: x0")).reshape(-1), np.asarray(lo), np.asarray(hi))
-        candidates.insert(0, (x0a, float(f_jit(jnp.asarray(x0a)))))
+        f0 = f_jit(jnp.asarray(x0a))
+        if jnp.ndim(f0) != 0:
+            raise InputError(f"optimize: objective must return a scalar, got shape {tuple(jnp.shape(f0))}")
+        candidates.insert(0, (x0a, float(f0)))
     if not candidates:
         raise InputError("optimize: nothing to start from (n_screen=0 and no x0)")
     n_value = n_screen + (1 if x0 is not None else 0)

@@ -11,7 +11,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, Result, check_types, model_options, model_params, option, param
+from landjax.contract import (
+    ModelSpec,
+    Result,
+    as_batch,
+    check_single,
+    check_types,
+    model_options,
+    model_params,
+    option,
+    param,
+)
 from landjax.errors import ConvergenceError, InputError
 from landjax.models.claims.api import AA_CONDITION_MAX, AA_EXACT_MAX_N
 from landjax.models.claims.extended import aa_condition
@@ -139,11 +149,7 @@ def solve(
     if solver is not None:
         raise InputError("model claims has no solver settings")
     check_types("claims", params=(p, Params), options=(o, Options))
-    if np.ndim(p.claims) != 1 or np.ndim(p.estate) != 0:  # traced members of a vmap have these shapes too
-        raise InputError(
-            f"claims.solve: one problem at a time, got Params.claims of shape {np.shape(p.claims)} and "
-            f"Params.estate of shape {np.shape(p.estate)}; solve_batch takes a batch (leading axis)"
-        )
+    check_single("claims", p)
     x = _awards(p, o)
     ill = _ill_conditioned(p, o)
     if not isinstance(ill, jax.core.Tracer) and bool(ill) and np.size(p.claims) <= AA_EXACT_MAX_N:
@@ -189,6 +195,7 @@ def solve_batch(pb: Params, options: Options | None = None, *, solver: Any = Non
 
     Members the vmapped call flags as ill-conditioned (AA only, status 5) are solved again one by
     one, in exact arithmetic, and put back; inside a user's `jax.jit` they stay flagged."""
+    pb = as_batch("claims", pb)
     rb = jax.vmap(lambda q: solve(q, options, solver=solver, throw=False))(pb)
     code = rb.code
     if isinstance(code, jax.core.Tracer):

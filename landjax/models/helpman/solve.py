@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, Result, batched, check_types, fixed_point_settings
+from landjax.contract import ModelSpec, Result, batched, check_single, check_types, fixed_point_settings
 from landjax.engine import Solution, fixed_point
 from landjax.errors import ConvergenceError
 from landjax.models.helpman.data import geography, side_of
@@ -80,6 +80,7 @@ def solve(
     o = options if options is not None else Options()
     s = solver if solver is not None else Solver()
     check_types("helpman", params=(p, Params), options=(o, Options), solver=(s, Solver))
+    check_single("helpman", p)
     sol = equilibrium(p, o, s)
     x, args = sol.value, args_of(p, o)
     conv, res, steps, code = sol.converged, sol.residual_norm, sol.steps, sol.code

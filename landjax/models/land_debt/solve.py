@@ -8,11 +8,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import CliFlag, ModelSpec, Result, batched
+from landjax.contract import CliFlag, ModelSpec, Result, batched, check_single
 from landjax.engine import Solution
 from landjax.engine import solve as engine_solve
 from landjax.engine import solve_batch as engine_solve_batch
-from landjax.errors import ConvergenceError
+from landjax.errors import ConvergenceError, InputError
 from landjax.models.land_debt.calibrate import TARGETS, calibrate_joint
 from landjax.models.land_debt.equations import n_unknowns, named
 from landjax.models.land_debt.options import Options, Solver
@@ -76,6 +76,7 @@ def solve(
     **Returns:** a `Result` with named unknowns and the outcome sections
     `steady_state` (levels per city) and `statistics` (`KEY_STATS`)."""
     p, o, s = check_inputs(params, options, solver)
+    check_single("land_debt", p)
     csol: Solution | None = None
     if calibrate:
         pc, csol = calibrate_joint(p, o, throw=False)
@@ -169,8 +170,31 @@ def batch_statistics(pb: Params, o: Options, y0b: Any, solver: Solver | None = N
     return {k: np.asarray(v) for k, v in out.items()}, sols
 
 
+#: the parameters `--calibrate` chooses (A only through its first element, A_1)
+CALIBRATED = ("A", "xi", "k_bar", "omega")
+
+
 def _prepare(ns: Any) -> dict[str, Any]:
-    return {"calibrate": bool(getattr(ns, "calibrate", False))}
+    calibrate = bool(getattr(ns, "calibrate", False))
+    if calibrate:  # a value the calibration would replace is refused, not dropped in silence
+        from landjax._cli_common import parse_pairs
+
+        given = {**parse_pairs(getattr(ns, "option", []), "option"), **parse_pairs(getattr(ns, "set", []), "set")}
+        for name in CALIBRATED:
+            if name not in given:
+                continue
+            if name == "A":
+                try:
+                    if float(given["A"].split(",")[0]) == float(np.asarray(Params().A)[0]):
+                        continue
+                except ValueError:
+                    pass
+            what = "A_1 (the first value of A)" if name == "A" else name
+            raise InputError(
+                f"--set {name}: --calibrate chooses {what} to hit the targets, so this value would be "
+                "replaced; drop one of the two"
+            )
+    return {"calibrate": calibrate}
 
 
 solve_batch = batched(solve, "land_debt")

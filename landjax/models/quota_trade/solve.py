@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from landjax._io import check_output_file, write_csv
-from landjax.contract import CliFlag, ModelSpec, Result, check_types, fixed_point_settings
+from landjax.contract import CliFlag, ModelSpec, Result, as_batch, check_single, check_types, fixed_point_settings
 from landjax.data.china import Dataset, load_dataset
 from landjax.engine import fixed_point
 from landjax.engine._compile import jit_call
@@ -259,6 +259,7 @@ def solve(
     o = options if options is not None else Options()
     s = solver if solver is not None else Solver()
     check_types("quota_trade", params=(p, Params), options=(o, Options), solver=(s, Solver))
+    check_single("quota_trade", p)
     ds, sc = _context(data, scenario, o)
     pc, base, shock = economy(p, o, ds, sc)
     eq = solve_shock(base, shock, pc, solver=s, throw=False)
@@ -276,7 +277,9 @@ def solve_batch(
     data: Any = None,
     scenario: Any = "none",
 ) -> Result:
-    """`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call."""
+    """`solve` for a batch of parameters (a leading batch axis; parameters without one are shared),
+    one vmapped call."""
+    pb = as_batch("quota_trade", pb)
     o = options if options is not None else Options()
     s = solver if solver is not None else Solver()
     ds, sc = _context(data, scenario, o)

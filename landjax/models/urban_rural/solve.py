@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from landjax.contract import ModelSpec, Result, check_types
+from landjax.contract import ModelSpec, Result, as_batch, check_single, check_types
 from landjax.errors import ConvergenceError, InputError, NoEquilibriumError
 from landjax.models.urban_rural.equations import (
     _bracket_root,
@@ -322,6 +322,7 @@ def solve(
     s = solver if solver is not None else Solver()
     check_types("urban_rural", solver=(s, Solver))
     check_params(p, o)
+    check_single("urban_rural", p)
     x, out, _, found = _solve_jit(p, o, method=s.method, tol=s.tol, ftol=s.ftol, max_steps=s.max_steps)
     finite = jnp.all(jnp.isfinite(x)) & jnp.all(
         jnp.stack([jnp.isfinite(out[k]) for k in (*MOMENTS, *WELFARE, *OUTPUT)])
@@ -374,6 +375,7 @@ def solve_batch(pb: Params, options: Options | None = None, *, solver: Solver | 
     """`solve` for a batch of parameters (every leaf with a leading batch axis), one vmapped call;
     failed members are flagged (`converged` false, NaN outcomes) and never change the others."""
     o = options if options is not None else Options()
+    pb = as_batch("urban_rural", pb)
     check_params(pb, o)
     return jax.vmap(lambda q: solve(q, o, solver=solver, throw=False))(pb)
 
