@@ -255,3 +255,11 @@ def test_cli_no_equilibrium_exit_1(capsys):
     assert "no equilibrium" in cap.err
     out = loads_strict(cap.out)
     assert out["converged"] is False and out["moments"]["Y_ratio"] is None
+
+
+def test_a_stalled_newton_solve_is_not_called_a_step_limit():
+    from landjax.models import urban_rural as ur
+
+    r = ur.solve(ur.Params(), solver=ur.Solver(ftol=1e-30), throw=False)  # ftol below rounding: it stalls
+    assert not bool(r.converged) and int(r.steps) < 50
+    assert int(r.code) == 3 and "stalled" in r.message

@@ -323,14 +323,15 @@ def solve(
     check_types("urban_rural", solver=(s, Solver))
     check_params(p, o)
     check_single("urban_rural", p)
-    x, out, _, found = _solve_jit(p, o, method=s.method, tol=s.tol, ftol=s.ftol, max_steps=s.max_steps)
+    x, out, sol, found = _solve_jit(p, o, method=s.method, tol=s.tol, ftol=s.ftol, max_steps=s.max_steps)
     finite = jnp.all(jnp.isfinite(x)) & jnp.all(
         jnp.stack([jnp.isfinite(out[k]) for k in (*MOMENTS, *WELFARE, *OUTPUT)])
     )
     sorting = out["sorting_ok"]
     conv = out["converged"] & finite & sorting
     exists = found & sorting
-    code = jnp.where(conv, 0, jnp.where(~exists, 4, jnp.where(out["solver_converged"], 2, 1)))
+    # a failed Newton solve keeps the engine's reason (1 max steps, 2 non-finite, 3 stalled)
+    code = jnp.where(conv, 0, jnp.where(~exists, 4, jnp.where(out["solver_converged"], 2, sol.code)))
     nan = jnp.asarray(jnp.nan)
     # dict comprehensions (not tree_map, which sorts keys) keep the paper's order in the JSON
     outcomes_: dict[str, Any] = {
