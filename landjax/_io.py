@@ -117,6 +117,8 @@ def check_output_file(
     refused too (`force=True` replaces it; `None` leaves that check to the caller)."""
     from landjax.errors import InputError
 
+    if not str(path).strip():
+        raise InputError(f"{flag}: empty file name")
     p = Path(path)
     if p.exists() and p.is_dir():
         raise InputError(f"{flag} {str(path)!r}: is a directory; give a file name")
@@ -146,6 +148,8 @@ def check_output_dir(path: str | os.PathLike, *, flag: str = "--out", force: boo
     `force` (then landjax writes its own file names into it and leaves every other file alone)."""
     from landjax.errors import InputError
 
+    if not str(path).strip():
+        raise InputError(f"{flag}: empty folder name (use . for the current folder)")
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise InputError(f"{flag} {str(path)!r}: is an existing file, not a folder")

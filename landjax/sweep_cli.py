@@ -261,6 +261,8 @@ def main_sweep(argv: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     try:
+        if not ns.out.strip():
+            raise InputError("--out: empty folder name (use . for the current folder)")
         grid_path = Path(ns.grid).resolve()
         grid = read_grid(grid_path)
         out = Path(ns.out)

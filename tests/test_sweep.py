@@ -223,3 +223,15 @@ def test_merge_checks_settings_tampering_and_damage(tmp_path, capsys):
             assert main(["sweep-merge", str(d)]) == 0
         else:
             merge_fails(d, needle)
+
+
+def test_an_empty_output_name_is_refused(tmp_path, capsys):
+    (tmp_path / "g.csv").write_text("m\n0.5\n")
+    (tmp_path / "c.csv").write_text("name,claim\na,1\nb,3\n")
+    for args in (
+        ["sweep", "urban_rural", "--grid", str(tmp_path / "g.csv"), "--out", ""],
+        ["reproduce", "zuo2019", "--out", " "],
+        ["claims", "--claims", str(tmp_path / "c.csv"), "--estate", "2", "--out", ""],
+    ):
+        assert main(args) == 2
+        assert "--out: empty" in capsys.readouterr().err

@@ -133,6 +133,8 @@ def check_out(out: str | Path, papers: list[str], *, force: bool = False) -> Non
     from landjax._io import check_output_dir
     from landjax.errors import InputError
 
+    if not str(out).strip():
+        raise InputError("--out: empty folder name (use . for the current folder)")
     p = Path(out)
     if force or not p.is_dir() or not any(p.iterdir()):
         check_output_dir(p, flag="--out", force=force)
