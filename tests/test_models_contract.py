@@ -184,7 +184,7 @@ def test_claims_solve_takes_one_problem_and_lists_become_arrays():
 
     p = claims.Params(claims=[[1.0, 2.0], [3.0, 4.0]], estate=[1.0, 2.0])
     assert isinstance(p.claims, np.ndarray) and len(jax.tree_util.tree_leaves(p)) == 2
-    with pytest.raises(InputError, match=r"one problem at a time.*shape \(2, 2\)"):
+    with pytest.raises(InputError, match=r"one parameter set at a time.*Params.claims of shape \(2, 2\)"):
         claims.solve(p)
     batch = claims.solve_batch(p)  # a batch of two problems (a list used to be four leaves)
     np.testing.assert_allclose(np.asarray(batch.unknowns["awards"]).sum(axis=1), [1.0, 2.0])
