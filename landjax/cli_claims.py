@@ -46,10 +46,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _check_out(path: str, flag: str, inputs: Sequence[str], force: bool) -> Path:
-    p = check_output_file(path, flag=flag, inputs=inputs)
-    if p.exists() and not force:
-        raise InputError(f"{flag} {path!r}: file exists; choose a new name or pass --force to replace it")
-    return p
+    return check_output_file(path, flag=flag, inputs=inputs, force=force)
 
 
 def read_claims_csv(path: str) -> pd.DataFrame:

@@ -427,14 +427,8 @@ def model_options(cls: type[T]) -> type[T]:
     user_post_init = getattr(cls, "__post_init__", None)
 
     def __post_init__(self: Any) -> None:
-        canonical = getattr(type(self), "canonical", None) or {}  # {field: spelling -> the choice}
         for info in type(self).registry():
-            v = getattr(self, info.name)
-            if info.name in canonical and isinstance(v, str):
-                try:
-                    v = canonical[info.name](v)
-                except InputError:
-                    pass  # the check below names the valid choices
+            v = _canonical(type(self), info.name, getattr(self, info.name))
             object.__setattr__(self, info.name, _check_option(type(self).__name__, info, v))
         if user_post_init is not None:
             user_post_init(self)
@@ -507,13 +501,19 @@ def _from_strings(cls: type, values: Mapping[str, Any], base: Any = None) -> Any
 def parse_option(cls: type, name: str, text: Any) -> Any:
     """`parse_value` for option `name` of `cls`, after the class's `canonical` spelling map."""
     info = {i.name: i for i in cls.registry()}[name]  # type: ignore[attr-defined]
-    canonical = getattr(cls, "canonical", None) or {}
-    if name in canonical and isinstance(text, str):
-        try:
-            text = canonical[name](text)
-        except InputError:
-            pass  # parse_value names the valid choices
-    return parse_value(name, text, info)
+    return parse_value(name, _canonical(cls, name, text), info)
+
+
+def _canonical(cls: type, name: str, v: Any) -> Any:
+    """`v` through the class's `canonical` spelling map for field `name` (unchanged when the
+    map has no entry or does not know the spelling: the choice check names the valid ones)."""
+    fn = (getattr(cls, "canonical", None) or {}).get(name)
+    if fn is None or not isinstance(v, str):
+        return v
+    try:
+        return fn(v)
+    except InputError:
+        return v
 
 
 def parse_value(name: str, text: Any, info: OptionInfo) -> Any:

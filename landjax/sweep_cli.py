@@ -382,23 +382,34 @@ def merge_shards(folder: Path, *, force: bool = False) -> pd.DataFrame:
     columns = {tuple(q.columns) for q in full}
     if len(columns) > 1 or any(ROW not in q.columns or "converged" not in q.columns for q in full):
         raise InputError(f"{str(folder)!r}: the shards do not have the same columns (row, grid, results)")
-    df = pd.concat(full or parts[:1], ignore_index=True)  # empty shards add no rows
     try:
-        rows = df[ROW].astype(int).to_numpy()
+        df = _gather(parts)
     except (KeyError, ValueError):
         raise InputError(f"{str(folder)!r}: a shard's {ROW!r} column is not a list of row numbers") from None
     n = info[f"shard-0-of-{k}"]["rows"]
-    if sorted(rows.tolist()) != list(range(n)):
+    if sorted(df[ROW].tolist()) != list(range(n)):
         raise InputError(f"{str(folder)!r}: the shards do not cover rows 0..{n - 1} exactly once")
     if not df["converged"].isin(["True", "False"]).all():
         raise InputError(f"{str(folder)!r}: a shard's 'converged' column holds values other than True/False")
-    df[ROW] = rows
+    text = _write_gathered(folder, df)
+    text["converged"] = text["converged"].map({"True": True, "False": False})
+    return text
+
+
+def _gather(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Parts read as text, concatenated (empty parts add no rows) with the row column as integers."""
+    df = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    df[ROW] = df[ROW].astype(int)
+    return df
+
+
+def _write_gathered(out: Path, df: pd.DataFrame) -> pd.DataFrame:
+    """`out/results.csv` from gathered parts in row order; the parts hold the numbers as text
+    already (full precision), so the text is written unchanged."""
     from landjax._io import atomic_write
 
-    # the shards hold the numbers as text already (full precision): write the text unchanged
     text = df.sort_values(ROW).drop(columns=[ROW])
-    atomic_write(folder / RESULTS, lambda fh: text.to_csv(fh, index=False))
-    text["converged"] = text["converged"].map({"True": True, "False": False})
+    atomic_write(out / RESULTS, lambda fh: text.to_csv(fh, index=False))
     return text
 
 
@@ -483,12 +494,7 @@ def _run_process(ns: argparse.Namespace, extra: list[str], grid: pd.DataFrame, g
             parts = [out / f".part-{j}-of-{k}.csv" for j in range(k)]
             _wait_for(parts)
             frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in parts]
-            whole = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-            whole[ROW] = whole[ROW].astype(int)
-            text = whole.sort_values(ROW).drop(columns=[ROW])
-            from landjax._io import atomic_write
-
-            atomic_write(out / RESULTS, lambda fh: text.to_csv(fh, index=False))
+            text = _write_gathered(out, _gather(frames))
             for p in parts:
                 p.unlink()
             n_ok = int((text["converged"] == "True").sum())
