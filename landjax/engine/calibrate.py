@@ -257,11 +257,13 @@ def calibrate(
     if k > m:
         raise InputError(f"calibrate: {k} parameters for {m} targets is under-identified")
     for what, v in (("theta0", theta0), ("targets", targets_)):
-        if not bool(jnp.all(jnp.isfinite(v))):
-            i = int(np.argmax(~np.isfinite(np.asarray(v))))
-            raise InputError(f"calibrate: {what}[{i}] is not finite ({float(v[i])})")
+        a = np.asarray(v)  # checked in NumPy: no eager JAX operation on the call path
+        if not np.all(np.isfinite(a)):
+            i = int(np.argmax(~np.isfinite(a)))
+            raise InputError(f"calibrate: {what}[{i}] is not finite ({float(a[i])})")
     w = jnp.ones(m) if weights is None else as_float64(weights, "calibrate: weights").reshape(-1)
-    if w.shape[0] != m or not bool(jnp.all(jnp.isfinite(w) & (w > 0))):
+    wa = np.asarray(w)
+    if wa.shape[0] != m or not bool(np.all(np.isfinite(wa) & (wa > 0))):
         raise InputError("calibrate: weights must be positive finite numbers, one per target")
     bounds, to_z = _transforms(lower, upper, k)
     scale = jnp.maximum(jnp.abs(targets_), 1.0)

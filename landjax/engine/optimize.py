@@ -421,9 +421,9 @@ def optimize(
         raise InputError(f"optimize: lower {lo.shape} and upper {hi.shape} differ in shape")
     if not callable(objective):
         raise InputError(f"optimize: objective must be a function, got {type(objective).__name__}")
-    for name, b in (("lower", lo), ("upper", hi)):
-        if not bool(jnp.all(jnp.isfinite(b))):
-            i = int(jnp.argmax(~jnp.isfinite(b)))
+    for name, b in (("lower", np.asarray(lo)), ("upper", np.asarray(hi))):  # NumPy: no eager JAX operation
+        if not np.all(np.isfinite(b)):
+            i = int(np.argmax(~np.isfinite(b)))
             raise InputError(
                 f"optimize: {name}[{i}]={float(b[i])}: the box must be finite (it is where points are drawn)"
             )
